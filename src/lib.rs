@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod fast;
+pub mod filters;
+pub mod geometry;
+pub mod npy;
+
+pub use error::{Result, ScatterError};
+pub use filters::{FilterBankParams, MorletParams};
+pub use geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath};

@@ -1,0 +1,207 @@
+//! Every error variant is produced by bad input, with a message that says what was wrong.
+
+use std::path::PathBuf;
+
+use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::npy::{NpyArray, read_real_npy, write_real_npy};
+use learnable_scattering::{FilterBankParams, MorletParams, ScatterError, ScatteringOptions};
+use ndarray::{Array1, Array2, Array4, ArrayD, IxDyn};
+
+fn plan(h: usize, w: usize) -> Scattering2dPlan<f32> {
+    Scattering2dPlan::new(h, w, ScatteringOptions::new(2, 8).unwrap()).unwrap()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ls-errors-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn zero_scales_and_zero_orientations() {
+    let e = ScatteringOptions::new(0, 8).unwrap_err();
+    assert!(matches!(
+        e,
+        ScatterError::InvalidParameter {
+            name: "num_scales",
+            ..
+        }
+    ));
+    assert_eq!(
+        e.to_string(),
+        "invalid parameter `num_scales` = 0: J must be at least 1"
+    );
+    let e = ScatteringOptions::new(2, 0).unwrap_err();
+    assert!(matches!(
+        e,
+        ScatterError::InvalidParameter {
+            name: "num_orientations",
+            ..
+        }
+    ));
+    let e = ScatteringOptions::with_max_order(2, 8, 0).unwrap_err();
+    assert!(matches!(
+        e,
+        ScatterError::InvalidParameter {
+            name: "max_order",
+            ..
+        }
+    ));
+    assert!(FilterBankParams::tight_frame(0, 8).is_err());
+    assert!(FilterBankParams::random(2, 0, 1).is_err());
+    // Options built literally are validated by the plan.
+    let literal = ScatteringOptions {
+        num_scales: 0,
+        num_orientations: 8,
+        max_order: 2,
+    };
+    assert!(matches!(
+        Scattering2dPlan::<f32>::new(32, 32, literal),
+        Err(ScatterError::InvalidParameter { .. })
+    ));
+}
+
+#[test]
+fn scale_larger_than_the_image() {
+    let e =
+        Scattering2dPlan::<f32>::new(32, 30, ScatteringOptions::new(5, 8).unwrap()).unwrap_err();
+    assert!(matches!(
+        e,
+        ScatterError::ScaleTooLarge {
+            j: 5,
+            height: 32,
+            width: 30
+        }
+    ));
+    assert_eq!(e.to_string(), "2^J = 32 exceeds input size 32x30");
+    // 2^J == size is allowed, as in kymatio.
+    assert!(Scattering2dPlan::<f32>::new(32, 32, ScatteringOptions::new(5, 8).unwrap()).is_ok());
+}
+
+#[test]
+fn wrong_rank() {
+    let x = ArrayD::<f32>::zeros(IxDyn(&[32]));
+    let e = plan(32, 32).transform_dyn(x.view()).unwrap_err();
+    assert!(matches!(e, ScatterError::InvalidRank { got: 1, .. }));
+    assert_eq!(e.to_string(), "input has 1 dimensions, expected at least 2");
+}
+
+#[test]
+fn wrong_size() {
+    let x = Array4::<f32>::zeros((1, 1, 31, 32));
+    let e = plan(32, 32).transform(x.view()).unwrap_err();
+    match &e {
+        ScatterError::InvalidShape { expected, got } => {
+            assert_eq!(&expected[2..], &[32, 32]);
+            assert_eq!(got, &vec![1, 1, 31, 32]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn empty_batch() {
+    for shape in [[0, 3, 32, 32], [2, 0, 32, 32]] {
+        let x = Array4::<f32>::zeros(shape);
+        let e = plan(32, 32).transform(x.view()).unwrap_err();
+        assert!(matches!(e, ScatterError::EmptyBatch { .. }), "{e}");
+    }
+}
+
+#[test]
+fn nan_and_infinite_values_report_the_first_position() {
+    let mut x = Array4::<f32>::zeros((2, 3, 32, 32));
+    x[[1, 2, 5, 7]] = f32::NAN;
+    x[[1, 2, 6, 0]] = f32::INFINITY;
+    let e = plan(32, 32).transform(x.view()).unwrap_err();
+    match &e {
+        ScatterError::NonFiniteInput { index, value } => {
+            assert_eq!(index, &vec![1, 2, 5, 7]);
+            assert!(value.is_nan());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    x[[1, 2, 5, 7]] = 0.0;
+    let e = plan(32, 32).transform(x.view()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "non-finite input value inf at index [1, 2, 6, 0]"
+    );
+    // Also for a non-contiguous view: the index refers to the view.
+    let mut y = Array4::<f64>::zeros((32, 32, 1, 1));
+    y[[3, 9, 0, 0]] = f64::NEG_INFINITY;
+    let p64 = Scattering2dPlan::<f64>::new(32, 32, ScatteringOptions::new(2, 8).unwrap()).unwrap();
+    let view = y.view().permuted_axes([2, 3, 0, 1]);
+    let e = p64.transform(view).unwrap_err();
+    assert!(
+        matches!(e, ScatterError::NonFiniteInput { ref index, .. } if index == &vec![0, 0, 3, 9])
+    );
+}
+
+#[test]
+fn explicit_filter_banks() {
+    let tf = FilterBankParams::tight_frame(2, 8).unwrap();
+    let e = FilterBankParams::from_wavelets(2, 8, tf.wavelets()[..15].to_vec()).unwrap_err();
+    assert!(matches!(
+        e,
+        ScatterError::FilterCount {
+            expected: 16,
+            got: 15
+        }
+    ));
+    let mut w = tf.wavelets().to_vec();
+    w[4] = MorletParams { slant: 0.0, ..w[4] };
+    let e = FilterBankParams::from_wavelets(2, 8, w).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "wavelet 4: invalid `slant` = 0 (must be positive)"
+    );
+    // A bank deserialised from bad JSON is caught by the plan.
+    let mut json: serde_json::Value = serde_json::to_value(&tf).unwrap();
+    json["wavelets"][0]["sigma"] = serde_json::json!(-2.0);
+    let bad: FilterBankParams = serde_json::from_value(json).unwrap();
+    assert!(matches!(
+        Scattering2dPlan::<f32>::with_filter_bank(32, 32, 2, bad),
+        Err(ScatterError::InvalidWavelet {
+            index: 0,
+            name: "sigma",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn unreadable_and_wrongly_typed_npy() {
+    let dir = temp_dir("npy");
+    let missing = dir.join("missing.npy");
+    let e = read_real_npy(&missing).unwrap_err();
+    assert!(matches!(e, ScatterError::ReadNpy { ref path, .. } if path == &missing));
+    assert!(e.to_string().contains("missing.npy"));
+
+    let ints = dir.join("ints.npy");
+    ndarray_npy::write_npy(&ints, &Array2::<i32>::zeros((4, 4))).unwrap();
+    let e = read_real_npy(&ints).unwrap_err();
+    assert!(matches!(e, ScatterError::UnsupportedDtype { .. }), "{e}");
+    assert!(e.to_string().contains("ints.npy: unsupported dtype"));
+
+    let truncated = dir.join("truncated.npy");
+    ndarray_npy::write_npy(&truncated, &Array1::<f32>::zeros(100)).unwrap();
+    let bytes = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() - 10]).unwrap();
+    assert!(matches!(
+        read_real_npy(&truncated),
+        Err(ScatterError::ReadNpy { .. })
+    ));
+
+    let garbage = dir.join("garbage.npy");
+    std::fs::write(&garbage, b"not a numpy file at all").unwrap();
+    assert!(matches!(
+        read_real_npy(&garbage),
+        Err(ScatterError::ReadNpy { .. })
+    ));
+
+    let unwritable = dir.join("no-such-dir").join("out.npy");
+    let e = write_real_npy(&unwritable, &NpyArray::F32(ArrayD::zeros(IxDyn(&[2])))).unwrap_err();
+    assert!(matches!(e, ScatterError::WriteNpy { .. }));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
