@@ -40,92 +40,120 @@ impl<T: FftNum> Fft2<T> {
     pub fn scratch_len(&self) -> usize {
         [&self.row_fwd, &self.row_inv, &self.col_fwd, &self.col_inv]
             .iter()
-            .map(|f| f.get_inplace_scratch_len())
+            .map(|f| f.get_outofplace_scratch_len())
             .max()
             .unwrap_or(0)
     }
 
-    /// Unnormalised forward transform: spatial `[h][w]` in `x` (overwritten) to spectrum `[w][h]`
-    /// in `out`.
+    /// Unnormalised forward transform of one or more planes: spatial `[count][h][w]` in `x` to
+    /// spectra `[count][w][h]` in `out` (`count = x.len() / (h·w)`; one RustFFT call per axis for
+    /// all planes). `x` is used as working memory and left unspecified.
     pub fn forward(
         &self,
         x: &mut [Complex<T>],
         out: &mut [Complex<T>],
         scratch: &mut [Complex<T>],
     ) {
-        self.row_fwd.process_with_scratch(x, scratch);
-        transpose(x, out, self.h, self.w);
-        self.col_fwd.process_with_scratch(out, scratch);
+        debug_assert_eq!(x.len() % self.len(), 0);
+        // Out-of-place everywhere: RustFFT's in-place calls copy through scratch internally.
+        self.row_fwd
+            .process_outofplace_with_scratch(x, out, scratch);
+        for (src, dst) in out
+            .chunks_exact(self.len())
+            .zip(x.chunks_exact_mut(self.len()))
+        {
+            transpose(src, dst, self.h, self.w);
+        }
+        self.col_fwd
+            .process_outofplace_with_scratch(x, out, scratch);
     }
 
-    /// Unnormalised inverse transform: spectrum `[w][h]` in `spec` (overwritten) to spatial
-    /// `[h][w]` in `out`. The caller folds the `1/(h·w)` factor into an earlier product.
+    /// Unnormalised inverse transform of one or more planes: spectra `[count][w][h]` in `spec`
+    /// to spatial `[count][h][w]` in `out`. `spec` is used as working memory and left
+    /// unspecified. The caller folds the `1/(h·w)` factor into an earlier product.
     pub fn inverse(
         &self,
         spec: &mut [Complex<T>],
         out: &mut [Complex<T>],
         scratch: &mut [Complex<T>],
     ) {
-        self.col_inv.process_with_scratch(spec, scratch);
-        transpose(spec, out, self.w, self.h);
-        self.row_inv.process_with_scratch(out, scratch);
+        debug_assert_eq!(spec.len() % self.len(), 0);
+        self.col_inv
+            .process_outofplace_with_scratch(spec, out, scratch);
+        for (src, dst) in out
+            .chunks_exact(self.len())
+            .zip(spec.chunks_exact_mut(self.len()))
+        {
+            transpose(src, dst, self.w, self.h);
+        }
+        self.row_inv
+            .process_outofplace_with_scratch(spec, out, scratch);
     }
 }
 
 /// `dst[c][r] = src[r][c]` for a row-major `rows × cols` source.
 fn transpose<C: Copy>(src: &[C], dst: &mut [C], rows: usize, cols: usize) {
-    const BLOCK: usize = 16;
-    for r0 in (0..rows).step_by(BLOCK) {
-        for c0 in (0..cols).step_by(BLOCK) {
-            for r in r0..(r0 + BLOCK).min(rows) {
-                for c in c0..(c0 + BLOCK).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
-                }
-            }
-        }
-    }
+    transpose::transpose(src, dst, cols, rows);
+}
+
+/// Views a complex slice as its interleaved `[re, im, re, im, ...]` scalars.
+fn as_scalars<T: FftNum>(z: &[Complex<T>]) -> &[T] {
+    // SAFETY: `Complex<T>` is `#[repr(C)] struct { re: T, im: T }`, so a slice of `n` complex
+    // values is `2n` contiguous, aligned `T` values; the lifetime and mutability are inherited.
+    unsafe { std::slice::from_raw_parts(z.as_ptr().cast::<T>(), 2 * z.len()) }
+}
+
+/// Mutable counterpart of [`as_scalars`].
+fn as_scalars_mut<T: FftNum>(z: &mut [Complex<T>]) -> &mut [T] {
+    // SAFETY: as in `as_scalars`; the exclusive borrow of `z` is moved into the result.
+    unsafe { std::slice::from_raw_parts_mut(z.as_mut_ptr().cast::<T>(), 2 * z.len()) }
 }
 
 /// Filter product fused with Fourier subsampling by `k` (kymatio `cdgmm` then
 /// `subsample_fourier`), in the transposed layout:
-/// `dst[n][m] = scale · Σ_{a,b<k} src[b·W/k + n][a·H/k + m] · filt[b·W/k + n][a·H/k + m]`,
-/// with `src` and `filt` of `W × H` (`src_w` rows of `src_h`) and `dst` of `W/k × H/k`.
+/// `dst[n][m] = Σ_{a,b<k} src[b·W/k + n][a·H/k + m] · filt[b·W/k + n][a·H/k + m]`,
+/// with `src` of `W × H` (`src_w` rows of `src_h`) and `dst` of `W/k × H/k`.
 ///
-/// `scale` carries kymatio's `1/k²` and the inverse FFT's `1/(h·w)` that follows.
+/// `filt` is the real filter with every value written twice (`[f, f, g, g, ...]`), so that the
+/// product with the interleaved complex spectrum is one contiguous real multiply that the compiler
+/// vectorises. kymatio's `1/k²` and the `1/(h·w)` of the inverse FFT that follows are
+/// pre-multiplied into the stored filter.
 pub(crate) fn mul_subsample<T: FftNum>(
     src: &[Complex<T>],
     filt: &[T],
     src_w: usize,
     src_h: usize,
     k: usize,
-    scale: T,
     dst: &mut [Complex<T>],
 ) {
     let (dw, dh) = (src_w / k, src_h / k);
     debug_assert_eq!(dst.len(), dw * dh);
-    if k == 1 {
-        for ((d, s), f) in dst.iter_mut().zip(src).zip(filt) {
-            *d = *s * (*f * scale);
-        }
-        return;
-    }
-    dst.iter_mut()
-        .for_each(|d| *d = Complex::new(T::zero(), T::zero()));
-    for b in 0..k {
-        for n in 0..dw {
-            let row = (b * dw + n) * src_h;
-            let drow = &mut dst[n * dh..(n + 1) * dh];
-            for a in 0..k {
-                let off = row + a * dh;
-                let s = &src[off..off + dh];
-                let f = &filt[off..off + dh];
-                for ((d, s), f) in drow.iter_mut().zip(s).zip(f) {
-                    *d = *d + *s * *f;
+    debug_assert_eq!(src.len(), src_w * src_h);
+    debug_assert_eq!(filt.len(), 2 * src.len());
+    let (src, dst) = (as_scalars(src), as_scalars_mut(dst));
+    let (row_len, chunk) = (2 * src_h, 2 * dh);
+    for n in 0..dw {
+        let drow = &mut dst[n * chunk..(n + 1) * chunk];
+        for b in 0..k {
+            let row = (b * dw + n) * row_len;
+            let (s_row, f_row) = (&src[row..row + row_len], &filt[row..row + row_len]);
+            for (a, (s, f)) in s_row
+                .chunks_exact(chunk)
+                .zip(f_row.chunks_exact(chunk))
+                .enumerate()
+            {
+                if a == 0 && b == 0 {
+                    for ((d, s), f) in drow.iter_mut().zip(s).zip(f) {
+                        *d = *s * *f;
+                    }
+                } else {
+                    for ((d, s), f) in drow.iter_mut().zip(s).zip(f) {
+                        *d = *d + *s * *f;
+                    }
                 }
             }
         }
     }
-    dst.iter_mut().for_each(|d| *d = *d * scale);
 }
 
 /// `out = |a| + i·|b|` (or `|a| + 0i` without `b`): two real moduli packed in one complex signal
@@ -138,15 +166,23 @@ pub(crate) fn pack_moduli<T: FftNum + num_traits::Float>(
     match b {
         Some(b) => {
             for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-                *o = Complex::new(x.norm(), y.norm());
+                *o = Complex::new(modulus(x), modulus(y));
             }
         }
         None => {
             for (o, x) in out.iter_mut().zip(a) {
-                *o = Complex::new(x.norm(), T::zero());
+                *o = Complex::new(modulus(x), T::zero());
             }
         }
     }
+}
+
+/// `|z| = sqrt(re² + im²)`: exact to rounding and vectorisable, unlike `hypot`; it overflows only
+/// for `|z|` above `sqrt(T::MAX)` (1.8e19 in `f32`), far beyond any scattering coefficient of
+/// image data.
+#[inline]
+fn modulus<T: num_traits::Float>(z: &Complex<T>) -> T {
+    (z.re * z.re + z.im * z.im).sqrt()
 }
 
 /// Splits the spectrum `Z = X_a + i·X_b` of a packed pair of real signals (transposed layout,
@@ -235,7 +271,8 @@ mod tests {
         big.forward(&mut buf, &mut spec, &mut scratch);
         let ones = vec![1.0; h * w];
         let mut sub = vec![Complex::new(0.0, 0.0); h * w / (k * k)];
-        mul_subsample(&spec, &ones, w, h, k, 1.0 / (k * k) as f64, &mut sub);
+        let ones: Vec<f64> = ones.iter().flat_map(|v| [v / (k * k) as f64; 2]).collect();
+        mul_subsample(&spec, &ones, w, h, k, &mut sub);
         let dec: Vec<_> = (0..h / k)
             .flat_map(|r| (0..w / k).map(move |c| (r, c)))
             .map(|(r, c)| x[r * k * w + c * k])

@@ -50,9 +50,10 @@ pub struct Scattering2dPlan<T: Float = f32> {
     paths: Vec<ScatteringPath>,
     /// FFT plans, index = resolution `r`.
     ffts: Vec<Fft2<T>>,
-    /// `psi[n][r]`: wavelet `n` at resolution `r` (transposed layout); empty where unused.
+    /// `psi[n][r]`: wavelet `n` at resolution `r` (transposed layout, every value twice, scaled
+    /// by `1/(h·w)` of that resolution).
     psi: Vec<Vec<Vec<T>>>,
-    /// `phi[r]`: low-pass at resolution `r` (transposed layout), `r < J`.
+    /// `phi[r]`: low-pass at resolution `r`, `r < J`, stored as `psi`.
     phi: Vec<Vec<T>>,
     /// Source row / column of every padded row / column (reflect padding).
     src_rows: Vec<usize>,
@@ -109,8 +110,14 @@ impl<T: Float> Scattering2dPlan<T> {
         let scratch_len = ffts.iter().map(Fft2::scratch_len).max().unwrap_or(0);
 
         let spectra = spectral::bank_spectra(&bank, mp, np);
+        // A filter at level r always multiplies a spectrum of the level-r grid, and the inverse
+        // FFT that follows (after subsampling) needs 1/(h·w) of that grid: store it pre-scaled.
         let to_transposed = |a: ndarray::Array2<f64>| -> Vec<T> {
-            a.t().iter().map(|&v| T::from_f64(v).unwrap()).collect()
+            let scale = 1.0 / a.len() as f64;
+            a.t()
+                .iter()
+                .flat_map(|&v| [T::from_f64(v * scale).unwrap(); 2])
+                .collect()
         };
         let psi = spectra
             .psi
@@ -260,7 +267,6 @@ impl<T: Float> Scattering2dPlan<T> {
         for j1 in 0..big_j {
             let f1 = &self.ffts[j1];
             let k1 = 1usize << j1;
-            let scale1 = T::one() / T::from_usize(f0.len()).unwrap();
             let mut l1 = 0;
             while l1 < big_l {
                 let pair = l1 + 1 < big_l;
@@ -277,7 +283,6 @@ impl<T: Float> Scattering2dPlan<T> {
                         f0.w,
                         f0.h,
                         k1,
-                        scale1,
                         &mut ws.spec[..f1.len()],
                     );
                     f1.inverse(
@@ -338,7 +343,6 @@ impl<T: Float> Scattering2dPlan<T> {
         let big_j = self.options.num_scales;
         let big_l = self.options.num_orientations;
         let f1 = &self.ffts[j1];
-        let scale = T::one() / T::from_usize(f1.len()).unwrap();
         for j2 in j1 + 1..big_j {
             let f2 = &self.ffts[j2];
             let k = 1usize << (j2 - j1);
@@ -357,7 +361,6 @@ impl<T: Float> Scattering2dPlan<T> {
                         f1.w,
                         f1.h,
                         k,
-                        scale,
                         &mut ws.spec[..f2.len()],
                     );
                     f2.inverse(
@@ -414,14 +417,12 @@ impl<T: Float> Scattering2dPlan<T> {
     ) {
         let big_j = self.options.num_scales;
         let (fr, fj) = (&self.ffts[r], &self.ffts[big_j]);
-        let scale = T::one() / T::from_usize(fr.len()).unwrap();
         mul_subsample(
             spec,
             &self.phi[r],
             fr.w,
             fr.h,
             1 << (big_j - r),
-            scale,
             &mut small[..fj.len()],
         );
         fj.inverse(&mut small[..fj.len()], &mut spatial[..fj.len()], scratch);
@@ -453,11 +454,12 @@ struct Workspace<T: Float> {
     ua: Vec<Complex<T>>,
     ub: Vec<Complex<T>>,
     z1: Vec<Complex<T>>,
-    z2: Vec<Complex<T>>,
     xa: Vec<Complex<T>>,
     xb: Vec<Complex<T>>,
     small: Vec<Complex<T>>,
     scratch: Vec<Complex<T>>,
+    /// Order-2 spectrum of a packed pair of moduli, at resolution ≥ 1.
+    z2: Vec<Complex<T>>,
 }
 
 impl<T: Float> Workspace<T> {
@@ -465,6 +467,7 @@ impl<T: Float> Workspace<T> {
         let zero = Complex::new(T::zero(), T::zero());
         let full = plan.ffts[0].len();
         let half = plan.ffts.get(1).map_or(full, Fft2::len);
+
         let buf = |n: usize| vec![zero; n];
         Self {
             spatial: buf(full),
@@ -473,11 +476,11 @@ impl<T: Float> Workspace<T> {
             ua: buf(full),
             ub: buf(full),
             z1: buf(full),
-            z2: buf(half),
             xa: buf(full),
             xb: buf(full),
             small: buf(plan.ffts[plan.options.num_scales].len()),
             scratch: buf(plan.scratch_len),
+            z2: buf(half),
         }
     }
 }

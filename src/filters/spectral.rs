@@ -19,6 +19,7 @@
 use std::f64::consts::PI;
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use super::{FilterBankParams, KYMATIO_NORM_PI, MorletParams, angular_frequencies};
 
@@ -27,42 +28,79 @@ use super::{FilterBankParams, KYMATIO_NORM_PI, MorletParams, angular_frequencies
 /// tight frame; five keep narrow learned wavelets (small `σ`) accurate too.
 pub const FREQUENCY_ALIASES: i32 = 2;
 
+/// Exponents below `−NEGLIGIBLE_EXPONENT` are skipped in the alias sum: `e^−46 ≈ 1e-20`, far below
+/// `f64` resolution of any coefficient that matters (the peak of a filter is about 1).
+const NEGLIGIBLE_EXPONENT: f64 = 46.0;
+
+/// The quadratic form of one Gabor term, with its trigonometry evaluated once.
+#[derive(Clone, Copy, Debug)]
+struct GaborForm {
+    cos_t: f64,
+    sin_t: f64,
+    xi: f64,
+    along: f64,
+    across: f64,
+}
+
+impl GaborForm {
+    fn new(p: &MorletParams) -> Self {
+        let (sin_t, cos_t) = p.theta.sin_cos();
+        let s2 = p.sigma * p.sigma;
+        Self {
+            cos_t,
+            sin_t,
+            xi: p.xi,
+            along: 0.5 * s2,
+            across: 0.5 * s2 / (p.slant * p.slant),
+        }
+    }
+
+    /// `σ²·u²/2 + σ²·v²/(2s²)` at `(ω_row, ω_col)`.
+    #[inline]
+    fn exponent(&self, omega_row: f64, omega_col: f64) -> f64 {
+        let d_row = omega_row - self.xi * self.cos_t;
+        let d_col = omega_col - self.xi * self.sin_t;
+        let u = d_row * self.cos_t + d_col * self.sin_t;
+        let v = -d_row * self.sin_t + d_col * self.cos_t;
+        self.along * u * u + self.across * v * v
+    }
+
+    /// `Σ_{a,b} exp(−exponent(ω + 2π(a, b)))`, negligible terms skipped.
+    #[inline]
+    fn periodized(&self, omega_row: f64, omega_col: f64) -> f64 {
+        let mut sum = 0.0;
+        for a in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+            let w0 = omega_row + 2.0 * PI * a as f64;
+            for b in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+                let e = self.exponent(w0, omega_col + 2.0 * PI * b as f64);
+                if e < NEGLIGIBLE_EXPONENT {
+                    sum += (-e).exp();
+                }
+            }
+        }
+        (PI / KYMATIO_NORM_PI) * sum
+    }
+}
+
 /// One un-periodised Gabor term `Ĝ(ω)` at angular frequency `(ω_row, ω_col)`.
 ///
 /// This function is the formula; the burn layer reproduces it with tensor operations.
 pub fn gabor_hat(omega_row: f64, omega_col: f64, p: &MorletParams) -> f64 {
-    let (sin_t, cos_t) = p.theta.sin_cos();
-    let d_row = omega_row - p.xi * cos_t;
-    let d_col = omega_col - p.xi * sin_t;
-    let along = d_row * cos_t + d_col * sin_t;
-    let across = -d_row * sin_t + d_col * cos_t;
-    let s2 = p.sigma * p.sigma;
-    (PI / KYMATIO_NORM_PI)
-        * (-0.5 * s2 * along * along - 0.5 * s2 * across * across / (p.slant * p.slant)).exp()
+    (PI / KYMATIO_NORM_PI) * (-GaborForm::new(p).exponent(omega_row, omega_col)).exp()
 }
 
-/// The periodised Gabor `P[Ĝ](ω)`: the sum of [`gabor_hat`] over the aliases `ω + 2π(a, b)`.
+/// The periodised Gabor `P[Ĝ](ω)`: the sum of [`gabor_hat`] over the aliases `ω + 2π(a, b)`,
+/// `a, b ∈ −A..=A` (terms below `e^−46` skipped).
 pub fn gabor_hat_periodized(omega_row: f64, omega_col: f64, p: &MorletParams) -> f64 {
-    let mut sum = 0.0;
-    for a in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
-        for b in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
-            sum += gabor_hat(
-                omega_row + 2.0 * PI * a as f64,
-                omega_col + 2.0 * PI * b as f64,
-                p,
-            );
-        }
-    }
-    sum
+    GaborForm::new(p).periodized(omega_row, omega_col)
 }
 
 /// Periodised Gabor spectrum `P[Ĝ]` on a `height × width` grid (FFT order).
 pub fn gabor_spectrum(height: usize, width: usize, p: &MorletParams) -> Array2<f64> {
     let rows = angular_frequencies(height);
     let cols = angular_frequencies(width);
-    Array2::from_shape_fn((height, width), |(k, l)| {
-        gabor_hat_periodized(rows[k], cols[l], p)
-    })
+    let form = GaborForm::new(p);
+    Array2::from_shape_fn((height, width), |(k, l)| form.periodized(rows[k], cols[l]))
 }
 
 /// Zero-mean Morlet spectrum `ψ̂ = P[Ĝ_ξ] − κ·P[Ĝ_0]` on a `height × width` grid (FFT order);
@@ -88,7 +126,7 @@ pub fn bank_spectra(bank: &FilterBankParams, height: usize, width: usize) -> Ban
     BankSpectra {
         psi: bank
             .wavelets()
-            .iter()
+            .par_iter()
             .map(|p| morlet_spectrum(height, width, p))
             .collect(),
         phi: gabor_spectrum(height, width, &bank.low_pass()),
@@ -124,6 +162,34 @@ mod tests {
         let phi = gabor_spectrum(40, 40, &bank.low_pass());
         // kymatio-scattering2d.md §2.1: phi_hat[0, 0] = 1.0000294 for 32×32, J = 2.
         assert!((phi[[0, 0]] - 1.0000294).abs() < 1e-6, "{}", phi[[0, 0]]);
+    }
+
+    #[test]
+    fn pointwise_formula_and_grid_agree() {
+        let p = MorletParams {
+            sigma: 0.9,
+            xi: 2.0,
+            theta: -0.3,
+            slant: 0.6,
+        };
+        let grid = gabor_spectrum(12, 10, &p);
+        let (rows, cols) = (angular_frequencies(12), angular_frequencies(10));
+        for k in 0..12 {
+            for l in 0..10 {
+                let mut direct = 0.0;
+                for a in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+                    for b in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+                        direct += gabor_hat(
+                            rows[k] + 2.0 * PI * a as f64,
+                            cols[l] + 2.0 * PI * b as f64,
+                            &p,
+                        );
+                    }
+                }
+                assert!((grid[[k, l]] - direct).abs() <= 1e-15 * direct.max(1e-5));
+                assert_eq!(grid[[k, l]], gabor_hat_periodized(rows[k], cols[l], &p));
+            }
+        }
     }
 
     #[test]
