@@ -195,16 +195,19 @@ pub(crate) fn unpack_spectra<T: FftNum>(
     xb: &mut [Complex<T>],
 ) {
     let half = T::from_f64(0.5).unwrap();
+    // Index of −k modulo n, without a division in the inner loop.
+    let mirror = |k: usize, n: usize| if k == 0 { 0 } else { n - k };
     for l in 0..w {
-        let lm = (w - l) % w;
+        let row = &z[l * h..(l + 1) * h];
+        let mrow = &z[mirror(l, w) * h..(mirror(l, w) + 1) * h];
+        let (ra, rb) = (&mut xa[l * h..(l + 1) * h], &mut xb[l * h..(l + 1) * h]);
         for k in 0..h {
-            let km = (h - k) % h;
-            let zk = z[l * h + k];
-            let zm = z[lm * h + km].conj();
-            xa[l * h + k] = (zk + zm) * half;
+            let zk = row[k];
+            let zm = mrow[mirror(k, h)].conj();
+            ra[k] = (zk + zm) * half;
             let d = zk - zm;
             // d / (2i) = −i·d/2 = (d.im, −d.re) / 2
-            xb[l * h + k] = Complex::new(d.im * half, -d.re * half);
+            rb[k] = Complex::new(d.im * half, -d.re * half);
         }
     }
 }
