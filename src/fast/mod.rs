@@ -266,44 +266,12 @@ impl<T: Float> Scattering2dPlan<T> {
         let mut channel = 1;
         for j1 in 0..big_j {
             let f1 = &self.ffts[j1];
-            let k1 = 1usize << j1;
             let mut l1 = 0;
             while l1 < big_l {
                 let pair = l1 + 1 < big_l;
-                // u_a, u_b = ifft2(sub(U0 · ψ_{j1,l}, 2^j1)).
-                for (m, buf) in [&mut ws.ua, &mut ws.ub]
-                    .into_iter()
-                    .enumerate()
-                    .take(1 + pair as usize)
-                {
-                    let n = j1 * big_l + l1 + m;
-                    mul_subsample(
-                        &u0,
-                        &self.psi[n][0],
-                        f0.w,
-                        f0.h,
-                        k1,
-                        &mut ws.spec[..f1.len()],
-                    );
-                    f1.inverse(
-                        &mut ws.spec[..f1.len()],
-                        &mut buf[..f1.len()],
-                        &mut ws.scratch,
-                    );
-                }
-                // Z = fft2(|u_a| + i|u_b|).
-                pack_moduli(
-                    &ws.ua[..f1.len()],
-                    pair.then(|| &ws.ub[..f1.len()]),
-                    &mut ws.spatial[..f1.len()],
-                );
-                f1.forward(
-                    &mut ws.spatial[..f1.len()],
-                    &mut ws.z1[..f1.len()],
-                    &mut ws.scratch,
-                );
-
-                let z1 = std::mem::take(&mut ws.z1);
+                // Z = fft2(|u_a| + i|u_b|), u = ifft2(sub(U0 · ψ_{j1,l}, 2^j1)).
+                let mut z1 = std::mem::take(&mut ws.z1);
+                self.wavelet_pair(&u0, 0, j1, j1 * big_l + l1, pair, ws, &mut z1[..f1.len()]);
                 self.low_pass(
                     &z1[..f1.len()],
                     j1,
@@ -342,44 +310,13 @@ impl<T: Float> Scattering2dPlan<T> {
     ) {
         let big_j = self.options.num_scales;
         let big_l = self.options.num_orientations;
-        let f1 = &self.ffts[j1];
         for j2 in j1 + 1..big_j {
             let f2 = &self.ffts[j2];
-            let k = 1usize << (j2 - j1);
             let mut l2 = 0;
             while l2 < big_l {
                 let pair = l2 + 1 < big_l;
-                for (m, buf) in [&mut ws.ua, &mut ws.ub]
-                    .into_iter()
-                    .enumerate()
-                    .take(1 + pair as usize)
-                {
-                    let n2 = j2 * big_l + l2 + m;
-                    mul_subsample(
-                        u1,
-                        &self.psi[n2][j1],
-                        f1.w,
-                        f1.h,
-                        k,
-                        &mut ws.spec[..f2.len()],
-                    );
-                    f2.inverse(
-                        &mut ws.spec[..f2.len()],
-                        &mut buf[..f2.len()],
-                        &mut ws.scratch,
-                    );
-                }
-                pack_moduli(
-                    &ws.ua[..f2.len()],
-                    pair.then(|| &ws.ub[..f2.len()]),
-                    &mut ws.spatial[..f2.len()],
-                );
-                f2.forward(
-                    &mut ws.spatial[..f2.len()],
-                    &mut ws.z2[..f2.len()],
-                    &mut ws.scratch,
-                );
-                let z2 = std::mem::take(&mut ws.z2);
+                let mut z2 = std::mem::take(&mut ws.z2);
+                self.wavelet_pair(u1, j1, j2, j2 * big_l + l2, pair, ws, &mut z2[..f2.len()]);
                 self.low_pass(
                     &z2[..f2.len()],
                     j2,
@@ -393,6 +330,35 @@ impl<T: Float> Scattering2dPlan<T> {
                 l2 += 2;
             }
         }
+    }
+
+    /// `out = fft2(|u_a| + i·|u_b|)` with `u = ifft2(sub(src · ψ̂_n, 2^(to − from)))` for the
+    /// wavelets `n = first` and, if `pair`, `n = first + 1` (otherwise `u_b = 0`): `src` and the
+    /// filters at resolution `from`, `out` at resolution `to`. Both orders use this step.
+    #[allow(clippy::too_many_arguments)]
+    fn wavelet_pair(
+        &self,
+        src: &[Complex<T>],
+        from: usize,
+        to: usize,
+        first: usize,
+        pair: bool,
+        ws: &mut Workspace<T>,
+        out: &mut [Complex<T>],
+    ) {
+        let (fs, ft) = (&self.ffts[from], &self.ffts[to]);
+        let n = ft.len();
+        for (m, u) in [&mut ws.ua, &mut ws.ub]
+            .into_iter()
+            .enumerate()
+            .take(1 + pair as usize)
+        {
+            let psi = &self.psi[first + m][from];
+            mul_subsample(src, psi, fs.w, fs.h, 1 << (to - from), &mut ws.spec[..n]);
+            ft.inverse(&mut ws.spec[..n], &mut u[..n], &mut ws.scratch);
+        }
+        pack_moduli(&ws.ua[..n], pair.then(|| &ws.ub[..n]), &mut ws.spatial[..n]);
+        ft.forward(&mut ws.spatial[..n], out, &mut ws.scratch);
     }
 
     /// Output channel of the order-2 path `(j1, l1, j2, l2)` (kymatio's lexicographic order).
