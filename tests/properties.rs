@@ -249,3 +249,19 @@ fn explicit_bank_plan_equals_tight_frame_plan() {
     .unwrap();
     assert_ne!(scatter(&a, &x), scatter(&c, &x));
 }
+
+#[test]
+fn plans_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Scattering2dPlan<f32>>();
+    assert_send_sync::<Scattering2dPlan<f64>>();
+    // And used from several threads at once, with identical results.
+    let plan = Scattering2dPlan::<f64>::new(24, 24, ScatteringOptions::new(2, 4).unwrap()).unwrap();
+    let x = test_image(24, 24, 13);
+    let expected = scatter(&plan, &x);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| assert_eq!(scatter(&plan, &x), expected));
+        }
+    });
+}

@@ -161,7 +161,7 @@ mod tests {
         let bank = FilterBankParams::tight_frame(2, 8).unwrap();
         let phi = gabor_spectrum(40, 40, &bank.low_pass());
         // kymatio-scattering2d.md §2.1: phi_hat[0, 0] = 1.0000294 for 32×32, J = 2.
-        assert!((phi[[0, 0]] - 1.0000294).abs() < 1e-6, "{}", phi[[0, 0]]);
+        approx::assert_abs_diff_eq!(phi[[0, 0]], 1.0000294, epsilon = 1e-6);
     }
 
     #[test]
