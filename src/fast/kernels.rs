@@ -45,50 +45,60 @@ impl<T: FftNum> Fft2<T> {
             .unwrap_or(0)
     }
 
-    /// Unnormalised forward transform of one or more planes: spatial `[count][h][w]` in `x` to
-    /// spectra `[count][w][h]` in `out` (`count = x.len() / (h·w)`; one RustFFT call per axis for
-    /// all planes). `x` is used as working memory and left unspecified.
+    /// Unnormalised forward transform: spatial `[h][w]` in `x` to spectrum `[w][h]` in `out`.
+    /// `x` is used as working memory and left unspecified.
     pub fn forward(
         &self,
         x: &mut [Complex<T>],
         out: &mut [Complex<T>],
         scratch: &mut [Complex<T>],
     ) {
-        debug_assert_eq!(x.len() % self.len(), 0);
-        // Out-of-place everywhere: RustFFT's in-place calls copy through scratch internally.
-        self.row_fwd
-            .process_outofplace_with_scratch(x, out, scratch);
-        for (src, dst) in out
-            .chunks_exact(self.len())
-            .zip(x.chunks_exact_mut(self.len()))
-        {
-            transpose(src, dst, self.h, self.w);
-        }
-        self.col_fwd
-            .process_outofplace_with_scratch(x, out, scratch);
+        two_pass(
+            &self.row_fwd,
+            &self.col_fwd,
+            x,
+            out,
+            [self.h, self.w],
+            scratch,
+        );
     }
 
-    /// Unnormalised inverse transform of one or more planes: spectra `[count][w][h]` in `spec`
-    /// to spatial `[count][h][w]` in `out`. `spec` is used as working memory and left
-    /// unspecified. The caller folds the `1/(h·w)` factor into an earlier product.
+    /// Unnormalised inverse transform: spectrum `[w][h]` in `spec` to spatial `[h][w]` in `out`.
+    /// `spec` is used as working memory and left unspecified. The caller folds the `1/(h·w)`
+    /// factor into an earlier product.
     pub fn inverse(
         &self,
         spec: &mut [Complex<T>],
         out: &mut [Complex<T>],
         scratch: &mut [Complex<T>],
     ) {
-        debug_assert_eq!(spec.len() % self.len(), 0);
-        self.col_inv
-            .process_outofplace_with_scratch(spec, out, scratch);
-        for (src, dst) in out
-            .chunks_exact(self.len())
-            .zip(spec.chunks_exact_mut(self.len()))
-        {
-            transpose(src, dst, self.w, self.h);
-        }
-        self.row_inv
-            .process_outofplace_with_scratch(spec, out, scratch);
+        two_pass(
+            &self.col_inv,
+            &self.row_inv,
+            spec,
+            out,
+            [self.w, self.h],
+            scratch,
+        );
     }
+}
+
+/// A separable 2D transform of a row-major `rows × cols` plane in `a`: `first` along its rows,
+/// one transpose, `second` along the rows of the transposed plane; the result, `cols × rows`,
+/// lands in `b` and `a` is overwritten. Out of place throughout: RustFFT's in-place calls copy
+/// through scratch internally.
+fn two_pass<T: FftNum>(
+    first: &Arc<dyn Fft<T>>,
+    second: &Arc<dyn Fft<T>>,
+    a: &mut [Complex<T>],
+    b: &mut [Complex<T>],
+    [rows, cols]: [usize; 2],
+    scratch: &mut [Complex<T>],
+) {
+    debug_assert_eq!(a.len(), rows * cols);
+    first.process_outofplace_with_scratch(a, b, scratch);
+    transpose(b, a, rows, cols);
+    second.process_outofplace_with_scratch(a, b, scratch);
 }
 
 /// `dst[c][r] = src[r][c]` for a row-major `rows × cols` source.
