@@ -5,6 +5,8 @@ pub mod error;
 pub mod fast;
 pub mod filters;
 pub mod geometry;
+#[cfg(feature = "burn")]
+pub mod nn;
 pub mod npy;
 
 pub use error::{Result, ScatterError};

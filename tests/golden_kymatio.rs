@@ -4,70 +4,15 @@
 //! (pinned kymatio 0.3.0, scipy < 1.17). Tolerance as recommended in kymatio-scattering2d.md §5:
 //! `|ours − kymatio| ≤ atol + rtol·|kymatio|` with `rtol = 1e-5`, `atol = 1e-6·max|S|`.
 
-use std::fs::File;
-
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::filters::{FilterBankParams, periodize, spatial, spectral};
 use learnable_scattering::{PaddedGeometry, ScatteringOptions};
 use ndarray::{Array2, Array3, ArrayD, Axis};
-use ndarray_npy::NpzReader;
-use serde::Deserialize;
 
 const RTOL: f64 = 1e-5;
 const ATOL_REL: f64 = 1e-6;
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/kymatio_scattering2d.npz"
-);
-
-#[derive(Deserialize)]
-struct Meta {
-    kymatio: String,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-#[allow(non_snake_case)]
-struct Case {
-    name: String,
-    height: usize,
-    width: usize,
-    J: usize,
-    L: usize,
-    max_order: usize,
-    dtype: String,
-    filters: bool,
-    psi_levels: usize,
-    phi_levels: usize,
-}
-
-struct Fixtures {
-    npz: NpzReader<File>,
-    meta: Meta,
-}
-
-impl Fixtures {
-    fn open() -> Self {
-        let mut npz = NpzReader::new(File::open(FIXTURES).expect("fixture file")).unwrap();
-        let bytes: ndarray::Array1<u8> = npz.by_name("meta_json").unwrap();
-        let meta: Meta = serde_json::from_slice(bytes.as_slice().unwrap()).unwrap();
-        assert_eq!(meta.kymatio, "0.3.0");
-        Self { npz, meta }
-    }
-
-    fn f64_array(&mut self, key: &str, dtype: &str) -> ArrayD<f64> {
-        if dtype == "float64" {
-            self.npz
-                .by_name::<ndarray::OwnedRepr<f64>, ndarray::IxDyn>(key)
-                .unwrap()
-        } else {
-            self.npz
-                .by_name::<ndarray::OwnedRepr<f32>, ndarray::IxDyn>(key)
-                .unwrap()
-                .mapv(f64::from)
-        }
-    }
-}
+mod common;
+use common::{Case, Fixtures};
 
 /// Largest `|a − b| / (atol + rtol·|b|)`; the check passes when it is at most 1. Also returns the
 /// largest deviation relative to `max|b|`.

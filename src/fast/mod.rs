@@ -21,7 +21,7 @@
 //! # Ok(()) }
 //! ```
 
-mod kernels;
+pub(crate) mod kernels;
 
 use ndarray::{Array5, ArrayD, ArrayView4, ArrayViewD, IxDyn};
 use num_complex::Complex;

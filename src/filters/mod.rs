@@ -69,28 +69,43 @@ pub fn angular_frequencies(n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Fourier crop of a spectrum to resolution `2^−res` (kymatio `periodize_filter_fft`).
+/// Source indices of kymatio's Fourier crop (`periodize_filter_fft`) along one axis of length
+/// `len` at resolution `2^−res`: `[0, m/2) ∪ [len − m/2, len)` with `m = len / 2^res`.
 ///
-/// kymatio masks the high frequencies and then sums the `2^res × 2^res` aliases; after the mask only
-/// one alias is non-zero, so the result is exactly a crop: `crop[k] = x[k]` for `k < m/2`, else
-/// `x[k + M − m]`, with `m = M / 2^res` (same rule along columns).
+/// kymatio masks the high frequencies and then sums the `2^res` aliases; after the mask only one
+/// alias is non-zero, so the result is exactly this crop. The fast path ([`periodize`]) and the
+/// burn layer both use these indices.
 ///
 /// # Panics
-/// If a side of `spectrum` is not divisible by `2^(res+1)` (the padded sizes always are, since
-/// they are multiples of `2^J` and `res < J`).
-pub fn periodize(spectrum: ndarray::ArrayView2<'_, f64>, res: usize) -> ndarray::Array2<f64> {
-    let (big_m, big_n) = spectrum.dim();
+/// If `res > 0` and `len` is not divisible by `2^(res+1)` (padded sizes always are: they are
+/// multiples of `2^J` and `res < J`).
+pub fn periodize_rows(len: usize, res: usize) -> Vec<usize> {
+    if res == 0 {
+        return (0..len).collect();
+    }
     let step = 1usize << res;
     assert!(
-        big_m % (2 * step) == 0 && big_n % (2 * step) == 0 || res == 0,
-        "periodize: spectrum {big_m}x{big_n} is not divisible by 2^(res+1) = {}",
+        len % (2 * step) == 0,
+        "periodize: length {len} is not divisible by 2^(res+1) = {}",
         2 * step
     );
-    let (m, n) = (big_m / step, big_n / step);
-    ndarray::Array2::from_shape_fn((m, n), |(k, l)| {
-        let src_k = if k < m / 2 { k } else { k + big_m - m };
-        let src_l = if l < n / 2 { l } else { l + big_n - n };
-        spectrum[[src_k, src_l]]
+    let m = len / step;
+    (0..m)
+        .map(|k| if k < m / 2 { k } else { k + len - m })
+        .collect()
+}
+
+/// Fourier crop of a spectrum to resolution `2^−res` (kymatio `periodize_filter_fft`), along both
+/// axes with the indices of [`periodize_rows`].
+///
+/// # Panics
+/// As [`periodize_rows`].
+pub fn periodize(spectrum: ndarray::ArrayView2<'_, f64>, res: usize) -> ndarray::Array2<f64> {
+    let (big_m, big_n) = spectrum.dim();
+    let rows = periodize_rows(big_m, res);
+    let cols = periodize_rows(big_n, res);
+    ndarray::Array2::from_shape_fn((rows.len(), cols.len()), |(k, l)| {
+        spectrum[[rows[k], cols[l]]]
     })
 }
 

@@ -1,0 +1,126 @@
+//! Times one training step of the learnable layer (filter generation, forward, backward to the
+//! filter parameters) and prints one JSON line per mode.
+//!
+//! Used by `benches/compare_torch.py`, which runs the PyTorch reference approach in the same run.
+//! By hand:
+//! `cargo run --release --example train_step -- --device flex --batch 128 --steps 5`
+//!
+//! Modes: `fixed_forward` (all parameters frozen), `learnable_forward` (filters regenerated),
+//! `learnable_step` (forward + backward). The loss is `Σ S`, as in the reference script.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use clap::{Parser, ValueEnum};
+use learnable_scattering::nn::{Scattering2dConfig, Trainable};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Backend {
+    Flex,
+    Ndarray,
+    #[cfg(feature = "wgpu")]
+    Wgpu,
+}
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Backend.
+    #[arg(long, value_enum, default_value = "flex")]
+    device: Backend,
+    /// Images per step.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Channels per image.
+    #[arg(long, default_value_t = 3)]
+    channels: usize,
+    /// Image side.
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// Number of scales `J`.
+    #[arg(long = "j", default_value_t = 2)]
+    j: usize,
+    /// Number of orientations `L`.
+    #[arg(long = "l", default_value_t = 8)]
+    l: usize,
+    /// Timed steps per mode (after one warm-up); the best and the median are reported.
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+    /// Only the forward + backward step.
+    #[arg(long)]
+    step_only: bool,
+}
+
+fn device(kind: Backend) -> Device {
+    match kind {
+        Backend::Flex => Device::flex(),
+        #[allow(deprecated)]
+        Backend::Ndarray => Device::ndarray(),
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => Device::wgpu(Default::default()),
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let device = device(args.device).autodiff();
+    let shape = [args.batch, args.channels, args.size, args.size];
+    let x = Tensor::<4>::random(shape, Distribution::Default, &device);
+    let config =
+        Scattering2dConfig::new(args.j, [args.size, args.size]).with_num_orientations(args.l);
+    let learnable = config.init(&device);
+    let fixed = config
+        .clone()
+        .with_trainable(Trainable::none())
+        .init(&device);
+
+    let mut modes: Vec<(&str, Box<dyn Fn()>)> = Vec::new();
+    if !args.step_only {
+        let (fixed, x1) = (fixed.clone(), x.clone());
+        modes.push((
+            "fixed_forward",
+            Box::new(move || {
+                let _ = fixed.forward(x1.clone()).sum().into_scalar::<f32>();
+            }),
+        ));
+        let (layer, x2) = (learnable.clone(), x.clone());
+        modes.push((
+            "learnable_forward",
+            Box::new(move || {
+                let _ = layer.forward(x2.clone()).sum().into_scalar::<f32>();
+            }),
+        ));
+    }
+    let (layer, x3) = (learnable.clone(), x.clone());
+    modes.push((
+        "learnable_step",
+        Box::new(move || {
+            let grads = layer.forward(x3.clone()).sum().backward();
+            let g = layer.filters.xi.val().grad(&grads).expect("xi gradient");
+            let _ = g.sum().into_scalar::<f32>();
+        }),
+    ));
+    for (name, f) in modes {
+        f(); // warm-up: plans, kernels, allocations
+        let mut times: Vec<f64> = (0..args.steps.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                device.sync().expect("device sync");
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{{\"device\": \"{:?}\", \"mode\": \"{name}\", \"batch\": {}, \"channels\": {}, \"size\": {}, \"J\": {}, \"L\": {}, \"best_s\": {:.5}, \"median_s\": {:.5}, \"threads\": {}}}",
+            args.device,
+            args.batch,
+            args.channels,
+            args.size,
+            args.j,
+            args.l,
+            times[0],
+            times[times.len() / 2],
+            rayon::current_num_threads()
+        );
+    }
+}

@@ -1,0 +1,415 @@
+//! The learnable Morlet filter bank: `J·L` wavelets whose `σ`, `ξ`, `θ` and slant are burn
+//! parameters, turned into Fourier spectra with tensor operations so that gradients reach them.
+//!
+//! The spectra follow the closed form of [`crate::filters::spectral`] (the framework-free source
+//! of truth, kymatio-exact for the tight frame), term for term:
+//!
+//! ```text
+//! u = ω'·e_θ − ξ,   v = ω'·e_θ⊥,   e_θ = (cos θ, sin θ),  e_θ⊥ = (−sin θ, cos θ)
+//! ω' = ω + 2π(a, b),  a, b ∈ −2..=2                       (alias sum = spatial periodisation)
+//! P_ξ(ω) = Σ_{a,b} exp(−σ²u²/2 − σ²v²/(2·slant²)),   P_0: the same with ξ = 0
+//! ψ̂(ω) = (π / 3.1415)·(P_ξ(ω) − κ·P_0(ω)),  κ = P_ξ(0) / P_0(0)   (zero mean)
+//! ```
+//!
+//! `e_θ⊥` is written out, not taken from an SVD, so `∂ψ̂/∂θ` is complete (the reference code's SVD
+//! drops part of it). `σ` and the slant are stored as logarithms, which keeps them positive.
+
+use std::f64::consts::PI;
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::error::ScatterError;
+use crate::filters::spectral::{FREQUENCY_ALIASES, bank_spectra};
+use crate::filters::{FilterBankParams, KYMATIO_NORM_PI, MorletParams, angular_frequencies};
+use crate::geometry::ScatteringOptions;
+
+/// How the filter bank is parametrised.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Parametrization {
+    /// Four parameters per wavelet, `4·J·L` in all (the paper's main setting).
+    Full,
+    /// One `(σ, ξ, θ, slant)` per scale, `4·J` in all; wavelet `l` of scale `j` has orientation
+    /// `θ_j − l·π/L` (the paper's `equivariant` variant).
+    Equivariant,
+    /// Free real Fourier filters of shape `[J·L, height, width]`, initialised from the Morlets (the
+    /// paper's non-parametric ablation). The Morlet parameters are kept, frozen, as a record of the
+    /// initialisation.
+    Pixelwise,
+}
+
+/// Initial values of the wavelet parameters.
+#[derive(Config, Debug, PartialEq)]
+pub enum FilterInit {
+    /// kymatio's tight frame ([`FilterBankParams::tight_frame`]).
+    TightFrame,
+    /// The paper's random draws ([`FilterBankParams::random`]), from a seeded ChaCha8 generator.
+    /// The equivariant parametrisation draws one wavelet per scale.
+    Random {
+        /// Seed of the generator.
+        seed: u64,
+    },
+    /// Explicit values, for example a learned bank. The equivariant parametrisation takes the
+    /// `l = 0` wavelet of each scale.
+    Explicit {
+        /// The `J·L` wavelets.
+        bank: FilterBankParams,
+    },
+}
+
+/// Which parameter families are trained. Frozen parameters get no gradient.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub struct Trainable {
+    /// Train `σ` (stored as `ln σ`).
+    #[config(default = true)]
+    pub sigma: bool,
+    /// Train `ξ`.
+    #[config(default = true)]
+    pub xi: bool,
+    /// Train `θ`.
+    #[config(default = true)]
+    pub theta: bool,
+    /// Train the slant (stored as `ln slant`).
+    #[config(default = true)]
+    pub slant: bool,
+    /// Train the free Fourier filters of the pixelwise parametrisation.
+    #[config(default = true)]
+    pub pixels: bool,
+}
+
+impl Trainable {
+    /// Every family trained.
+    pub fn all() -> Self {
+        Self::new()
+    }
+
+    /// Nothing trained: the fixed filter bank (for example the fixed tight-frame baseline).
+    pub fn none() -> Self {
+        Self {
+            sigma: false,
+            xi: false,
+            theta: false,
+            slant: false,
+            pixels: false,
+        }
+    }
+}
+
+/// Configuration of a [`MorletFilterBank`], built with [`MorletFilterBankConfig::init`].
+#[derive(Config, Debug)]
+pub struct MorletFilterBankConfig {
+    /// Number of scales `J` (slots `j = 0..J`).
+    pub num_scales: usize,
+    /// Fourier grid `[height, width]` on which spectra are evaluated: the padded size of the
+    /// scattering input ([`crate::PaddedGeometry::padded_size`]).
+    pub grid_size: [usize; 2],
+    /// Number of orientations `L` per scale.
+    #[config(default = 8)]
+    pub num_orientations: usize,
+    /// Parametrisation.
+    #[config(default = "Parametrization::Full")]
+    pub parametrization: Parametrization,
+    /// Initial values.
+    #[config(default = "FilterInit::TightFrame")]
+    pub init: FilterInit,
+    /// Trained parameter families.
+    #[config(default = "Trainable::all()")]
+    pub trainable: Trainable,
+}
+
+impl MorletFilterBankConfig {
+    /// The initial wavelets as a framework-free bank, checked.
+    ///
+    /// # Errors
+    /// [`ScatterError::InvalidParameter`] for `J` or `L` out of range or an empty grid;
+    /// [`ScatterError::FilterCount`] / [`ScatterError::InvalidWavelet`] for an explicit bank of the
+    /// wrong size or with bad values.
+    pub fn initial_bank(&self) -> crate::Result<FilterBankParams> {
+        ScatteringOptions::new(self.num_scales, self.num_orientations)?;
+        if self.grid_size.contains(&0) {
+            return Err(ScatterError::InvalidParameter {
+                name: "grid_size",
+                value: format!("{:?}", self.grid_size),
+                reason: "the Fourier grid must not be empty",
+            });
+        }
+        let (big_j, big_l) = (self.num_scales, self.num_orientations);
+        let bank = match &self.init {
+            FilterInit::TightFrame => FilterBankParams::tight_frame(big_j, big_l)?,
+            FilterInit::Random { seed } => match self.parametrization {
+                Parametrization::Equivariant => {
+                    let per_scale = FilterBankParams::random(big_j, 1, *seed)?;
+                    equivariant_bank(big_j, big_l, per_scale.wavelets())?
+                }
+                _ => FilterBankParams::random(big_j, big_l, *seed)?,
+            },
+            FilterInit::Explicit { bank } => {
+                bank.validate()?;
+                if bank.num_scales() != big_j || bank.num_orientations() != big_l {
+                    return Err(ScatterError::FilterCount {
+                        expected: big_j * big_l,
+                        got: bank.wavelets().len(),
+                    });
+                }
+                bank.clone()
+            }
+        };
+        match self.parametrization {
+            Parametrization::Equivariant => {
+                let per_scale: Vec<MorletParams> =
+                    (0..big_j).map(|j| *bank.wavelet(j, 0)).collect();
+                equivariant_bank(big_j, big_l, &per_scale)
+            }
+            _ => Ok(bank),
+        }
+    }
+
+    /// Builds the filter bank on `device`.
+    ///
+    /// # Panics
+    /// On an invalid configuration, with the message of the [`ScatterError`] that
+    /// [`MorletFilterBankConfig::initial_bank`] returns (for example
+    /// `invalid parameter num_scales = 0: J must be in 1..=30`).
+    pub fn init(&self, device: &Device) -> MorletFilterBank {
+        let bank = self.initial_bank().unwrap_or_else(|e| panic!("{e}"));
+        let (big_j, big_l) = (self.num_scales, self.num_orientations);
+        // Per-parameter values: one per wavelet, or one per scale (equivariant).
+        let per_param: Vec<MorletParams> = match self.parametrization {
+            Parametrization::Equivariant => (0..big_j).map(|j| *bank.wavelet(j, 0)).collect(),
+            _ => bank.wavelets().to_vec(),
+        };
+        let pixelwise = self.parametrization == Parametrization::Pixelwise;
+        let t = &self.trainable;
+        let param = |f: fn(&MorletParams) -> f64, train: bool| {
+            let values: Vec<f64> = per_param.iter().map(f).collect();
+            let n = values.len();
+            Param::from_tensor(Tensor::<1>::from_data(TensorData::new(values, [n]), device))
+                .set_require_grad(train && !pixelwise)
+        };
+        let pixels = pixelwise.then(|| {
+            let [h, w] = self.grid_size;
+            let spectra = bank_spectra(&bank, h, w);
+            let values: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
+            let n = spectra.psi.len();
+            Param::from_tensor(Tensor::<3>::from_data(
+                TensorData::new(values, [n, h, w]),
+                device,
+            ))
+            .set_require_grad(t.pixels)
+        });
+        let [h, w] = self.grid_size;
+        let offsets: Vec<f64> = (0..big_j * big_l)
+            .map(|n| match self.parametrization {
+                Parametrization::Equivariant => -((n % big_l) as f64) * PI / big_l as f64,
+                _ => 0.0,
+            })
+            .collect();
+        MorletFilterBank {
+            log_sigma: param(|p| p.sigma.ln(), t.sigma),
+            xi: param(|p| p.xi, t.xi),
+            theta: param(|p| p.theta, t.theta),
+            log_slant: param(|p| p.slant.ln(), t.slant),
+            pixels,
+            omega_row: grid(&angular_frequencies(h), [1, 1, h, 1], device),
+            omega_col: grid(&angular_frequencies(w), [1, 1, 1, w], device),
+            alias_shift: grid(
+                &(-FREQUENCY_ALIASES..=FREQUENCY_ALIASES)
+                    .map(|a| 2.0 * PI * a as f64)
+                    .collect::<Vec<_>>(),
+                [1, alias_count(), 1, 1],
+                device,
+            ),
+            theta_offset: grid(&offsets, [big_j * big_l, 1, 1, 1], device),
+            num_scales: big_j,
+            num_orientations: big_l,
+            grid_size: self.grid_size,
+            parametrization: self.parametrization,
+        }
+    }
+}
+
+/// `J·L` wavelets from one per scale, orientations `θ_j − l·π/L`.
+fn equivariant_bank(
+    big_j: usize,
+    big_l: usize,
+    per_scale: &[MorletParams],
+) -> crate::Result<FilterBankParams> {
+    let wavelets = (0..big_j * big_l)
+        .map(|n| {
+            let p = per_scale[n / big_l];
+            MorletParams {
+                theta: p.theta - (n % big_l) as f64 * PI / big_l as f64,
+                ..p
+            }
+        })
+        .collect();
+    FilterBankParams::from_wavelets(big_j, big_l, wavelets)
+}
+
+fn alias_count() -> usize {
+    (2 * FREQUENCY_ALIASES + 1) as usize
+}
+
+fn grid<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
+}
+
+/// A bank of `J·L` Morlet wavelets with trainable `σ`, `ξ`, `θ` and slant; build it with
+/// [`MorletFilterBankConfig::init`].
+///
+/// Parameter shapes: `[J·L]` (full and pixelwise) or `[J]` (equivariant). Wavelet `n = j·L + l`
+/// sits in scale slot `j`.
+#[derive(Module, Debug)]
+pub struct MorletFilterBank {
+    /// `ln σ`, shape `[J·L]` or `[J]`.
+    pub log_sigma: Param<Tensor<1>>,
+    /// Central frequency `ξ` (radians per pixel), shape `[J·L]` or `[J]`.
+    pub xi: Param<Tensor<1>>,
+    /// Orientation `θ` (radians), shape `[J·L]` or `[J]`.
+    pub theta: Param<Tensor<1>>,
+    /// `ln slant`, shape `[J·L]` or `[J]`.
+    pub log_slant: Param<Tensor<1>>,
+    /// Free Fourier filters `[J·L, height, width]` (pixelwise parametrisation only).
+    pub pixels: Option<Param<Tensor<3>>>,
+    /// Row angular frequencies `[1, 1, height, 1]` (FFT order); constant.
+    omega_row: Tensor<4>,
+    /// Column angular frequencies `[1, 1, 1, width]`; constant.
+    omega_col: Tensor<4>,
+    /// Alias shifts `2π·a`, `a = −2..=2`, shape `[1, 5, 1, 1]`; constant.
+    alias_shift: Tensor<4>,
+    /// Orientation offsets `[J·L, 1, 1, 1]` (`−l·π/L` when equivariant, else 0); constant.
+    theta_offset: Tensor<4>,
+    num_scales: usize,
+    num_orientations: usize,
+    #[module(skip)]
+    grid_size: [usize; 2],
+    #[module(skip)]
+    parametrization: Parametrization,
+}
+
+impl MorletFilterBank {
+    /// Number of scales `J`.
+    pub fn num_scales(&self) -> usize {
+        self.num_scales
+    }
+
+    /// Number of orientations `L`.
+    pub fn num_orientations(&self) -> usize {
+        self.num_orientations
+    }
+
+    /// The Fourier grid `[height, width]`.
+    pub fn grid_size(&self) -> [usize; 2] {
+        self.grid_size
+    }
+
+    /// The parametrisation.
+    pub fn parametrization(&self) -> Parametrization {
+        self.parametrization
+    }
+
+    /// Per-wavelet `(σ, ξ, θ, slant)`, each of shape `[J·L, 1, 1, 1]` (equivariant parameters
+    /// expanded to every orientation).
+    fn per_wavelet(&self) -> [Tensor<4>; 4] {
+        let count = self.num_scales * self.num_orientations;
+        let expand = |t: Tensor<1>| -> Tensor<4> {
+            let t = if t.dims()[0] == count {
+                t
+            } else {
+                // One value per scale: repeat it for the L orientations of that scale.
+                t.reshape([self.num_scales, 1])
+                    .repeat_dim(1, self.num_orientations)
+                    .reshape([count])
+            };
+            t.reshape([count, 1, 1, 1])
+        };
+        [
+            expand(self.log_sigma.val()).exp(),
+            expand(self.xi.val()),
+            expand(self.theta.val()) + self.theta_offset.clone(),
+            expand(self.log_slant.val()).exp(),
+        ]
+    }
+
+    /// Real Fourier spectra `ψ̂_n` of every wavelet on the full grid, recomputed from the
+    /// parameters (differentiable).
+    ///
+    /// # Shapes
+    /// - output: `[J·L, height, width]`, FFT order (DC at `[.., 0, 0]`)
+    pub fn spectra(&self) -> Tensor<3> {
+        if let Some(pixels) = &self.pixels {
+            return pixels.val();
+        }
+        let [h, w] = self.grid_size;
+        let count = self.num_scales * self.num_orientations;
+        let [sigma, xi, theta, slant] = self.per_wavelet();
+        let (cos, sin) = (theta.clone().cos(), theta.sin());
+        let sigma2 = sigma.powi_scalar(2);
+        let along = sigma2.clone().mul_scalar(0.5); // σ²/2
+        let across = sigma2.div(slant.powi_scalar(2)).mul_scalar(0.5); // σ²/(2·slant²)
+        // Column part of u and v with the column alias b on axis 1: [J·L, 5, 1, w].
+        let col = self.omega_col.clone() + self.alias_shift.clone();
+        let (u_col, v_col) = (col.clone() * sin.clone(), col * cos.clone());
+        let mut carrier: Option<Tensor<4>> = None;
+        let mut envelope: Option<Tensor<4>> = None;
+        for a in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+            // Row part with the row alias a: [J·L, 1, h, 1].
+            let row = self.omega_row.clone().add_scalar(2.0 * PI * a as f64);
+            let u0 = row.clone() * cos.clone() + u_col.clone(); // ω'·e_θ, [J·L, 5, h, w]
+            let v = v_col.clone() - row * sin.clone(); // ω'·e_θ⊥
+            let across_v2 = across.clone() * v.powi_scalar(2);
+            let u = u0.clone() - xi.clone();
+            let g_xi = (along.clone() * u.powi_scalar(2) + across_v2.clone())
+                .neg()
+                .exp();
+            let g_0 = (along.clone() * u0.powi_scalar(2) + across_v2).neg().exp();
+            carrier = Some(add_opt(carrier, g_xi.sum_dim(1)));
+            envelope = Some(add_opt(envelope, g_0.sum_dim(1)));
+        }
+        let carrier = carrier.expect("at least one alias").reshape([count, h, w]);
+        let envelope = envelope.expect("at least one alias").reshape([count, h, w]);
+        let dc = |t: &Tensor<3>| t.clone().slice([0..count, 0..1, 0..1]);
+        let kappa = dc(&carrier) / dc(&envelope);
+        (carrier - envelope * kappa).mul_scalar(PI / KYMATIO_NORM_PI)
+    }
+
+    /// The current wavelet parameters as a framework-free bank (reads the tensors back), for
+    /// example to build a fast-path plan ([`crate::fast::Scattering2dPlan::with_filter_bank`]) for
+    /// inference or to save them as JSON.
+    ///
+    /// # Errors
+    /// [`ScatterError::InvalidParameter`] for the pixelwise parametrisation, whose filters are not
+    /// Morlet wavelets; [`ScatterError::InvalidWavelet`] if training made a value non-finite.
+    pub fn to_params(&self) -> crate::Result<FilterBankParams> {
+        if self.pixels.is_some() {
+            return Err(ScatterError::InvalidParameter {
+                name: "parametrization",
+                value: "Pixelwise".into(),
+                reason: "pixelwise filters are not Morlet wavelets and have no parameters to export",
+            });
+        }
+        let [sigma, xi, theta, slant] = self.per_wavelet().map(|t| {
+            t.into_data()
+                .convert::<f64>()
+                .try_into_vec::<f64>()
+                .expect("converted to f64")
+        });
+        let wavelets = (0..sigma.len())
+            .map(|n| MorletParams {
+                sigma: sigma[n],
+                xi: xi[n],
+                theta: theta[n],
+                slant: slant[n],
+            })
+            .collect();
+        FilterBankParams::from_wavelets(self.num_scales, self.num_orientations, wavelets)
+    }
+}
+
+fn add_opt(acc: Option<Tensor<4>>, term: Tensor<4>) -> Tensor<4> {
+    match acc {
+        Some(acc) => acc + term,
+        None => term,
+    }
+}

@@ -1,0 +1,292 @@
+//! The differentiable 2D scattering layer (orders 0, 1, 2), kymatio 0.3's algorithm on burn.
+//!
+//! ```text
+//! x̂      = fft2(pad(x))                                        [P, Mp, Np]
+//! U1     = |ifft2(sub_{2^j1}(x̂ · ψ̂_{j1,l1}))|                   at Mp/2^j1
+//! U2     = |ifft2(sub_{2^(j2−j1)}(fft2(U1) · ψ̂_{j2,l2}[res j1]))|  at Mp/2^j2, j2 > j1
+//! S_m    = unpad(ifft2(sub_{2^(J−j)}(fft2(U_m) · φ̂[res j])))   at Mp/2^J, minus one pixel a side
+//! ```
+//!
+//! `sub_k` is kymatio's Fourier subsampling (mean of the `k×k` aliases, i.e. spatial decimation);
+//! `[res r]` is the Fourier crop of a filter to resolution `2^−r` (kymatio's mask-then-sum, shared
+//! with the fast path through [`crate::filters::periodize_rows`]). The padding rule and the path
+//! table are [`PaddedGeometry`] and [`paths`], as in the fast path.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use super::complex::ComplexTensor;
+use super::filter_bank::{
+    FilterInit, MorletFilterBank, MorletFilterBankConfig, Parametrization, Trainable,
+};
+use crate::fast::Scattering2dPlan;
+use crate::filters::{FilterBankParams, periodize_rows, spectral::gabor_spectrum};
+use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath, paths};
+
+/// Configuration of a [`Scattering2d`] layer, built with [`Scattering2dConfig::init`].
+#[derive(Config, Debug)]
+pub struct Scattering2dConfig {
+    /// Number of scales `J`; the output is subsampled by `2^J`.
+    pub num_scales: usize,
+    /// Input size `[height, width]`.
+    pub input_size: [usize; 2],
+    /// Number of orientations `L`.
+    #[config(default = 8)]
+    pub num_orientations: usize,
+    /// Highest scattering order, 1 or 2.
+    #[config(default = 2)]
+    pub max_order: usize,
+    /// Parametrisation of the filter bank.
+    #[config(default = "Parametrization::Full")]
+    pub parametrization: Parametrization,
+    /// Initial filter values.
+    #[config(default = "FilterInit::TightFrame")]
+    pub init: FilterInit,
+    /// Trained parameter families ([`Trainable::none`] for fixed filters).
+    #[config(default = "Trainable::all()")]
+    pub trainable: Trainable,
+}
+
+impl Scattering2dConfig {
+    /// Options and padded geometry, checked.
+    ///
+    /// # Errors
+    /// [`crate::ScatterError::InvalidParameter`] for `J`, `L` or `max_order` out of range,
+    /// [`crate::ScatterError::ScaleTooLarge`] if `2^J` exceeds the input size.
+    pub fn geometry(&self) -> crate::Result<(ScatteringOptions, PaddedGeometry)> {
+        let options = ScatteringOptions::with_max_order(
+            self.num_scales,
+            self.num_orientations,
+            self.max_order,
+        )?;
+        let [h, w] = self.input_size;
+        let geometry = PaddedGeometry::new(h, w, self.num_scales)?;
+        Ok((options, geometry))
+    }
+
+    /// The configuration of the layer's filter bank (on the padded grid).
+    ///
+    /// # Panics
+    /// As [`Scattering2dConfig::init`].
+    pub fn filter_bank_config(&self) -> MorletFilterBankConfig {
+        let (_, geometry) = self.geometry().unwrap_or_else(|e| panic!("{e}"));
+        MorletFilterBankConfig::new(self.num_scales, geometry.padded_size())
+            .with_num_orientations(self.num_orientations)
+            .with_parametrization(self.parametrization)
+            .with_init(self.init.clone())
+            .with_trainable(self.trainable)
+    }
+
+    /// Builds the layer on `device`.
+    ///
+    /// # Panics
+    /// On an invalid configuration, with the [`crate::ScatterError`] message, for example
+    /// `2^J = 64 exceeds input size 32x32` or `invalid parameter max_order = 3: ...`.
+    pub fn init(&self, device: &Device) -> Scattering2d {
+        let (options, geometry) = self.geometry().unwrap_or_else(|e| panic!("{e}"));
+        let filters = self.filter_bank_config().init(device);
+        let [ph, pw] = geometry.padded_size();
+        let low_pass = FilterBankParams::tight_frame(self.num_scales, self.num_orientations)
+            .expect("options validated above")
+            .low_pass();
+        let phi_full = gabor_spectrum(ph, pw, &low_pass);
+        let phi = (0..self.num_scales)
+            .map(|res| {
+                let rows = periodize_rows(ph, res);
+                let cols = periodize_rows(pw, res);
+                let values: Vec<f64> = rows
+                    .iter()
+                    .flat_map(|&r| cols.iter().map(move |&c| (r, c)))
+                    .map(|(r, c)| phi_full[[r, c]])
+                    .collect();
+                Tensor::<2>::from_data(TensorData::new(values, [rows.len(), cols.len()]), device)
+            })
+            .collect();
+        Scattering2d {
+            filters,
+            phi,
+            options: options,
+            geometry: geometry,
+        }
+    }
+}
+
+/// Differentiable 2D scattering with a learnable Morlet filter bank; build it with
+/// [`Scattering2dConfig::init`].
+///
+/// The same module serves the learnable and the fixed filter bank: a fixed bank is this layer with
+/// every parameter frozen ([`Trainable::none`]), not a second code path.
+#[derive(Module, Debug)]
+pub struct Scattering2d {
+    /// The wavelets.
+    pub filters: MorletFilterBank,
+    /// The fixed low-pass `φ̂` at resolutions `0..J`, shapes `[Mp/2^r, Np/2^r]`; constant.
+    phi: Vec<Tensor<2>>,
+    #[module(skip)]
+    options: ScatteringOptions,
+    #[module(skip)]
+    geometry: PaddedGeometry,
+}
+
+impl Scattering2d {
+    /// Scattering options (`J`, `L`, `max_order`).
+    pub fn options(&self) -> ScatteringOptions {
+        self.options
+    }
+
+    /// Input size, padding and output size.
+    pub fn geometry(&self) -> PaddedGeometry {
+        self.geometry
+    }
+
+    /// The output channels in order (channel `k` of the output is `paths()[k]`), as in the fast
+    /// path and kymatio.
+    pub fn paths(&self) -> Vec<ScatteringPath> {
+        paths(&self.options)
+    }
+
+    /// Number of output channels `K` per input channel.
+    pub fn num_paths(&self) -> usize {
+        self.options.num_paths()
+    }
+
+    /// A fast-path plan with the current wavelet parameters, for inference on the CPU.
+    ///
+    /// # Errors
+    /// As [`MorletFilterBank::to_params`] and [`Scattering2dPlan::with_filter_bank`].
+    pub fn to_fast_plan(&self) -> crate::Result<Scattering2dPlan<f32>> {
+        let bank = self.filters.to_params()?;
+        Scattering2dPlan::with_filter_bank(
+            self.geometry.height,
+            self.geometry.width,
+            self.options.max_order,
+            bank,
+        )
+    }
+
+    /// Scattering coefficients up to `max_order`, differentiable with respect to the input and the
+    /// filter parameters.
+    ///
+    /// # Shapes
+    /// - input: `[batch, channels, height, width]` (the configured `input_size`)
+    /// - output: `[batch, channels, K, height / 2^J, width / 2^J]`, `K = 1 + J·L + L²·J(J−1)/2`
+    ///   (`1 + J·L` for `max_order = 1`), channels in the order of [`Scattering2d::paths`]
+    ///
+    /// # Panics
+    /// If `height × width` is not the configured input size, or `batch` or `channels` is 0.
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<5> {
+        let [batch, channels, h, w] = input.dims();
+        let g = &self.geometry;
+        assert!(
+            [h, w] == [g.height, g.width] && batch > 0 && channels > 0,
+            "Scattering2d: expected input [batch > 0, channels > 0, {}, {}], got {:?}",
+            g.height,
+            g.width,
+            input.dims()
+        );
+        let device = input.device();
+        let (big_j, big_l) = (self.options.num_scales, self.options.num_orientations);
+        let planes = batch * channels;
+        let x = input.reshape([planes, h, w]);
+        let x = pad(x, g, &device);
+        let x_hat = ComplexTensor::fft2_real(x);
+
+        let psi = self.filters.spectra(); // [J·L, Mp, Np]
+        let psi_j = |j: usize, res: usize| -> Tensor<3> {
+            let full = psi.clone().narrow(0, j * big_l, big_l);
+            crop(full, res)
+        };
+
+        let mut blocks: Vec<Tensor<4>> = Vec::new(); // each [planes, k, out_h, out_w]
+        blocks.push(self.low_pass(x_hat.clone(), 0).unsqueeze_dim(1));
+        let mut first = Vec::with_capacity(big_j);
+        for j1 in 0..big_j {
+            let u1 = wavelet_step(&x_hat, psi_j(j1, 0), 1 << j1); // [P·L, m, n]
+            let u1_hat = ComplexTensor::fft2_real(u1);
+            let s1 = self.low_pass(u1_hat.clone(), j1);
+            let [_, oh, ow] = s1.dims();
+            blocks.push(s1.reshape([planes, big_l, oh, ow]));
+            first.push(u1_hat);
+        }
+        if self.options.max_order >= 2 {
+            for (j1, u1_hat) in first.iter().enumerate() {
+                // Lexicographic (l1, j2, l2) within j1: stack the j2 blocks on a middle axis.
+                let mut per_j2 = Vec::new();
+                for j2 in j1 + 1..big_j {
+                    let u2 = wavelet_step(u1_hat, psi_j(j2, j1), 1 << (j2 - j1));
+                    let s2 = self.low_pass(ComplexTensor::fft2_real(u2), j2);
+                    let [_, oh, ow] = s2.dims();
+                    per_j2.push(s2.reshape([planes, big_l, 1, big_l * oh * ow]));
+                }
+                if per_j2.is_empty() {
+                    continue;
+                }
+                let n2 = per_j2.len();
+                let [oh, ow] = g.output_size();
+                blocks.push(Tensor::cat(per_j2, 2).reshape([planes, big_l * n2 * big_l, oh, ow]));
+            }
+        }
+        let out = Tensor::cat(blocks, 1);
+        let [_, k, oh, ow] = out.dims();
+        debug_assert_eq!(k, self.num_paths());
+        out.reshape([batch, channels, k, oh, ow])
+    }
+
+    /// `unpad(Re ifft2(sub_{2^(J−res)}(û · φ̂[res])))`: `[Q, m, n]` at resolution `res` to
+    /// `[Q, out_h, out_w]`.
+    fn low_pass(&self, u_hat: ComplexTensor<3>, res: usize) -> Tensor<3> {
+        let big_j = self.options.num_scales;
+        let phi = self.phi[res].clone().unsqueeze_dim::<3>(0);
+        let s = u_hat.mul_real(phi).subsample(1 << (big_j - res)).ifft2().re;
+        let [oh, ow] = self.geometry.output_size();
+        let q = s.dims()[0];
+        s.slice([0..q, 1..1 + oh, 1..1 + ow])
+    }
+}
+
+/// `|ifft2(sub_k(x̂ · ψ̂_l))|` for the `L` filters `psi` `[L, m, n]` and every plane of `x_hat`
+/// `[Q, m, n]`: `[Q·L, m/k, n/k]`, plane index `q·L + l`.
+fn wavelet_step(x_hat: &ComplexTensor<3>, psi: Tensor<3>, k: usize) -> Tensor<3> {
+    let [q, m, n] = x_hat.re.dims();
+    let l = psi.dims()[0];
+    let prod = x_hat
+        .clone()
+        .unsqueeze_dim(1)
+        .mul_real(psi.unsqueeze_dim::<4>(0))
+        .subsample(k)
+        .ifft2()
+        .modulus();
+    prod.reshape([q * l, m / k, n / k])
+}
+
+/// Reflect padding of `[P, h, w]` to the padded grid, by gathering the source rows and columns of
+/// [`PaddedGeometry::source_row`] / [`PaddedGeometry::source_col`].
+fn pad(x: Tensor<3>, g: &PaddedGeometry, device: &Device) -> Tensor<3> {
+    let index = |n: usize, f: &dyn Fn(usize) -> usize| {
+        let v: Vec<i64> = (0..n).map(|i| f(i) as i64).collect();
+        Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
+    };
+    let rows = index(g.padded_height, &|i| g.source_row(i));
+    let cols = index(g.padded_width, &|i| g.source_col(i));
+    x.select(1, rows).select(2, cols)
+}
+
+/// Fourier crop of filters `[L, M, N]` to resolution `2^−res` (kymatio `periodize_filter_fft`),
+/// with the indices of [`periodize_rows`].
+fn crop(t: Tensor<3>, res: usize) -> Tensor<3> {
+    if res == 0 {
+        return t;
+    }
+    let [_, big_m, big_n] = t.dims();
+    let device = t.device();
+    let index = |len: usize| {
+        let v: Vec<i64> = periodize_rows(len, res)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        let n = v.len();
+        Tensor::<1, Int>::from_data(TensorData::new(v, [n]), &device)
+    };
+    t.select(1, index(big_m)).select(2, index(big_n))
+}

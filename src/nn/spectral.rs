@@ -1,0 +1,370 @@
+//! A differentiable 2D discrete Fourier transform of any size, on every backend.
+//!
+//! burn 0.22.1's FFT (`burn-signal`) takes powers of two only and has no ndarray kernel, while
+//! kymatio's padded grids are multiples of `2^J` (40×40 for a 32×32 image at `J = 2`). This module
+//! is a backend extension ([`SpectralOps`]) with one operation, the complex 2D transform over the
+//! last two dimensions:
+//!
+//! - **CPU backends** (ndarray, flex): RustFFT (mixed radix, any length), planned once per grid
+//!   and cached, rayon over the planes. The tensor crosses into host memory and back
+//!   (`into_data` / `from_data`).
+//! - **CubeCL backends** (wgpu): dense DFT matrices, `X ↦ F_M·X·F_N` as batched matmuls.
+//! - **Autodiff**: a hand-written backward. The unnormalised forward DFT `F` has the adjoint
+//!   `F^H = M·N·F⁻¹`, so the backward of [`fft2`] is [`ifft2`] times `M·N`, and the backward of
+//!   [`ifft2`] is [`fft2`] divided by `M·N`.
+//!
+//! Convention (numpy's): `fft2` is `X[k, l] = Σ x[m, n]·e^{−2πi(km/M + ln/N)}`, unnormalised;
+//! `ifft2` is the exact inverse, with the `1/(M·N)` factor. The design and the measured cost of the
+//! alternatives are in `docs/design.md`.
+
+// burn 0.22 deprecates its ndarray backend; it stays supported here (see `nn::cpu_device`).
+#![allow(deprecated)]
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
+use burn::tensor::{DType, Shape, Tensor, TensorData, read_sync};
+use num_complex::Complex;
+use rayon::prelude::*;
+use rustfft::{FftNum, FftPlanner};
+
+use crate::fast::kernels::{Fft2, natural_in_place};
+
+/// The spectral operations a backend supplies to the scattering layer.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(feature = "wgpu"),
+    Autodiff,
+)]
+pub trait SpectralOps: Backend {
+    /// Complex 2D DFT over the last two dimensions of `re + i·im` (same shape, rank ≥ 2).
+    /// `inverse = false`: unnormalised forward transform; `inverse = true`: inverse transform
+    /// including the `1/(M·N)` factor. Returns the real and imaginary parts.
+    fn fft2(
+        re: FloatTensor<Self>,
+        im: FloatTensor<Self>,
+        inverse: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// Forward 2D DFT (unnormalised, `e^{−iω·x}`) over the last two dimensions of `re + i·im`.
+///
+/// # Shapes
+/// - `re`, `im`: `[..., height, width]` (identical, rank `D ≥ 2`)
+/// - output: the real and imaginary parts, `[..., height, width]`
+///
+/// # Panics
+/// If `D < 2`, if the shapes differ, or if the tensors are on different devices.
+pub fn fft2<const D: usize>(re: Tensor<D>, im: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+    transform(re, im, false)
+}
+
+/// Inverse 2D DFT (with the `1/(height·width)` factor) over the last two dimensions.
+///
+/// # Shapes
+/// As [`fft2`].
+///
+/// # Panics
+/// As [`fft2`].
+pub fn ifft2<const D: usize>(re: Tensor<D>, im: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+    transform(re, im, true)
+}
+
+/// The transform of [`fft2`] (`inverse = false`) or [`ifft2`] (`inverse = true`) computed with
+/// dense DFT matrices on any backend, differentiable through burn's own matmul. It is what the
+/// wgpu backend runs; on the CPU it is the slower alternative measured in `docs/design.md`.
+///
+/// # Shapes
+/// As [`fft2`].
+pub fn dft2<const D: usize>(re: Tensor<D>, im: Tensor<D>, inverse: bool) -> (Tensor<D>, Tensor<D>) {
+    assert!(D >= 2, "dft2: expected a tensor of rank >= 2, got rank {D}");
+    let (re, im) = dense_fft2::<Dispatch>(re.into_dispatch(), im.into_dispatch(), inverse);
+    (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
+}
+
+fn transform<const D: usize>(
+    re: Tensor<D>,
+    im: Tensor<D>,
+    inverse: bool,
+) -> (Tensor<D>, Tensor<D>) {
+    assert!(D >= 2, "fft2: expected a tensor of rank >= 2, got rank {D}");
+    assert_eq!(
+        re.dims(),
+        im.dims(),
+        "fft2: real part {:?} and imaginary part {:?} must have the same shape",
+        re.dims(),
+        im.dims()
+    );
+    let (re, im) = <Dispatch as SpectralOps>::fft2(re.into_dispatch(), im.into_dispatch(), inverse);
+    (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU: RustFFT over host copies.
+
+/// The CPU backends run [`host_fft2`].
+macro_rules! host_spectral_ops {
+    ($feature:literal, $backend:ty) => {
+        #[cfg(feature = $feature)]
+        impl SpectralOps for $backend {
+            fn fft2(
+                re: FloatTensor<Self>,
+                im: FloatTensor<Self>,
+                inverse: bool,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                host_fft2::<Self>(re, im, inverse)
+            }
+        }
+    };
+}
+
+host_spectral_ops!("ndarray", burn::backend::NdArray);
+host_spectral_ops!("flex", burn::backend::Flex);
+
+/// The 2D transform of every `[M, N]` plane of `re + i·im`, computed with RustFFT on the host.
+fn host_fft2<B: Backend>(
+    re: FloatTensor<B>,
+    im: FloatTensor<B>,
+    inverse: bool,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let shape = re.shape();
+    let device = re.device();
+    let dtype = re.dtype();
+    let read = |t| {
+        read_sync(B::float_into_data(t))
+            .unwrap_or_else(|e| panic!("fft2: reading a tensor failed: {e:?}"))
+    };
+    let (re, im) = (read(re), read(im));
+    let (out_re, out_im) = match dtype {
+        DType::F32 => planes::<f32>(re, im, &shape, inverse),
+        DType::F64 => planes::<f64>(re, im, &shape, inverse),
+        other => panic!("fft2: expected an f32 or f64 tensor, got {other:?}"),
+    };
+    (
+        B::float_from_data(out_re, &device),
+        B::float_from_data(out_im, &device),
+    )
+}
+
+fn planes<T: FftNum + burn::tensor::Element>(
+    re: TensorData,
+    im: TensorData,
+    shape: &Shape,
+    inverse: bool,
+) -> (TensorData, TensorData) {
+    let rank = shape.num_dims();
+    let (h, w) = (shape[rank - 2], shape[rank - 1]);
+    let re = re.try_into_vec::<T>().expect("fft2: dtype checked above");
+    let im = im.try_into_vec::<T>().expect("fft2: dtype checked above");
+    let mut z: Vec<Complex<T>> = re
+        .iter()
+        .zip(&im)
+        .map(|(&a, &b)| Complex::new(a, b))
+        .collect();
+    let plane = h * w;
+    if plane > 0 {
+        let fft = cached_plan::<T>(h, w);
+        let scale = T::from_f64(1.0 / plane as f64).expect("finite");
+        z.par_chunks_mut(plane).for_each_init(
+            || {
+                let zero = Complex::new(T::zero(), T::zero());
+                (vec![zero; plane], vec![zero; fft.scratch_len()])
+            },
+            |(tmp, scratch), x| {
+                natural_in_place(&fft, inverse, x, tmp, scratch);
+                if inverse {
+                    x.iter_mut().for_each(|v| *v = *v * scale);
+                }
+            },
+        );
+    }
+    let (out_re, out_im): (Vec<T>, Vec<T>) = z.into_iter().map(|c| (c.re, c.im)).unzip();
+    (
+        TensorData::new(out_re, shape.clone()),
+        TensorData::new(out_im, shape.clone()),
+    )
+}
+
+type PlanCache = Mutex<HashMap<(TypeId, usize, usize), Arc<dyn Any + Send + Sync>>>;
+
+/// RustFFT plans for an `h × w` grid, built once per process and shared (plan once, execute many).
+fn cached_plan<T: FftNum>(h: usize, w: usize) -> Arc<Fft2<T>> {
+    static CACHE: OnceLock<PlanCache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = map
+        .entry((TypeId::of::<T>(), h, w))
+        .or_insert_with(|| Arc::new(Fft2::<T>::new(&mut FftPlanner::new(), h, w)));
+    Arc::clone(entry)
+        .downcast::<Fft2<T>>()
+        .expect("the cache key holds the element type")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Any backend: dense DFT matrices (used for CubeCL, available to tests everywhere).
+
+#[cfg(feature = "wgpu")]
+impl SpectralOps for burn::backend::Cube {
+    fn fft2(
+        re: FloatTensor<Self>,
+        im: FloatTensor<Self>,
+        inverse: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        dense_fft2::<Self>(re, im, inverse)
+    }
+}
+
+/// The 2D transform as two batched products with dense DFT matrices: `O(M·N·(M + N))` per plane,
+/// all in backend kernels (no host round trip).
+pub(crate) fn dense_fft2<B: Backend>(
+    re: FloatTensor<B>,
+    im: FloatTensor<B>,
+    inverse: bool,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let shape = re.shape();
+    let rank = shape.num_dims();
+    let (h, w) = (shape[rank - 2], shape[rank - 1]);
+    let batch = shape.num_elements() / (h * w).max(1);
+    let flat = |t: FloatTensor<B>| B::float_reshape(t, Shape::new([batch, h, w]));
+    let (re, im) = (flat(re), flat(im));
+    // Along the last dimension, then along the rows (by transposing).
+    let (re, im) = dft_last_dim::<B>(re, im, inverse);
+    let swap = |t| B::float_swap_dims(t, 1, 2);
+    let (re, im) = dft_last_dim::<B>(swap(re), swap(im), inverse);
+    let (mut re, mut im) = (swap(re), swap(im));
+    if inverse {
+        let scale = 1.0 / (h * w) as f64;
+        re = B::float_mul_scalar(re, scale.into());
+        im = B::float_mul_scalar(im, scale.into());
+    }
+    (
+        B::float_reshape(re, shape.clone()),
+        B::float_reshape(im, shape),
+    )
+}
+
+/// `(re + i·im)·(C ∓ i·S)` along the last dimension, `C[k, n] = cos(2πkn/N)`,
+/// `S[k, n] = sin(2πkn/N)` (symmetric): `re·C ± im·S` and `im·C ∓ re·S`.
+fn dft_last_dim<B: Backend>(
+    re: FloatTensor<B>,
+    im: FloatTensor<B>,
+    inverse: bool,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let shape = re.shape();
+    let n = shape[2];
+    let device = re.device();
+    let dtype = re.dtype();
+    let (cos, sin) = dft_matrices(n);
+    let matrix = |v: Vec<f64>| {
+        let data = TensorData::new(v, [1, n, n]).convert_dtype(dtype);
+        B::float_from_data(data, &device)
+    };
+    let (c, s) = (matrix(cos), matrix(sin));
+    let mm = |a: &FloatTensor<B>, b: &FloatTensor<B>| B::float_matmul(a.clone(), b.clone());
+    let (rc, rs, ic, is) = (mm(&re, &c), mm(&re, &s), mm(&im, &c), mm(&im, &s));
+    if inverse {
+        (B::float_sub(rc, is), B::float_add(ic, rs))
+    } else {
+        (B::float_add(rc, is), B::float_sub(ic, rs))
+    }
+}
+
+/// `cos(2πkn/N)` and `sin(2πkn/N)`, row-major `N × N`, with `kn mod N` reduced exactly.
+fn dft_matrices(n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut cos = Vec::with_capacity(n * n);
+    let mut sin = Vec::with_capacity(n * n);
+    for k in 0..n {
+        for m in 0..n {
+            let angle = 2.0 * std::f64::consts::PI * ((k * m) % n) as f64 / n as f64;
+            cos.push(angle.cos());
+            sin.push(angle.sin());
+        }
+    }
+    (cos, sin)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Autodiff: the backward of a linear map is its adjoint.
+
+mod autodiff {
+    use super::SpectralOps;
+    use burn::backend::autodiff::{
+        Autodiff,
+        checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+        grads::Gradients,
+        ops::{Backward, Ops, OpsKind},
+    };
+    use burn::backend::ops::FloatTensorOps;
+    use burn::backend::tensor::FloatTensor;
+    use burn::backend::{Backend, TensorMetadata};
+    use burn::tensor::Slice;
+
+    #[derive(Debug)]
+    struct Fft2Backward;
+
+    /// `(inverse, plane size M·N, slices of the real half, slices of the imaginary half)`.
+    type State = (bool, usize, Vec<Slice>, Vec<Slice>);
+
+    impl<B: Backend + SpectralOps> Backward<B, 2> for Fft2Backward {
+        type State = State;
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 2>,
+            grads: &mut Gradients,
+            _checkpointer: &mut Checkpointer,
+        ) {
+            let (inverse, plane, slices_re, slices_im) = ops.state;
+            let [node_re, node_im] = ops.parents;
+            let grad = grads.consume::<B>(&ops.node);
+            let grad_re = B::float_slice(grad.clone(), &slices_re);
+            let grad_im = B::float_slice(grad, &slices_im);
+            // Adjoint of the unnormalised forward DFT: M·N·ifft2; of ifft2: fft2 / (M·N).
+            let (re, im) = B::fft2(grad_re, grad_im, !inverse);
+            let scale = if inverse {
+                1.0 / plane as f64
+            } else {
+                plane as f64
+            };
+            if let Some(node) = node_re {
+                grads.register::<B>(node.id, B::float_mul_scalar(re.clone(), scale.into()));
+            }
+            if let Some(node) = node_im {
+                grads.register::<B>(node.id, B::float_mul_scalar(im, scale.into()));
+            }
+        }
+    }
+
+    impl<B: Backend + SpectralOps, C: CheckpointStrategy> SpectralOps for Autodiff<B, C> {
+        fn fft2(
+            re: FloatTensor<Self>,
+            im: FloatTensor<Self>,
+            inverse: bool,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let shape = re.shape();
+            let rank = shape.num_dims();
+            let plane = shape[rank - 2] * shape[rank - 1];
+            let guards = [re.node(), im.node()];
+            let (out_re, out_im) = B::fft2(re.into_primitive(), im.into_primitive(), inverse);
+            // One tracked node with two outputs: stack the halves along dimension 0 and slice
+            // them apart (the pattern of burn-signal's rfft).
+            let slices_re: Vec<Slice> = shape.iter().map(|&len| Slice::from(0..len)).collect();
+            let mut slices_im = slices_re.clone();
+            slices_im[0] = Slice::from(shape[0]..2 * shape[0]);
+            let both = B::float_cat(vec![out_re, out_im], 0);
+            let state = (inverse, plane, slices_re.clone(), slices_im.clone());
+            let both = match Fft2Backward.prepare::<C>(guards).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => prep.finish(state, both),
+                OpsKind::UnTracked(prep) => prep.finish(both),
+            };
+            (
+                Self::float_slice(both.clone(), &slices_re),
+                Self::float_slice(both, &slices_im),
+            )
+        }
+    }
+}
