@@ -20,7 +20,7 @@ const BATCH: usize = 128;
 const CHANNELS: usize = 3;
 
 fn devices() -> Vec<(&'static str, Device)> {
-    #[allow(deprecated)]
+    #[allow(deprecated, unused_mut)] // ndarray is deprecated; `out` grows with the wgpu feature
     let mut out = vec![("flex", Device::flex()), ("ndarray", Device::ndarray())];
     #[cfg(feature = "wgpu")]
     out.push(("wgpu", Device::wgpu(Default::default())));

@@ -50,6 +50,9 @@ struct Args {
     step_only: bool,
 }
 
+/// One timed operation.
+type Step = Box<dyn Fn()>;
+
 fn device(kind: Backend) -> Device {
     match kind {
         Backend::Flex => Device::flex(),
@@ -73,7 +76,7 @@ fn main() {
         .with_trainable(Trainable::none())
         .init(&device);
 
-    let mut modes: Vec<(&str, Box<dyn Fn()>)> = Vec::new();
+    let mut modes: Vec<(&str, Step)> = Vec::new();
     if !args.step_only {
         let (fixed, x1) = (fixed.clone(), x.clone());
         modes.push((

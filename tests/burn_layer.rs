@@ -8,7 +8,7 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use learnable_scattering::FilterBankParams;
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::filters::spectral::bank_spectra;
-use learnable_scattering::nn::spectral::{dft2, fft2, ifft2};
+use learnable_scattering::nn::spectral::{dft2, fft2, fft2_real, ifft2};
 use learnable_scattering::nn::{
     FilterInit, MorletFilterBankConfig, Parametrization, Scattering2dConfig, Trainable,
 };
@@ -18,6 +18,7 @@ mod common;
 use common::{Fixtures, max_rel, tensor4, to_vec, tolerance_use};
 
 /// Every CPU backend compiled in.
+#[allow(clippy::vec_init_then_push)] // each push depends on a feature
 fn devices() -> Vec<(&'static str, Device)> {
     let mut out = Vec::new();
     #[cfg(feature = "flex")]
@@ -83,6 +84,16 @@ fn fft2_matches_a_naive_dft_for_any_size_on_every_backend() {
                 "{name} {label}: imaginary part"
             );
         }
+        let (rr, ri) = fft2_real(t(&re_v));
+        let (zr, zi) = fft2(t(&re_v), t(&re_v).zeros_like());
+        assert!(
+            max_rel(&to_vec(rr), &to_vec(zr)) < 1e-7,
+            "{name}: real-input FFT"
+        );
+        assert!(
+            max_rel(&to_vec(ri), &to_vec(zi)) < 1e-7,
+            "{name}: real-input FFT"
+        );
         let (fr, fi) = fft2(t(&re_v), t(&im_v));
         let (br, bi) = ifft2(fr, fi);
         assert!(max_rel(&to_vec(br), &re_v) < 1e-6, "{name}: round trip");

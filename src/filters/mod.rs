@@ -85,7 +85,7 @@ pub fn periodize_rows(len: usize, res: usize) -> Vec<usize> {
     }
     let step = 1usize << res;
     assert!(
-        len % (2 * step) == 0,
+        len.is_multiple_of(2 * step),
         "periodize: length {len} is not divisible by 2^(res+1) = {}",
         2 * step
     );

@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::spectral::{fft2, ifft2};
+use super::spectral::{fft2_real, ifft2};
 
 /// Squared moduli below this are treated as zero by [`ComplexTensor::modulus`]: the forward value
 /// moves by at most `√MODULUS_FLOOR = 1e-15`, and the gradient at `z = 0` is 0 instead of
@@ -21,8 +21,7 @@ pub struct ComplexTensor<const D: usize> {
 impl<const D: usize> ComplexTensor<D> {
     /// The 2D DFT of a real tensor over its last two dimensions ([`fft2`]).
     pub fn fft2_real(x: Tensor<D>) -> Self {
-        let zeros = x.zeros_like();
-        let (re, im) = fft2(x, zeros);
+        let (re, im) = fft2_real(x);
         Self { re, im }
     }
 
@@ -66,7 +65,7 @@ impl<const D: usize> ComplexTensor<D> {
 
     /// `|z|`, with a zero gradient where `z = 0` (see [`MODULUS_FLOOR`]).
     pub fn modulus(self) -> Tensor<D> {
-        (self.re.powi_scalar(2) + self.im.powi_scalar(2))
+        (self.re.clone() * self.re + self.im.clone() * self.im)
             .clamp_min(MODULUS_FLOOR)
             .sqrt()
     }

@@ -106,8 +106,8 @@ impl Scattering2dConfig {
         Scattering2d {
             filters,
             phi,
-            options: options,
-            geometry: geometry,
+            options,
+            geometry,
         }
     }
 }

@@ -49,6 +49,10 @@ pub trait SpectralOps: Backend {
         im: FloatTensor<Self>,
         inverse: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Unnormalised forward 2D DFT of a real tensor over its last two dimensions (rank ≥ 2).
+    /// Returns the real and imaginary parts of the full spectrum.
+    fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// Forward 2D DFT (unnormalised, `e^{−iω·x}`) over the last two dimensions of `re + i·im`.
@@ -61,6 +65,23 @@ pub trait SpectralOps: Backend {
 /// If `D < 2`, if the shapes differ, or if the tensors are on different devices.
 pub fn fft2<const D: usize>(re: Tensor<D>, im: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
     transform(re, im, false)
+}
+
+/// Forward 2D DFT of a real tensor (as [`fft2`] with a zero imaginary part, without building it).
+///
+/// # Shapes
+/// - `x`: `[..., height, width]` (rank `D ≥ 2`)
+/// - output: the real and imaginary parts, `[..., height, width]`
+///
+/// # Panics
+/// If `D < 2`.
+pub fn fft2_real<const D: usize>(x: Tensor<D>) -> (Tensor<D>, Tensor<D>) {
+    assert!(
+        D >= 2,
+        "fft2_real: expected a tensor of rank >= 2, got rank {D}"
+    );
+    let (re, im) = <Dispatch as SpectralOps>::fft2_real(x.into_dispatch());
+    (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
 }
 
 /// Inverse 2D DFT (with the `1/(height·width)` factor) over the last two dimensions.
@@ -116,7 +137,11 @@ macro_rules! host_spectral_ops {
                 im: FloatTensor<Self>,
                 inverse: bool,
             ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-                host_fft2::<Self>(re, im, inverse)
+                host_fft2::<Self>(re, Some(im), inverse)
+            }
+
+            fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                host_fft2::<Self>(x, None, false)
             }
         }
     };
@@ -126,9 +151,10 @@ host_spectral_ops!("ndarray", burn::backend::NdArray);
 host_spectral_ops!("flex", burn::backend::Flex);
 
 /// The 2D transform of every `[M, N]` plane of `re + i·im`, computed with RustFFT on the host.
+/// A missing imaginary part is zero.
 fn host_fft2<B: Backend>(
     re: FloatTensor<B>,
-    im: FloatTensor<B>,
+    im: Option<FloatTensor<B>>,
     inverse: bool,
 ) -> (FloatTensor<B>, FloatTensor<B>) {
     let shape = re.shape();
@@ -138,7 +164,7 @@ fn host_fft2<B: Backend>(
         read_sync(B::float_into_data(t))
             .unwrap_or_else(|e| panic!("fft2: reading a tensor failed: {e:?}"))
     };
-    let (re, im) = (read(re), read(im));
+    let (re, im) = (read(re), im.map(read));
     let (out_re, out_im) = match dtype {
         DType::F32 => planes::<f32>(re, im, &shape, inverse),
         DType::F64 => planes::<f64>(re, im, &shape, inverse),
@@ -152,19 +178,23 @@ fn host_fft2<B: Backend>(
 
 fn planes<T: FftNum + burn::tensor::Element>(
     re: TensorData,
-    im: TensorData,
+    im: Option<TensorData>,
     shape: &Shape,
     inverse: bool,
 ) -> (TensorData, TensorData) {
     let rank = shape.num_dims();
     let (h, w) = (shape[rank - 2], shape[rank - 1]);
     let re = re.try_into_vec::<T>().expect("fft2: dtype checked above");
-    let im = im.try_into_vec::<T>().expect("fft2: dtype checked above");
-    let mut z: Vec<Complex<T>> = re
-        .iter()
-        .zip(&im)
-        .map(|(&a, &b)| Complex::new(a, b))
-        .collect();
+    let mut z: Vec<Complex<T>> = match im {
+        Some(im) => {
+            let im = im.try_into_vec::<T>().expect("fft2: dtype checked above");
+            re.iter()
+                .zip(&im)
+                .map(|(&a, &b)| Complex::new(a, b))
+                .collect()
+        }
+        None => re.iter().map(|&a| Complex::new(a, T::zero())).collect(),
+    };
     let plane = h * w;
     if plane > 0 {
         let fft = cached_plan::<T>(h, w);
@@ -215,6 +245,11 @@ impl SpectralOps for burn::backend::Cube {
         inverse: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         dense_fft2::<Self>(re, im, inverse)
+    }
+
+    fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let im = Self::float_zeros(x.shape(), &x.device(), x.dtype().into());
+        dense_fft2::<Self>(x, im, false)
     }
 }
 
@@ -339,23 +374,79 @@ mod autodiff {
         }
     }
 
+    #[derive(Debug)]
+    struct Fft2RealBackward;
+
+    impl<B: Backend + SpectralOps> Backward<B, 1> for Fft2RealBackward {
+        type State = State;
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 1>,
+            grads: &mut Gradients,
+            _checkpointer: &mut Checkpointer,
+        ) {
+            let (_, plane, slices_re, slices_im) = ops.state;
+            let [node] = ops.parents;
+            let grad = grads.consume::<B>(&ops.node);
+            let grad_re = B::float_slice(grad.clone(), &slices_re);
+            let grad_im = B::float_slice(grad, &slices_im);
+            // The input is real: its gradient is the real part of the adjoint, M·N·ifft2.
+            let (re, _) = B::fft2(grad_re, grad_im, true);
+            if let Some(node) = node {
+                grads.register::<B>(node.id, B::float_mul_scalar(re, (plane as f64).into()));
+            }
+        }
+    }
+
+    /// Stacks the real and imaginary outputs along dimension 0 into one tensor (one tracked node
+    /// with two outputs, burn-signal's pattern) and returns the slices of the two halves.
+    fn stack<B: Backend>(
+        re: FloatTensor<B>,
+        im: FloatTensor<B>,
+    ) -> (FloatTensor<B>, Vec<Slice>, Vec<Slice>) {
+        let shape = re.shape();
+        let slices_re: Vec<Slice> = shape.iter().map(|&len| Slice::from(0..len)).collect();
+        let mut slices_im = slices_re.clone();
+        slices_im[0] = Slice::from(shape[0]..2 * shape[0]);
+        (B::float_cat(vec![re, im], 0), slices_re, slices_im)
+    }
+
+    fn plane_size(shape: &burn::tensor::Shape) -> usize {
+        let rank = shape.num_dims();
+        shape[rank - 2] * shape[rank - 1]
+    }
+
     impl<B: Backend + SpectralOps, C: CheckpointStrategy> SpectralOps for Autodiff<B, C> {
+        fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let plane = plane_size(&x.shape());
+            let guards = [x.node()];
+            let (out_re, out_im) = B::fft2_real(x.into_primitive());
+            let (both, slices_re, slices_im) = stack::<B>(out_re, out_im);
+            let state = (false, plane, slices_re.clone(), slices_im.clone());
+            let both = match Fft2RealBackward
+                .prepare::<C>(guards)
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => prep.finish(state, both),
+                OpsKind::UnTracked(prep) => prep.finish(both),
+            };
+            (
+                Self::float_slice(both.clone(), &slices_re),
+                Self::float_slice(both, &slices_im),
+            )
+        }
+
         fn fft2(
             re: FloatTensor<Self>,
             im: FloatTensor<Self>,
             inverse: bool,
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-            let shape = re.shape();
-            let rank = shape.num_dims();
-            let plane = shape[rank - 2] * shape[rank - 1];
+            let plane = plane_size(&re.shape());
             let guards = [re.node(), im.node()];
             let (out_re, out_im) = B::fft2(re.into_primitive(), im.into_primitive(), inverse);
-            // One tracked node with two outputs: stack the halves along dimension 0 and slice
-            // them apart (the pattern of burn-signal's rfft).
-            let slices_re: Vec<Slice> = shape.iter().map(|&len| Slice::from(0..len)).collect();
-            let mut slices_im = slices_re.clone();
-            slices_im[0] = Slice::from(shape[0]..2 * shape[0]);
-            let both = B::float_cat(vec![out_re, out_im], 0);
+            let (both, slices_re, slices_im) = stack::<B>(out_re, out_im);
             let state = (inverse, plane, slices_re.clone(), slices_im.clone());
             let both = match Fft2Backward.prepare::<C>(guards).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => prep.finish(state, both),
