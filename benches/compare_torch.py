@@ -16,6 +16,11 @@ The script alternates --rounds times between one timed reference session (warm-u
 see the same machine load, and prints seconds per step and the ratio. torch runs with as many
 intra-op threads as the machine has cores, the crate with its default rayon pool (same count).
 
+Both processes run with glibc's malloc told to keep freed memory (GLIBC_TUNABLES, set by the
+script for itself and the crate's process): otherwise every large tensor buffer is returned to the
+kernel on free and page-faulted back in on the next allocation, which costs the crate's layer about
+40 % of its step time and PyTorch about 5 % (docs/benchmarks.md). --default-malloc turns this off.
+
 Needs torch and kymatio 0.3.0 (the numpy/scipy pins of tests/fixtures/gen_fixtures.py). Uses
 CARGO_TARGET_DIR if set.
 """
@@ -24,6 +29,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +40,7 @@ from kymatio.scattering2d.core.scattering2d import scattering2d
 from kymatio.torch import Scattering2D
 
 ROOT = Path(__file__).resolve().parent.parent
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
 
 
 def tight_frame(J, L):
@@ -135,7 +142,13 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--device", default="flex", choices=["flex", "ndarray"])
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="keep glibc's default malloc thresholds in both processes")
     args = ap.parse_args()
+    if not args.default_malloc and os.environ.get("GLIBC_TUNABLES") != MALLOC_TUNABLES:
+        # The tunables are read at process start: re-run this script with them set.
+        env = dict(os.environ, GLIBC_TUNABLES=MALLOC_TUNABLES)
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     exe = target / "release" / "examples" / "train_step"
@@ -156,6 +169,7 @@ def main():
     print(f"learnable-scattering ({args.device}): {ours['best_s']:.3f} s per step "
           f"({ours['threads']} threads)")
     print(f"ratio (PyTorch / ours): {ref_best / ours['best_s']:.2f}x")
+    print(f"malloc: {'glibc defaults' if args.default_malloc else 'GLIBC_TUNABLES=' + MALLOC_TUNABLES}")
 
 
 if __name__ == "__main__":

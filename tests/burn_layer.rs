@@ -8,7 +8,9 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use learnable_scattering::FilterBankParams;
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::filters::spectral::bank_spectra;
-use learnable_scattering::nn::spectral::{dft2, fft2, fft2_real, ifft2};
+use learnable_scattering::nn::spectral::{
+    dft2, fft2, fft2_real, ifft2, mul_subsample, mul_subsample_composed, mul_subsample_grads,
+};
 use learnable_scattering::nn::{
     FilterInit, MorletFilterBankConfig, Parametrization, Scattering2dConfig, Trainable,
 };
@@ -104,6 +106,70 @@ fn fft2_matches_a_naive_dft_for_any_size_on_every_backend() {
             max_rel(&to_vec(br), &re_v) < 1e-6,
             "{name}: dense round trip"
         );
+    }
+}
+
+/// The fused filter product with subsampling: host kernels against the tensor-op composition
+/// (forward and both gradients), and the custom backward against burn's autodiff of the
+/// composition.
+#[test]
+fn fused_product_matches_its_composition_and_autodiff() {
+    let (q, l, m, n) = (3, 2, 12, 8);
+    let values = |len: usize, seed: usize| -> Vec<f64> {
+        (0..len)
+            .map(|i| (((i * 31 + seed * 17) % 23) as f64 - 11.0) / 7.0)
+            .collect()
+    };
+    for (name, base) in devices() {
+        let device = base.autodiff();
+        let t3 = |v: Vec<f64>, shape: [usize; 3]| {
+            Tensor::<3>::from_data(TensorData::new(v, shape), &device).require_grad()
+        };
+        for k in [1, 2, 4] {
+            let (xr, xi) = (
+                t3(values(q * m * n, 1), [q, m, n]),
+                t3(values(q * m * n, 2), [q, m, n]),
+            );
+            let psi = t3(values(l * m * n, 3), [l, m, n]);
+            let weights = Tensor::<4>::from_data(
+                TensorData::new(values(q * l * (m / k) * (n / k), 4), [q, l, m / k, n / k]),
+                &device,
+            );
+            let run = |composed: bool| {
+                let (re, im) = if composed {
+                    mul_subsample_composed(xr.clone(), xi.clone(), psi.clone(), k)
+                } else {
+                    mul_subsample(xr.clone(), xi.clone(), psi.clone(), k)
+                };
+                let (vr, vi) = (to_vec(re.clone()), to_vec(im.clone()));
+                let loss = (re * weights.clone() + im.powi_scalar(2)).sum();
+                let grads = loss.backward();
+                let g = [&xr, &xi, &psi].map(|t| to_vec(t.grad(&grads).expect("gradient")));
+                (vr, vi, g)
+            };
+            let (fr, fi, fg) = run(false);
+            let (cr, ci, cg) = run(true);
+            assert!(
+                max_rel(&fr, &cr) < 1e-6 && max_rel(&fi, &ci) < 1e-6,
+                "{name} k={k}: forward"
+            );
+            for (a, b) in fg.iter().zip(&cg) {
+                assert!(
+                    max_rel(a, b) < 1e-5,
+                    "{name} k={k}: gradient {:e}",
+                    max_rel(a, b)
+                );
+            }
+            // The composed gradient functions (what wgpu runs) equal the host kernels.
+            let g = (weights.clone(), weights.clone().mul_scalar(0.5));
+            let host =
+                mul_subsample_grads(g.clone(), (xr.clone(), xi.clone()), psi.clone(), k, false);
+            let comp = mul_subsample_grads(g, (xr.clone(), xi.clone()), psi.clone(), k, true);
+            for (a, b) in [(host.0, comp.0), (host.1, comp.1), (host.2, comp.2)] {
+                let (a, b) = (to_vec(a), to_vec(b));
+                assert!(max_rel(&a, &b) < 1e-5, "{name} k={k}: composed gradients");
+            }
+        }
     }
 }
 

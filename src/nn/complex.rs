@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::spectral::{fft2_real, ifft2};
+use super::spectral::{fft2_real, ifft2, mul_subsample};
 
 /// Squared moduli below this are treated as zero by [`ComplexTensor::modulus`]: the forward value
 /// moves by at most `√MODULUS_FLOOR = 1e-15`, and the gradient at `z = 0` is 0 instead of
@@ -37,6 +37,17 @@ impl<const D: usize> ComplexTensor<D> {
             re: self.re * other.clone(),
             im: self.im * other,
         }
+    }
+
+    /// Product with the real filters `psi` `[L, M, N]` fused with kymatio's Fourier subsampling
+    /// by `k` ([`mul_subsample`]): `[Q, M, N]` spectra to `[Q, L, M/k, N/k]`.
+    pub fn mul_subsample(self, psi: Tensor<3>, k: usize) -> ComplexTensor<4>
+    where
+        Self: Into<ComplexTensor<3>>,
+    {
+        let z: ComplexTensor<3> = self.into();
+        let (re, im) = mul_subsample(z.re, z.im, psi, k);
+        ComplexTensor { re, im }
     }
 
     /// Inserts a dimension of size 1 at `dim`.

@@ -238,10 +238,10 @@ impl Scattering2d {
     fn low_pass(&self, u_hat: ComplexTensor<3>, res: usize) -> Tensor<3> {
         let big_j = self.options.num_scales;
         let phi = self.phi[res].clone().unsqueeze_dim::<3>(0);
-        let s = u_hat.mul_real(phi).subsample(1 << (big_j - res)).ifft2().re;
+        let s = u_hat.mul_subsample(phi, 1 << (big_j - res)).ifft2().re;
+        let [q, _, sh, sw] = s.dims();
         let [oh, ow] = self.geometry.output_size();
-        let q = s.dims()[0];
-        s.slice([0..q, 1..1 + oh, 1..1 + ow])
+        s.reshape([q, sh, sw]).slice([0..q, 1..1 + oh, 1..1 + ow])
     }
 }
 
@@ -250,13 +250,7 @@ impl Scattering2d {
 fn wavelet_step(x_hat: &ComplexTensor<3>, psi: Tensor<3>, k: usize) -> Tensor<3> {
     let [q, m, n] = x_hat.re.dims();
     let l = psi.dims()[0];
-    let prod = x_hat
-        .clone()
-        .unsqueeze_dim(1)
-        .mul_real(psi.unsqueeze_dim::<4>(0))
-        .subsample(k)
-        .ifft2()
-        .modulus();
+    let prod = x_hat.clone().mul_subsample(psi, k).ifft2().modulus();
     prod.reshape([q * l, m / k, n / k])
 }
 

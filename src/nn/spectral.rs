@@ -31,6 +31,7 @@ use num_complex::Complex;
 use rayon::prelude::*;
 use rustfft::{FftNum, FftPlanner};
 
+use super::product::{composed, host};
 use crate::fast::kernels::{Fft2, natural_in_place};
 
 /// The spectral operations a backend supplies to the scattering layer.
@@ -53,6 +54,117 @@ pub trait SpectralOps: Backend {
     /// Unnormalised forward 2D DFT of a real tensor over its last two dimensions (rank ≥ 2).
     /// Returns the real and imaginary parts of the full spectrum.
     fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Product of complex spectra `x` (`[Q, M, N]`) with real filters `psi` (`[L, M, N]`) followed
+    /// by kymatio's Fourier subsampling by `k` (mean of the `k×k` aliases):
+    /// `out[q, l, i, j] = (1/k²)·Σ_{a,b<k} x[q, a·M/k + i, b·N/k + j]·psi[l, a·M/k + i, b·N/k + j]`,
+    /// shape `[Q, L, M/k, N/k]`. Fused so that the `[Q, L, M, N]` product is never stored.
+    fn mul_subsample(
+        x_re: FloatTensor<Self>,
+        x_im: FloatTensor<Self>,
+        psi: FloatTensor<Self>,
+        k: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Gradient of [`SpectralOps::mul_subsample`] with respect to `x`, from the output gradient
+    /// `g` (`[Q, L, M/k, N/k]`): `x̄[q, I, J] = (1/k²)·Σ_l g[q, l, I mod M/k, J mod N/k]·psi[l, I, J]`.
+    fn mul_subsample_grad_input(
+        g_re: FloatTensor<Self>,
+        g_im: FloatTensor<Self>,
+        psi: FloatTensor<Self>,
+        k: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Gradient of [`SpectralOps::mul_subsample`] with respect to the real `psi`:
+    /// `psī[l, I, J] = (1/k²)·Σ_q Re(g[q, l, I mod M/k, J mod N/k])·x_re[q, I, J] + Im(..)·x_im[q, I, J]`.
+    fn mul_subsample_grad_filter(
+        g_re: FloatTensor<Self>,
+        g_im: FloatTensor<Self>,
+        x_re: FloatTensor<Self>,
+        x_im: FloatTensor<Self>,
+        k: usize,
+    ) -> FloatTensor<Self>;
+}
+
+/// [`SpectralOps::mul_subsample`] on tensors: `x` `[Q, M, N]` (real and imaginary parts) times
+/// the real filters `psi` `[L, M, N]`, subsampled by `k`: `[Q, L, M/k, N/k]`, differentiable.
+///
+/// # Panics
+/// If the shapes disagree or `M`, `N` are not multiples of `k`.
+pub fn mul_subsample(
+    x_re: Tensor<3>,
+    x_im: Tensor<3>,
+    psi: Tensor<3>,
+    k: usize,
+) -> (Tensor<4>, Tensor<4>) {
+    let [_, m, n] = x_re.dims();
+    assert!(
+        x_re.dims() == x_im.dims() && psi.dims()[1..] == [m, n],
+        "mul_subsample: spectra {:?} / {:?} and filters {:?} must share the last two sizes",
+        x_re.dims(),
+        x_im.dims(),
+        psi.dims()
+    );
+    assert!(
+        k > 0 && m % k == 0 && n % k == 0,
+        "mul_subsample: a {m}x{n} spectrum cannot be subsampled by {k}"
+    );
+    let (re, im) = <Dispatch as SpectralOps>::mul_subsample(
+        x_re.into_dispatch(),
+        x_im.into_dispatch(),
+        psi.into_dispatch(),
+        k,
+    );
+    (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
+}
+
+/// The two gradients of [`mul_subsample`] from the output gradient `g` (`[Q, L, M/k, N/k]`):
+/// `(x̄_re, x̄_im, psī)`, computed by the backend's kernels ([`SpectralOps`]) when `composed` is
+/// false, or by burn tensor operations (what the wgpu backend runs) when it is true. For tests and
+/// comparisons; training goes through autodiff.
+pub fn mul_subsample_grads(
+    g: (Tensor<4>, Tensor<4>),
+    x: (Tensor<3>, Tensor<3>),
+    psi: Tensor<3>,
+    k: usize,
+    composed: bool,
+) -> (Tensor<3>, Tensor<3>, Tensor<3>) {
+    let (g_re, g_im) = (g.0.into_dispatch(), g.1.into_dispatch());
+    let (x_re, x_im) = (x.0.into_dispatch(), x.1.into_dispatch());
+    let psi = psi.into_dispatch();
+    let ((a, b), c) = if composed {
+        (
+            composed::grad_input::<Dispatch>(g_re.clone(), g_im.clone(), psi, k),
+            composed::grad_filter::<Dispatch>(g_re, g_im, x_re, x_im, k),
+        )
+    } else {
+        (
+            <Dispatch as SpectralOps>::mul_subsample_grad_input(g_re.clone(), g_im.clone(), psi, k),
+            <Dispatch as SpectralOps>::mul_subsample_grad_filter(g_re, g_im, x_re, x_im, k),
+        )
+    };
+    (
+        Tensor::from_dispatch(a),
+        Tensor::from_dispatch(b),
+        Tensor::from_dispatch(c),
+    )
+}
+
+/// [`mul_subsample`] composed of burn tensor operations (what the wgpu backend runs), on any
+/// backend and differentiable through burn's own autodiff; for tests and comparisons.
+pub fn mul_subsample_composed(
+    x_re: Tensor<3>,
+    x_im: Tensor<3>,
+    psi: Tensor<3>,
+    k: usize,
+) -> (Tensor<4>, Tensor<4>) {
+    let (re, im) = composed::mul_subsample::<Dispatch>(
+        x_re.into_dispatch(),
+        x_im.into_dispatch(),
+        psi.into_dispatch(),
+        k,
+    );
+    (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
 }
 
 /// Forward 2D DFT (unnormalised, `e^{−iω·x}`) over the last two dimensions of `re + i·im`.
@@ -142,6 +254,34 @@ macro_rules! host_spectral_ops {
 
             fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
                 host_fft2::<Self>(x, None, false)
+            }
+
+            fn mul_subsample(
+                x_re: FloatTensor<Self>,
+                x_im: FloatTensor<Self>,
+                psi: FloatTensor<Self>,
+                k: usize,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                host::mul_subsample::<Self>(x_re, x_im, psi, k)
+            }
+
+            fn mul_subsample_grad_input(
+                g_re: FloatTensor<Self>,
+                g_im: FloatTensor<Self>,
+                psi: FloatTensor<Self>,
+                k: usize,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                host::grad_input::<Self>(g_re, g_im, psi, k)
+            }
+
+            fn mul_subsample_grad_filter(
+                g_re: FloatTensor<Self>,
+                g_im: FloatTensor<Self>,
+                x_re: FloatTensor<Self>,
+                x_im: FloatTensor<Self>,
+                k: usize,
+            ) -> FloatTensor<Self> {
+                host::grad_filter::<Self>(g_re, g_im, x_re, x_im, k)
             }
         }
     };
@@ -250,6 +390,34 @@ impl SpectralOps for burn::backend::Cube {
     fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let im = Self::float_zeros(x.shape(), &x.device(), x.dtype().into());
         dense_fft2::<Self>(x, im, false)
+    }
+
+    fn mul_subsample(
+        x_re: FloatTensor<Self>,
+        x_im: FloatTensor<Self>,
+        psi: FloatTensor<Self>,
+        k: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::mul_subsample::<Self>(x_re, x_im, psi, k)
+    }
+
+    fn mul_subsample_grad_input(
+        g_re: FloatTensor<Self>,
+        g_im: FloatTensor<Self>,
+        psi: FloatTensor<Self>,
+        k: usize,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::grad_input::<Self>(g_re, g_im, psi, k)
+    }
+
+    fn mul_subsample_grad_filter(
+        g_re: FloatTensor<Self>,
+        g_im: FloatTensor<Self>,
+        x_re: FloatTensor<Self>,
+        x_im: FloatTensor<Self>,
+        k: usize,
+    ) -> FloatTensor<Self> {
+        composed::grad_filter::<Self>(g_re, g_im, x_re, x_im, k)
     }
 }
 
@@ -417,7 +585,144 @@ mod autodiff {
         shape[rank - 2] * shape[rank - 1]
     }
 
+    #[derive(Debug)]
+    struct MulSubsampleBackward;
+
+    /// `(k, slices of the real half, slices of the imaginary half, x_re, x_im, psi)`.
+    type ProductState<B> = (
+        usize,
+        Vec<Slice>,
+        Vec<Slice>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+    );
+
+    impl<B: Backend + SpectralOps> Backward<B, 3> for MulSubsampleBackward {
+        type State = ProductState<B>;
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 3>,
+            grads: &mut Gradients,
+            _checkpointer: &mut Checkpointer,
+        ) {
+            let (k, slices_re, slices_im, x_re, x_im, psi) = ops.state;
+            let [node_re, node_im, node_psi] = ops.parents;
+            let grad = grads.consume::<B>(&ops.node);
+            let g_re = B::float_slice(grad.clone(), &slices_re);
+            let g_im = B::float_slice(grad, &slices_im);
+            if node_re.is_some() || node_im.is_some() {
+                let (re, im) = B::mul_subsample_grad_input(g_re.clone(), g_im.clone(), psi, k);
+                if let Some(node) = node_re {
+                    grads.register::<B>(node.id, re);
+                }
+                if let Some(node) = node_im {
+                    grads.register::<B>(node.id, im);
+                }
+            }
+            if let Some(node) = node_psi {
+                grads.register::<B>(
+                    node.id,
+                    B::mul_subsample_grad_filter(g_re, g_im, x_re, x_im, k),
+                );
+            }
+        }
+    }
+
+    /// The gradient operations are not differentiated again.
+    #[derive(Debug)]
+    struct NoSecondOrder;
+
+    impl<B: Backend, const N: usize> Backward<B, N> for NoSecondOrder {
+        type State = ();
+
+        fn backward(self, _: Ops<(), N>, _: &mut Gradients, _: &mut Checkpointer) {
+            panic!("second-order derivatives of the scattering filter product are not implemented");
+        }
+    }
+
+    fn untracked<B: Backend, C: CheckpointStrategy, const N: usize>(
+        guards: [burn::backend::autodiff::ops::NodeGuard; N],
+        out: FloatTensor<B>,
+    ) -> FloatTensor<Autodiff<B, C>> {
+        match NoSecondOrder
+            .prepare::<C>(guards)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
     impl<B: Backend + SpectralOps, C: CheckpointStrategy> SpectralOps for Autodiff<B, C> {
+        fn mul_subsample(
+            x_re: FloatTensor<Self>,
+            x_im: FloatTensor<Self>,
+            psi: FloatTensor<Self>,
+            k: usize,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let guards = [x_re.node(), x_im.node(), psi.node()];
+            let (x_re, x_im, psi) = (
+                x_re.into_primitive(),
+                x_im.into_primitive(),
+                psi.into_primitive(),
+            );
+            let (out_re, out_im) = B::mul_subsample(x_re.clone(), x_im.clone(), psi.clone(), k);
+            let (both, slices_re, slices_im) = stack::<B>(out_re, out_im);
+            let state = (k, slices_re.clone(), slices_im.clone(), x_re, x_im, psi);
+            let both = match MulSubsampleBackward
+                .prepare::<C>(guards)
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => prep.finish(state, both),
+                OpsKind::UnTracked(prep) => prep.finish(both),
+            };
+            (
+                Self::float_slice(both.clone(), &slices_re),
+                Self::float_slice(both, &slices_im),
+            )
+        }
+
+        fn mul_subsample_grad_input(
+            g_re: FloatTensor<Self>,
+            g_im: FloatTensor<Self>,
+            psi: FloatTensor<Self>,
+            k: usize,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let guards = || [g_re.node(), g_im.node(), psi.node()];
+            let (re, im) = B::mul_subsample_grad_input(
+                g_re.primitive().clone(),
+                g_im.primitive().clone(),
+                psi.primitive().clone(),
+                k,
+            );
+            (
+                untracked::<B, C, 3>(guards(), re),
+                untracked::<B, C, 3>(guards(), im),
+            )
+        }
+
+        fn mul_subsample_grad_filter(
+            g_re: FloatTensor<Self>,
+            g_im: FloatTensor<Self>,
+            x_re: FloatTensor<Self>,
+            x_im: FloatTensor<Self>,
+            k: usize,
+        ) -> FloatTensor<Self> {
+            let guards = [g_re.node(), g_im.node(), x_re.node(), x_im.node()];
+            let out = B::mul_subsample_grad_filter(
+                g_re.into_primitive(),
+                g_im.into_primitive(),
+                x_re.into_primitive(),
+                x_im.into_primitive(),
+                k,
+            );
+            untracked::<B, C, 4>(guards, out)
+        }
+
         fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
             let plane = plane_size(&x.shape());
             let guards = [x.node()];
