@@ -1,8 +1,8 @@
 //! The burn layer on wgpu (feature `wgpu`). CI runs it on Mesa's software Vulkan driver (lavapipe),
 //! which compiles every kernel on first use and is slow, so the sizes stay small.
 //!
-//! `XDG_RUNTIME_DIR=$(mktemp -d) cargo test --features wgpu --test burn_wgpu`
-#![cfg(feature = "wgpu")]
+//! `XDG_RUNTIME_DIR=$(mktemp -d) cargo test --profile gpu-ci --features wgpu --test burn_wgpu`
+#![cfg(all(feature = "wgpu", feature = "flex"))]
 
 use burn::tensor::{Device, Tensor, TensorData};
 use learnable_scattering::nn::spectral::{fft2, ifft2};

@@ -388,8 +388,7 @@ impl SpectralOps for burn::backend::Cube {
     }
 
     fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        let im = Self::float_zeros(x.shape(), &x.device(), x.dtype().into());
-        dense_fft2::<Self>(x, im, false)
+        dense_fft2_real::<Self>(x)
     }
 
     fn mul_subsample(
@@ -448,6 +447,13 @@ pub(crate) fn dense_fft2<B: Backend>(
         B::float_reshape(re, shape.clone()),
         B::float_reshape(im, shape),
     )
+}
+
+/// [`dense_fft2`] of a real tensor (zero imaginary part).
+#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+fn dense_fft2_real<B: Backend>(x: FloatTensor<B>) -> (FloatTensor<B>, FloatTensor<B>) {
+    let im = B::float_zeros(x.shape(), &x.device(), x.dtype().into());
+    dense_fft2::<B>(x, im, false)
 }
 
 /// `(re + i·im)·(C ∓ i·S)` along the last dimension, `C[k, n] = cos(2πkn/N)`,
