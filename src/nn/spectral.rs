@@ -505,7 +505,7 @@ mod autodiff {
         Autodiff,
         checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
         grads::Gradients,
-        ops::{Backward, Ops, OpsKind},
+        ops::{Backward, NodeGuard, Ops, OpsKind},
     };
     use burn::backend::ops::FloatTensorOps;
     use burn::backend::tensor::FloatTensor;
@@ -515,8 +515,8 @@ mod autodiff {
     #[derive(Debug)]
     struct Fft2Backward;
 
-    /// `(inverse, plane size M·N, slices of the real half, slices of the imaginary half)`.
-    type State = (bool, usize, Vec<Slice>, Vec<Slice>);
+    /// `(inverse, plane size M·N, output halves)`.
+    type State = (bool, usize, Halves);
 
     impl<B: Backend + SpectralOps> Backward<B, 2> for Fft2Backward {
         type State = State;
@@ -527,11 +527,9 @@ mod autodiff {
             grads: &mut Gradients,
             _checkpointer: &mut Checkpointer,
         ) {
-            let (inverse, plane, slices_re, slices_im) = ops.state;
+            let (inverse, plane, halves) = ops.state;
             let [node_re, node_im] = ops.parents;
-            let grad = grads.consume::<B>(&ops.node);
-            let grad_re = B::float_slice(grad.clone(), &slices_re);
-            let grad_im = B::float_slice(grad, &slices_im);
+            let (grad_re, grad_im) = halves.split::<B>(grads.consume::<B>(&ops.node));
             // Adjoint of the unnormalised forward DFT: M·N·ifft2; of ifft2: fft2 / (M·N).
             let (re, im) = B::fft2(grad_re, grad_im, !inverse);
             let scale = if inverse {
@@ -560,11 +558,9 @@ mod autodiff {
             grads: &mut Gradients,
             _checkpointer: &mut Checkpointer,
         ) {
-            let (_, plane, slices_re, slices_im) = ops.state;
+            let (_, plane, halves) = ops.state;
             let [node] = ops.parents;
-            let grad = grads.consume::<B>(&ops.node);
-            let grad_re = B::float_slice(grad.clone(), &slices_re);
-            let grad_im = B::float_slice(grad, &slices_im);
+            let (grad_re, grad_im) = halves.split::<B>(grads.consume::<B>(&ops.node));
             // The input is real: its gradient is the real part of the adjoint, M·N·ifft2.
             let (re, _) = B::fft2(grad_re, grad_im, true);
             if let Some(node) = node {
@@ -573,17 +569,59 @@ mod autodiff {
         }
     }
 
-    /// Stacks the real and imaginary outputs along dimension 0 into one tensor (one tracked node
-    /// with two outputs, burn-signal's pattern) and returns the slices of the two halves.
-    fn stack<B: Backend>(
-        re: FloatTensor<B>,
-        im: FloatTensor<B>,
-    ) -> (FloatTensor<B>, Vec<Slice>, Vec<Slice>) {
-        let shape = re.shape();
-        let slices_re: Vec<Slice> = shape.iter().map(|&len| Slice::from(0..len)).collect();
-        let mut slices_im = slices_re.clone();
-        slices_im[0] = Slice::from(shape[0]..2 * shape[0]);
-        (B::float_cat(vec![re, im], 0), slices_re, slices_im)
+    /// Where the real and imaginary halves sit in the stacked output of a two-output op.
+    ///
+    /// burn's autodiff tracks one output per node, so a complex result is stacked along
+    /// dimension 0 into one tracked tensor and sliced apart again (burn-signal's pattern).
+    #[derive(Clone, Debug)]
+    struct Halves {
+        re: Vec<Slice>,
+        im: Vec<Slice>,
+    }
+
+    impl Halves {
+        fn of(shape: &burn::tensor::Shape) -> Self {
+            let re: Vec<Slice> = shape.iter().map(|&len| Slice::from(0..len)).collect();
+            let mut im = re.clone();
+            im[0] = Slice::from(shape[0]..2 * shape[0]);
+            Self { re, im }
+        }
+
+        /// The gradient of the stacked node, split into its real and imaginary halves.
+        fn split<B: Backend>(&self, grad: FloatTensor<B>) -> (FloatTensor<B>, FloatTensor<B>) {
+            (
+                B::float_slice(grad.clone(), &self.re),
+                B::float_slice(grad, &self.im),
+            )
+        }
+    }
+
+    /// The real and imaginary parts of a complex result.
+    type Pair<B> = (FloatTensor<B>, FloatTensor<B>);
+
+    /// Records a two-output op: stacks `(re, im)` into one node whose backward is `backward` with
+    /// the state `state(halves)`, and returns the two halves as autodiff tensors.
+    fn record_pair<B, C, W, const N: usize>(
+        backward: W,
+        guards: [NodeGuard; N],
+        (re, im): Pair<B>,
+        state: impl FnOnce(Halves) -> W::State,
+    ) -> Pair<Autodiff<B, C>>
+    where
+        B: Backend + SpectralOps,
+        C: CheckpointStrategy,
+        W: Backward<B, N>,
+    {
+        let halves = Halves::of(&re.shape());
+        let both = B::float_cat(vec![re, im], 0);
+        let both = match backward.prepare::<C>(guards).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(state(halves.clone()), both),
+            OpsKind::UnTracked(prep) => prep.finish(both),
+        };
+        (
+            Autodiff::<B, C>::float_slice(both.clone(), &halves.re),
+            Autodiff::<B, C>::float_slice(both, &halves.im),
+        )
     }
 
     fn plane_size(shape: &burn::tensor::Shape) -> usize {
@@ -594,11 +632,10 @@ mod autodiff {
     #[derive(Debug)]
     struct MulSubsampleBackward;
 
-    /// `(k, slices of the real half, slices of the imaginary half, x_re, x_im, psi)`.
+    /// `(k, output halves, x_re, x_im, psi)`.
     type ProductState<B> = (
         usize,
-        Vec<Slice>,
-        Vec<Slice>,
+        Halves,
         FloatTensor<B>,
         FloatTensor<B>,
         FloatTensor<B>,
@@ -613,11 +650,9 @@ mod autodiff {
             grads: &mut Gradients,
             _checkpointer: &mut Checkpointer,
         ) {
-            let (k, slices_re, slices_im, x_re, x_im, psi) = ops.state;
+            let (k, halves, x_re, x_im, psi) = ops.state;
             let [node_re, node_im, node_psi] = ops.parents;
-            let grad = grads.consume::<B>(&ops.node);
-            let g_re = B::float_slice(grad.clone(), &slices_re);
-            let g_im = B::float_slice(grad, &slices_im);
+            let (g_re, g_im) = halves.split::<B>(grads.consume::<B>(&ops.node));
             if node_re.is_some() || node_im.is_some() {
                 let (re, im) = B::mul_subsample_grad_input(g_re.clone(), g_im.clone(), psi, k);
                 if let Some(node) = node_re {
@@ -649,7 +684,7 @@ mod autodiff {
     }
 
     fn untracked<B: Backend, C: CheckpointStrategy, const N: usize>(
-        guards: [burn::backend::autodiff::ops::NodeGuard; N],
+        guards: [NodeGuard; N],
         out: FloatTensor<B>,
     ) -> FloatTensor<Autodiff<B, C>> {
         match NoSecondOrder
@@ -675,21 +710,10 @@ mod autodiff {
                 x_im.into_primitive(),
                 psi.into_primitive(),
             );
-            let (out_re, out_im) = B::mul_subsample(x_re.clone(), x_im.clone(), psi.clone(), k);
-            let (both, slices_re, slices_im) = stack::<B>(out_re, out_im);
-            let state = (k, slices_re.clone(), slices_im.clone(), x_re, x_im, psi);
-            let both = match MulSubsampleBackward
-                .prepare::<C>(guards)
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => prep.finish(state, both),
-                OpsKind::UnTracked(prep) => prep.finish(both),
-            };
-            (
-                Self::float_slice(both.clone(), &slices_re),
-                Self::float_slice(both, &slices_im),
-            )
+            let out = B::mul_subsample(x_re.clone(), x_im.clone(), psi.clone(), k);
+            record_pair::<B, C, _, 3>(MulSubsampleBackward, guards, out, |halves| {
+                (k, halves, x_re, x_im, psi)
+            })
         }
 
         fn mul_subsample_grad_input(
@@ -732,21 +756,10 @@ mod autodiff {
         fn fft2_real(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
             let plane = plane_size(&x.shape());
             let guards = [x.node()];
-            let (out_re, out_im) = B::fft2_real(x.into_primitive());
-            let (both, slices_re, slices_im) = stack::<B>(out_re, out_im);
-            let state = (false, plane, slices_re.clone(), slices_im.clone());
-            let both = match Fft2RealBackward
-                .prepare::<C>(guards)
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => prep.finish(state, both),
-                OpsKind::UnTracked(prep) => prep.finish(both),
-            };
-            (
-                Self::float_slice(both.clone(), &slices_re),
-                Self::float_slice(both, &slices_im),
-            )
+            let out = B::fft2_real(x.into_primitive());
+            record_pair::<B, C, _, 1>(Fft2RealBackward, guards, out, |halves| {
+                (false, plane, halves)
+            })
         }
 
         fn fft2(
@@ -756,17 +769,8 @@ mod autodiff {
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
             let plane = plane_size(&re.shape());
             let guards = [re.node(), im.node()];
-            let (out_re, out_im) = B::fft2(re.into_primitive(), im.into_primitive(), inverse);
-            let (both, slices_re, slices_im) = stack::<B>(out_re, out_im);
-            let state = (inverse, plane, slices_re.clone(), slices_im.clone());
-            let both = match Fft2Backward.prepare::<C>(guards).compute_bound().stateful() {
-                OpsKind::Tracked(prep) => prep.finish(state, both),
-                OpsKind::UnTracked(prep) => prep.finish(both),
-            };
-            (
-                Self::float_slice(both.clone(), &slices_re),
-                Self::float_slice(both, &slices_im),
-            )
+            let out = B::fft2(re.into_primitive(), im.into_primitive(), inverse);
+            record_pair::<B, C, _, 2>(Fft2Backward, guards, out, |halves| (inverse, plane, halves))
         }
     }
 }
