@@ -115,6 +115,23 @@ pub(crate) mod host {
         B::float_reshape(out, Shape::new([l, big_m, big_n]))
     }
 
+    /// Calls `f(d, s)` for every run of `n` columns of the `M × N` plane: `s` is where the run
+    /// starts in that plane and `d` where the row it folds onto starts in the `m × n` plane (row
+    /// `I` folds onto `I mod m`, column block `b·n..(b + 1)·n` onto `0..n`). All three kernels
+    /// walk the alias fold this way.
+    fn for_each_run(
+        [big_m, big_n]: [usize; 2],
+        [m, n]: [usize; 2],
+        mut f: impl FnMut(usize, usize),
+    ) {
+        for row in 0..big_m {
+            let d = (row % m) * n;
+            for block in 0..big_n / n {
+                f(d, row * big_n + block * n);
+            }
+        }
+    }
+
     /// `out[q, l, i, j] = (1/k²)·Σ_{a,b} x[q, a·m + i, b·n + j]·psi[l, a·m + i, b·n + j]`.
     fn forward<T: Float + Send + Sync>(
         xr: &[T],
@@ -140,20 +157,14 @@ pub(crate) mod host {
                         &mut ore[li * small..][..small],
                         &mut oim[li * small..][..small],
                     );
-                    for a in 0..k {
-                        for i in 0..m {
-                            let row = (a * m + i) * big_n;
-                            let (ore, oim) = (&mut ore[i * n..][..n], &mut oim[i * n..][..n]);
-                            for b in 0..k {
-                                let s = row + b * n;
-                                let (xr, xi, f) = (&xr[s..s + n], &xi[s..s + n], &f[s..s + n]);
-                                for j in 0..n {
-                                    ore[j] = ore[j] + xr[j] * f[j];
-                                    oim[j] = oim[j] + xi[j] * f[j];
-                                }
-                            }
+                    for_each_run([big_m, big_n], [m, n], |d, s| {
+                        let (ore, oim) = (&mut ore[d..d + n], &mut oim[d..d + n]);
+                        let (xr, xi, f) = (&xr[s..s + n], &xi[s..s + n], &f[s..s + n]);
+                        for j in 0..n {
+                            ore[j] = ore[j] + xr[j] * f[j];
+                            oim[j] = oim[j] + xi[j] * f[j];
                         }
-                    }
+                    });
                     ore.iter_mut()
                         .chain(oim.iter_mut())
                         .for_each(|v| *v = *v * scale);
@@ -184,19 +195,14 @@ pub(crate) mod host {
                     let base = (qi * l + li) * small;
                     let (gr, gi) = (&gr[base..][..small], &gi[base..][..small]);
                     let f = &psi[li * plane..][..plane];
-                    for row in 0..big_m {
-                        let i = row % m;
-                        let (gr, gi) = (&gr[i * n..][..n], &gi[i * n..][..n]);
-                        for b in 0..k {
-                            let s = row * big_n + b * n;
-                            let f = &f[s..s + n];
-                            let (ore, oim) = (&mut ore[s..s + n], &mut oim[s..s + n]);
-                            for j in 0..n {
-                                ore[j] = ore[j] + gr[j] * f[j];
-                                oim[j] = oim[j] + gi[j] * f[j];
-                            }
+                    for_each_run([big_m, big_n], [m, n], |d, s| {
+                        let (gr, gi, f) = (&gr[d..d + n], &gi[d..d + n], &f[s..s + n]);
+                        let (ore, oim) = (&mut ore[s..s + n], &mut oim[s..s + n]);
+                        for j in 0..n {
+                            ore[j] = ore[j] + gr[j] * f[j];
+                            oim[j] = oim[j] + gi[j] * f[j];
                         }
-                    }
+                    });
                 }
                 ore.iter_mut()
                     .chain(oim.iter_mut())
@@ -227,18 +233,14 @@ pub(crate) mod host {
                         let base = (qi * l + li) * small;
                         let (gr, gi) = (&gr[base..][..small], &gi[base..][..small]);
                         let acc = &mut acc[li * plane..][..plane];
-                        for row in 0..big_m {
-                            let i = row % m;
-                            let (gr, gi) = (&gr[i * n..][..n], &gi[i * n..][..n]);
-                            for b in 0..k {
-                                let s = row * big_n + b * n;
-                                let (xr, xi) = (&xr[s..s + n], &xi[s..s + n]);
-                                let acc = &mut acc[s..s + n];
-                                for j in 0..n {
-                                    acc[j] = acc[j] + gr[j] * xr[j] + gi[j] * xi[j];
-                                }
+                        for_each_run([big_m, big_n], [m, n], |d, s| {
+                            let (gr, gi) = (&gr[d..d + n], &gi[d..d + n]);
+                            let (xr, xi) = (&xr[s..s + n], &xi[s..s + n]);
+                            let acc = &mut acc[s..s + n];
+                            for j in 0..n {
+                                acc[j] = acc[j] + gr[j] * xr[j] + gi[j] * xi[j];
                             }
-                        }
+                        });
                     }
                     acc
                 },
