@@ -416,6 +416,36 @@ fn explicit_bank_of_the_wrong_size_is_rejected() {
 }
 
 #[test]
+#[should_panic(
+    expected = "fft2: real part [2, 4, 6] and imaginary part [2, 4, 5] must have the same shape"
+)]
+fn fft2_of_mismatched_parts_panics_with_both_shapes() {
+    let device = &devices()[0].1;
+    fft2(
+        Tensor::<3>::zeros([2, 4, 6], device),
+        Tensor::<3>::zeros([2, 4, 5], device),
+    );
+}
+
+#[test]
+#[should_panic(expected = "mul_subsample: a 12x10 spectrum cannot be subsampled by 4")]
+fn subsampling_by_a_non_divisor_panics() {
+    let device = &devices()[0].1;
+    let x = Tensor::<3>::zeros([1, 12, 10], device);
+    mul_subsample(x.clone(), x, Tensor::<3>::zeros([2, 12, 10], device), 4);
+}
+
+#[test]
+#[should_panic(
+    expected = "mul_subsample: spectra [1, 12, 10] / [1, 12, 10] and filters [2, 12, 8] must share the last two sizes"
+)]
+fn filters_of_another_grid_panic() {
+    let device = &devices()[0].1;
+    let x = Tensor::<3>::zeros([1, 12, 10], device);
+    mul_subsample(x.clone(), x, Tensor::<3>::zeros([2, 12, 8], device), 2);
+}
+
+#[test]
 #[should_panic(expected = "expected input [batch > 0, channels > 0, 32, 32], got [2, 1, 32, 30]")]
 fn wrong_input_size_panics_with_both_shapes() {
     let device = &devices()[0].1;
