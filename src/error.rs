@@ -98,12 +98,55 @@ pub enum ScatterError {
         source: ndarray_npy::ReadNpyError,
     },
 
+    /// An image could not be read, decoded, encoded or written.
+    #[error("image {path}: {source}")]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: image::ImageError,
+    },
+
+    /// A plot could not be drawn (the plotting library's error, formatted).
+    #[error("cannot draw {what}: {reason}")]
+    Plot {
+        /// What was being drawn (the output file, or a part of the picture).
+        what: String,
+        /// The plotting library's message.
+        reason: String,
+    },
+
+    /// A JSON file could not be parsed or serialised.
+    #[error("JSON {path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// A `.npy` file holds a dtype other than `float32` or `float64`.
     #[error("{path}: unsupported dtype, expected float32 or float64")]
     UnsupportedDtype {
         /// The file.
         path: PathBuf,
     },
+
+    /// A training checkpoint cannot be written, read or resumed (missing file, a configuration
+    /// that differs from the one the checkpoint was written with, a corrupt record).
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint directory or file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A training or experiment setting is invalid (for example an empty training set).
+    #[error("invalid training setting: {0}")]
+    InvalidTraining(String),
 
     /// A `.npy` file could not be written.
     #[error("cannot write {path}: {source}")]
@@ -123,6 +166,191 @@ pub enum ScatterError {
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+
+    /// A data file is shorter than its header (or its format) says.
+    #[error("{path}: truncated file: expected {expected} bytes, found {got}")]
+    TruncatedFile {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header or format requires (header included).
+        expected: u64,
+        /// Bytes present (after gzip decompression for a `.gz` file).
+        got: u64,
+    },
+
+    /// A data file holds more bytes than its header declares.
+    #[error("{path}: {got} bytes, but the header declares {expected}: trailing data")]
+    TrailingData {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header declares (header included).
+        expected: u64,
+        /// Bytes present.
+        got: u64,
+    },
+
+    /// A data file starts with the wrong magic number (wrong file type, or not decompressed).
+    #[error("{path}: wrong magic number {got}, expected {expected}")]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The expected magic number, formatted (`0x00000803`).
+        expected: String,
+        /// The magic number found, formatted.
+        got: String,
+    },
+
+    /// A file of fixed-size records (CIFAR-10 binary batches) has a size that is not a positive
+    /// multiple of the record size.
+    #[error(
+        "{path}: file size {size} bytes is not a positive multiple of the {record}-byte record"
+    )]
+    RecordSize {
+        /// The file.
+        path: PathBuf,
+        /// Size of the file in bytes.
+        size: u64,
+        /// Size of one record in bytes.
+        record: usize,
+    },
+
+    /// A file or folder that a data set needs does not exist.
+    #[error("{path}: missing {what}")]
+    MissingPath {
+        /// The path that was looked for.
+        path: PathBuf,
+        /// What it should have been (`"folder"`, `"CIFAR-10 batch file"`, ...).
+        what: &'static str,
+    },
+
+    /// A class folder whose name is not one of the data set's classes.
+    #[error("{path}: unknown class `{name}`, expected one of: {expected}")]
+    UnknownClass {
+        /// The folder.
+        path: PathBuf,
+        /// Its name.
+        name: String,
+        /// The known class names, comma-separated.
+        expected: String,
+    },
+
+    /// A class (or sample) folder holds no image file.
+    #[error("{path}: no image file found (png, jpg or jpeg)")]
+    EmptyClass {
+        /// The folder.
+        path: PathBuf,
+    },
+
+    /// A label stored in a data file is not a valid class index.
+    #[error("{path}: record {index} has label {label}, expected 0..{num_classes}")]
+    InvalidLabel {
+        /// The file.
+        path: PathBuf,
+        /// Index of the record (image) in the file.
+        index: usize,
+        /// The label found.
+        label: usize,
+        /// Number of classes.
+        num_classes: usize,
+    },
+
+    /// An image file could not be decoded.
+    #[error("{path}: cannot decode image: {source}")]
+    ImageDecode {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's error.
+        #[source]
+        source: image::ImageError,
+    },
+
+    /// Images of one data set differ in size and no resize was requested.
+    #[error(
+        "{path}: image is {}x{} (height x width), the data set's first image is {}x{}; \
+         pass a size to resize",
+        got.0, got.1, expected.0, expected.1
+    )]
+    ImageSize {
+        /// The file.
+        path: PathBuf,
+        /// `(height, width)` of the data set's first image.
+        expected: (usize, usize),
+        /// `(height, width)` of this image.
+        got: (usize, usize),
+    },
+
+    /// An IDX image file and its label file hold different numbers of items.
+    #[error("{images_path} holds {images} images but {labels_path} holds {labels} labels")]
+    IdxCountMismatch {
+        /// The image file.
+        images_path: PathBuf,
+        /// The label file.
+        labels_path: PathBuf,
+        /// Number of images.
+        images: usize,
+        /// Number of labels.
+        labels: usize,
+    },
+
+    /// An in-memory data set was built with inconsistent images, labels and classes.
+    #[error("invalid data set: {reason}")]
+    InvalidDataset {
+        /// What is inconsistent, in words.
+        reason: String,
+    },
+
+    /// A class-balanced subset cannot be drawn with the requested size.
+    #[error(
+        "cannot draw a class-balanced subset of {total} images from {num_classes} classes \
+         (smallest class: {smallest_class} images): {reason}"
+    )]
+    InvalidSubset {
+        /// Requested subset size.
+        total: usize,
+        /// Number of classes.
+        num_classes: usize,
+        /// Number of images of the smallest class.
+        smallest_class: usize,
+        /// Why it cannot be drawn.
+        reason: &'static str,
+    },
+
+    /// A downloaded or local archive does not have the published checksum.
+    #[error("{path}: {algorithm} checksum mismatch: expected {expected}, got {got}")]
+    ChecksumMismatch {
+        /// The archive.
+        path: PathBuf,
+        /// `"sha256"` or `"md5"`.
+        algorithm: &'static str,
+        /// The published digest (lower-case hex).
+        expected: String,
+        /// The digest of the file (lower-case hex).
+        got: String,
+    },
+
+    /// An archive is neither a tar nor a gzip-compressed tar file.
+    #[error("{path}: not a tar or tar.gz archive ({reason})")]
+    UnknownArchive {
+        /// The archive.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+
+    /// A download failed (network unreachable, DNS failure, HTTP error).
+    #[error(
+        "cannot download {url}: {reason}. This machine looks offline or the server is \
+         unreachable: download {url} on another machine, extract it, and pass `--data-dir DIR` \
+         where DIR holds `{extracted_dir}` (or put the archive itself in DIR)"
+    )]
+    Download {
+        /// The URL.
+        url: String,
+        /// The underlying error, formatted.
+        reason: String,
+        /// The folder the archive extracts to.
+        extracted_dir: String,
     },
 }
 

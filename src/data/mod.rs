@@ -1,0 +1,293 @@
+//! Data sets for small-sample classification: readers for the on-disk formats, the paper's
+//! class-balanced sampler and torchvision-style augmentation.
+//!
+//! Everything here is framework-free (no burn): images are kept as `u8` in an [`ImageDataset`]
+//! of shape `[N, C, H, W]`, and [`augment::make_batch`] turns a list of indices into a
+//! normalised `f32` batch.
+//!
+//! | module | data set | layout on disk |
+//! |---|---|---|
+//! | [`cifar`] | CIFAR-10, binary version | `cifar-10-batches-bin/{data_batch_1..5,test_batch}.bin`, 3073-byte records |
+//! | [`idx`] | Fashion-MNIST, MNIST | IDX files (`train-images-idx3-ubyte[.gz]`, ...) |
+//! | [`kth`] | KTH-TIPS2-b | `KTH-TIPS2-b/<material>/sample_<a..d>/*.png` |
+//! | [`folder`] | any | `root/<class>/*.{png,jpg,jpeg}` |
+//!
+//! [`sampler`] reproduces the paper's class-balanced subsets (NumPy's legacy
+//! `RandomState(seed).permutation`, bit for bit); [`augment`] the random crop, flip,
+//! normalisation and cutout of its training pipeline. With the `download` feature,
+//! [`download`] fetches and verifies the CIFAR-10 and KTH-TIPS2-b archives; the checksum
+//! helpers ([`sha256_file`], [`md5_file`]) are always available.
+
+pub mod augment;
+pub mod checksum;
+pub mod cifar;
+#[cfg(feature = "download")]
+pub mod download;
+pub mod folder;
+pub mod idx;
+pub mod kth;
+pub mod sampler;
+
+pub use checksum::{md5_file, sha256_file};
+
+use crate::{Result, ScatterError};
+use ndarray::{Array4, Axis};
+use std::path::Path;
+
+/// Images as `u8`, shape `[N, C, H, W]`, with labels in `0..classes.len()`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageDataset {
+    /// Pixels, shape `[N, C, H, W]` (C = 1 gray, 3 RGB), row-major, values 0-255.
+    pub images: Array4<u8>,
+    /// Class index of each image, length `N`.
+    pub labels: Vec<usize>,
+    /// Class names; `labels[i]` indexes this list.
+    pub classes: Vec<String>,
+}
+
+impl ImageDataset {
+    /// Builds a data set, checking that there is one label per image and every label indexes
+    /// `classes`.
+    ///
+    /// # Errors
+    /// [`ScatterError::InvalidDataset`] if `labels.len() != images.shape()[0]` or a label is
+    /// `>= classes.len()`.
+    pub fn new(images: Array4<u8>, labels: Vec<usize>, classes: Vec<String>) -> Result<Self> {
+        let n = images.shape()[0];
+        if labels.len() != n {
+            return Err(ScatterError::InvalidDataset {
+                reason: format!("{n} images but {} labels", labels.len()),
+            });
+        }
+        if let Some((i, &l)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, l)| **l >= classes.len())
+        {
+            return Err(ScatterError::InvalidDataset {
+                reason: format!(
+                    "label {l} of image {i} is out of range for {} classes",
+                    classes.len()
+                ),
+            });
+        }
+        Ok(Self {
+            images,
+            labels,
+            classes,
+        })
+    }
+
+    /// Concatenates data sets with identical classes and image shapes, in order.
+    ///
+    /// # Errors
+    /// [`ScatterError::InvalidDataset`] if `parts` is empty or the parts differ in classes,
+    /// channels, height or width.
+    pub fn concat(parts: &[ImageDataset]) -> Result<Self> {
+        let first = parts.first().ok_or_else(|| ScatterError::InvalidDataset {
+            reason: "nothing to concatenate".into(),
+        })?;
+        for p in &parts[1..] {
+            if p.classes != first.classes || p.images.shape()[1..] != first.images.shape()[1..] {
+                return Err(ScatterError::InvalidDataset {
+                    reason: format!(
+                        "cannot concatenate images {:?} ({} classes) with {:?} ({} classes)",
+                        &first.images.shape()[1..],
+                        first.classes.len(),
+                        &p.images.shape()[1..],
+                        p.classes.len()
+                    ),
+                });
+            }
+        }
+        let views: Vec<_> = parts.iter().map(|p| p.images.view()).collect();
+        let images = ndarray::concatenate(Axis(0), &views).expect("shapes checked above");
+        let labels = parts
+            .iter()
+            .flat_map(|p| p.labels.iter().copied())
+            .collect();
+        Ok(Self {
+            images,
+            labels,
+            classes: first.classes.clone(),
+        })
+    }
+
+    /// Number of images `N`.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the data set holds no image.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Number of classes (`classes.len()`, also counting classes without an image).
+    pub fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Number of channels `C` (1 gray, 3 RGB).
+    pub fn channels(&self) -> usize {
+        self.images.shape()[1]
+    }
+
+    /// Image height `H`.
+    pub fn height(&self) -> usize {
+        self.images.shape()[2]
+    }
+
+    /// Image width `W`.
+    pub fn width(&self) -> usize {
+        self.images.shape()[3]
+    }
+
+    /// The images at `indices`, in that order (repeats allowed), with their labels; the
+    /// classes are kept.
+    ///
+    /// # Panics
+    /// If an index is `>= self.len()`; the message names the index and the length.
+    pub fn select(&self, indices: &[usize]) -> ImageDataset {
+        if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
+            panic!(
+                "ImageDataset::select: index {bad} out of range for a data set of {} images",
+                self.len()
+            );
+        }
+        ImageDataset {
+            images: self.images.select(Axis(0), indices),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            classes: self.classes.clone(),
+        }
+    }
+
+    /// For each class `c` in `0..num_classes()`, the dataset indices of its images in ascending
+    /// order (empty for a class without images).
+    pub fn class_indices(&self) -> Vec<Vec<usize>> {
+        class_indices(&self.labels, self.num_classes())
+    }
+}
+
+/// Per class, the ascending positions of `labels` equal to it; labels `>= num_classes` are
+/// ignored.
+pub(crate) fn class_indices(labels: &[usize], num_classes: usize) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); num_classes];
+    for (i, &l) in labels.iter().enumerate() {
+        if l < num_classes {
+            out[l].push(i);
+        }
+    }
+    out
+}
+
+/// Wraps an I/O error with the path it concerns.
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScatterError + '_ {
+    move |source| ScatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks that `path` is an existing directory.
+pub(crate) fn require_dir(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        Ok(())
+    } else {
+        Err(ScatterError::MissingPath {
+            path: path.to_path_buf(),
+            what: "folder",
+        })
+    }
+}
+
+/// Sorted names of the sub-folders of `dir` (hidden ones, starting with `.`, skipped).
+pub(crate) fn sorted_subdirs(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
+        let entry = entry.map_err(io_error(dir))?;
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> ImageDataset {
+        let images = Array4::from_shape_fn((5, 1, 2, 3), |(n, _, y, x)| (n * 10 + y * 3 + x) as u8);
+        ImageDataset::new(
+            images,
+            vec![1, 0, 1, 2, 0],
+            vec!["a".into(), "b".into(), "c".into()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn accessors_and_class_indices() {
+        let ds = toy();
+        assert_eq!(
+            (
+                ds.len(),
+                ds.num_classes(),
+                ds.channels(),
+                ds.height(),
+                ds.width()
+            ),
+            (5, 3, 1, 2, 3)
+        );
+        assert!(!ds.is_empty());
+        assert_eq!(ds.class_indices(), vec![vec![1, 4], vec![0, 2], vec![3]]);
+    }
+
+    #[test]
+    fn select_keeps_order_and_labels() {
+        let ds = toy();
+        let s = ds.select(&[3, 0, 3]);
+        assert_eq!(s.labels, vec![2, 1, 2]);
+        assert_eq!(s.images[[0, 0, 1, 2]], 35);
+        assert_eq!(s.images[[1, 0, 0, 1]], 1);
+        assert_eq!(s.classes, ds.classes);
+    }
+
+    #[test]
+    #[should_panic(expected = "index 5 out of range for a data set of 5 images")]
+    fn select_out_of_range_panics() {
+        toy().select(&[0, 5]);
+    }
+
+    #[test]
+    fn new_rejects_inconsistent_inputs() {
+        let images = Array4::<u8>::zeros((2, 1, 1, 1));
+        let e = ImageDataset::new(images.clone(), vec![0], vec!["a".into()]).unwrap_err();
+        assert!(e.to_string().contains("2 images but 1 labels"), "{e}");
+        let e = ImageDataset::new(images, vec![0, 1], vec!["a".into()]).unwrap_err();
+        assert!(e.to_string().contains("label 1 of image 1"), "{e}");
+    }
+
+    #[test]
+    fn concat_appends_and_checks_shapes() {
+        let ds = toy();
+        let c = ImageDataset::concat(&[ds.clone(), ds.select(&[4])]).unwrap();
+        assert_eq!(c.len(), 6);
+        assert_eq!(c.labels[5], 0);
+        assert_eq!(
+            c.images.index_axis(Axis(0), 5),
+            ds.images.index_axis(Axis(0), 4)
+        );
+        let other =
+            ImageDataset::new(Array4::zeros((1, 3, 2, 3)), vec![0], ds.classes.clone()).unwrap();
+        assert!(ImageDataset::concat(&[ds, other]).is_err());
+        assert!(ImageDataset::concat(&[]).is_err());
+    }
+}
