@@ -1,0 +1,281 @@
+//! Filter-parameter trajectories recorded during training, and training checkpoints.
+//!
+//! A training checkpoint is a directory that contains `filters.json`, a [`FilterTrajectory`]:
+//! epoch 0 is the initial bank, then one point per finished epoch. [`FilterTrajectory::load`]
+//! accepts the directory or the file itself.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::plot::{LinePlot, Series, render_line_plots};
+use super::render::category_color;
+use crate::error::{Result, ScatterError};
+use crate::filters::FilterBankParams;
+
+/// Name of the trajectory file inside a training checkpoint directory.
+pub const CHECKPOINT_FILTERS_FILE: &str = "filters.json";
+
+/// The filter bank at one epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrajectoryPoint {
+    /// Epoch number: 0 for the initial bank, `e` after the `e`-th finished epoch.
+    pub epoch: usize,
+    /// The bank's parameters at that epoch.
+    pub bank: FilterBankParams,
+}
+
+/// The filter banks of one training run, in recording order (normally increasing epochs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FilterTrajectory {
+    /// One point per recorded epoch.
+    pub points: Vec<TrajectoryPoint>,
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> ScatterError {
+    ScatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl FilterTrajectory {
+    /// Reads a trajectory from a JSON file and re-checks every bank
+    /// ([`FilterBankParams::validate`]).
+    ///
+    /// # Errors
+    /// [`ScatterError::Io`] if the file cannot be read, [`ScatterError::Json`] if it does not parse,
+    /// [`ScatterError::InvalidParameter`] if it holds no point or banks of different `J`/`L`,
+    /// and the bank checks of [`FilterBankParams::from_wavelets`].
+    pub fn read_json(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        let trajectory: Self =
+            serde_json::from_str(&text).map_err(|source| ScatterError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        trajectory.validate()?;
+        Ok(trajectory)
+    }
+
+    /// Reads a training checkpoint: `path` is either a checkpoint directory (its
+    /// [`CHECKPOINT_FILTERS_FILE`] is read) or the trajectory file itself.
+    ///
+    /// # Errors
+    /// As [`FilterTrajectory::read_json`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::read_json(Self::resolve(path.as_ref()))
+    }
+
+    /// The trajectory file a checkpoint path designates: `path/filters.json` for a directory,
+    /// `path` otherwise.
+    pub fn resolve(path: &Path) -> PathBuf {
+        if path.is_dir() {
+            path.join(CHECKPOINT_FILTERS_FILE)
+        } else {
+            path.to_path_buf()
+        }
+    }
+
+    /// Checks that there is at least one point, that every bank is valid and that all banks have
+    /// the same `J` and `L`.
+    ///
+    /// # Errors
+    /// As [`FilterTrajectory::read_json`], without the I/O and parse errors.
+    pub fn validate(&self) -> Result<()> {
+        let first = self.points.first().ok_or(ScatterError::InvalidParameter {
+            name: "points",
+            value: "[]".into(),
+            reason: "a filter trajectory needs at least one point",
+        })?;
+        let shape = (first.bank.num_scales(), first.bank.num_orientations());
+        for p in &self.points {
+            p.bank.validate()?;
+            let s = (p.bank.num_scales(), p.bank.num_orientations());
+            if s != shape {
+                return Err(ScatterError::InvalidParameter {
+                    name: "points",
+                    value: format!(
+                        "epoch {} has (J, L) = {s:?}, epoch {} {shape:?}",
+                        p.epoch, first.epoch
+                    ),
+                    reason: "all banks of a trajectory must have the same J and L",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the trajectory as pretty-printed JSON (the format [`FilterTrajectory::read_json`]
+    /// reads).
+    ///
+    /// # Errors
+    /// [`ScatterError::Io`] if the file cannot be written.
+    pub fn write_json(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let text = serde_json::to_string_pretty(self).map_err(|source| ScatterError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        std::fs::write(path, text).map_err(|e| io_error(path, e))
+    }
+
+    /// The trajectory as CSV text: header `epoch,index,j,l,sigma,xi,theta,slant`, then one row
+    /// per epoch × wavelet (index `n = j·L + l`), values in full `f64` precision.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("epoch,index,j,l,sigma,xi,theta,slant\n");
+        for p in &self.points {
+            let big_l = p.bank.num_orientations();
+            for (n, w) in p.bank.wavelets().iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{},{n},{},{},{},{},{},{}",
+                    p.epoch,
+                    n / big_l,
+                    n % big_l,
+                    w.sigma,
+                    w.xi,
+                    w.theta,
+                    w.slant
+                );
+            }
+        }
+        out
+    }
+
+    /// Writes [`FilterTrajectory::to_csv`] to `path`.
+    ///
+    /// # Errors
+    /// [`ScatterError::Io`] if the file cannot be written.
+    pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_csv()).map_err(|e| io_error(path, e))
+    }
+
+    /// The bank of the last point (the learned bank of a checkpoint), `None` if empty.
+    pub fn last(&self) -> Option<&FilterBankParams> {
+        self.points.last().map(|p| &p.bank)
+    }
+
+    /// The bank of the first point (the initial bank of a checkpoint), `None` if empty.
+    pub fn first(&self) -> Option<&FilterBankParams> {
+        self.points.first().map(|p| &p.bank)
+    }
+}
+
+/// Size `(width, height)` in pixels of the PNG that [`render_trajectory`] writes: four
+/// 560×380 panels in a 2×2 grid.
+pub const TRAJECTORY_PNG_SIZE: (u32, u32) = (1120, 760);
+
+/// Draws the parameter trajectories as four line plots (σ, ξ, θ, γ against the epoch), one line
+/// per wavelet, coloured by its scale slot `j` (legend: one entry per `j`), and writes the PNG;
+/// returns [`TRAJECTORY_PNG_SIZE`].
+///
+/// # Errors
+/// [`ScatterError::Plot`] or [`ScatterError::Image`] if drawing or writing fails.
+pub fn render_trajectory(
+    path: impl AsRef<Path>,
+    trajectory: &FilterTrajectory,
+) -> Result<(u32, u32)> {
+    let Some(first) = trajectory.first() else {
+        return Err(ScatterError::InvalidParameter {
+            name: "points",
+            value: "[]".into(),
+            reason: "a filter trajectory needs at least one point",
+        });
+    };
+    let big_l = first.num_orientations();
+    let count = first.wavelets().len();
+    type Getter = fn(&crate::filters::MorletParams) -> f64;
+    let params: [(&str, &str, Getter); 4] = [
+        ("σ (envelope width)", "σ, pixels", |w| w.sigma),
+        ("ξ (central frequency)", "ξ, rad/pixel", |w| w.xi),
+        ("θ (orientation)", "θ, rad", |w| w.theta),
+        ("γ (slant)", "γ", |w| w.slant),
+    ];
+    let panels: Vec<LinePlot> = params
+        .iter()
+        .map(|(title, y_label, get)| LinePlot {
+            title: (*title).to_string(),
+            x_label: "epoch".into(),
+            y_label: (*y_label).to_string(),
+            series: (0..count)
+                .map(|n| Series {
+                    label: (n % big_l == 0).then(|| format!("j = {}", n / big_l)),
+                    points: trajectory
+                        .points
+                        .iter()
+                        .filter_map(|p| p.bank.wavelets().get(n).map(|w| (p.epoch as f64, get(w))))
+                        .collect(),
+                    color: category_color(n / big_l),
+                    dashed: false,
+                })
+                .collect(),
+        })
+        .collect();
+    render_line_plots(
+        path,
+        &panels,
+        2,
+        (TRAJECTORY_PNG_SIZE.0 / 2, TRAJECTORY_PNG_SIZE.1 / 2),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trajectory() -> FilterTrajectory {
+        FilterTrajectory {
+            points: vec![
+                TrajectoryPoint {
+                    epoch: 0,
+                    bank: FilterBankParams::tight_frame(1, 2).unwrap(),
+                },
+                TrajectoryPoint {
+                    epoch: 1,
+                    bank: FilterBankParams::random(1, 2, 3).unwrap(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn csv_has_one_row_per_epoch_and_wavelet() {
+        let t = trajectory();
+        let csv = t.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "epoch,index,j,l,sigma,xi,theta,slant");
+        assert_eq!(lines.len(), 1 + 2 * 2);
+        assert!(lines[2].starts_with("0,1,0,1,0.8,"), "{}", lines[2]);
+        assert!(lines[3].starts_with("1,0,0,0,"), "{}", lines[3]);
+        assert_eq!(t.first(), Some(&t.points[0].bank));
+        assert_eq!(t.last(), Some(&t.points[1].bank));
+    }
+
+    #[test]
+    fn json_round_trip_through_a_checkpoint_directory() {
+        let dir = std::env::temp_dir().join(format!("ls-traj-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = trajectory();
+        t.write_json(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap();
+        assert_eq!(FilterTrajectory::load(&dir).unwrap(), t);
+        assert_eq!(
+            FilterTrajectory::load(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap(),
+            t
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn empty_and_mixed_trajectories_are_rejected() {
+        let empty = FilterTrajectory { points: vec![] };
+        assert!(empty.validate().is_err());
+        let mut mixed = trajectory();
+        mixed.points[1].bank = FilterBankParams::tight_frame(2, 2).unwrap();
+        let e = mixed.validate().unwrap_err().to_string();
+        assert!(e.contains("same J and L"), "{e}");
+    }
+}
