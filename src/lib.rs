@@ -10,6 +10,8 @@ pub mod geometry;
 #[cfg(feature = "burn")]
 pub mod nn;
 pub mod npy;
+#[cfg(feature = "burn")]
+pub mod train;
 
 pub use error::{Result, ScatterError};
 pub use filters::{FilterBankParams, MorletParams};

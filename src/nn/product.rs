@@ -12,6 +12,9 @@ use burn::tensor::{DType, Shape, TensorData, read_sync};
 use num_traits::Float;
 use rayon::prelude::*;
 
+/// Number of plane blocks whose partial filter gradients are summed in a fixed order.
+const FILTER_GRAD_BLOCKS: usize = 16;
+
 fn dims3(shape: &Shape) -> [usize; 3] {
     [shape[0], shape[1], shape[2]]
 }
@@ -223,11 +226,15 @@ pub(crate) mod host {
         let (m, n) = (big_m / k, big_n / k);
         let (plane, small) = (big_m * big_n, m * n);
         let scale = T::from(1.0 / (k * k) as f64).expect("finite");
-        let sum = (0..q)
+        // Partial sums over fixed blocks of planes, added in block order: the result does not
+        // depend on the thread count or on work stealing (bit-reproducible training, exact
+        // resume), unlike a rayon fold/reduce.
+        let block = q.div_ceil(FILTER_GRAD_BLOCKS).max(1);
+        let partials: Vec<Vec<T>> = (0..q.div_ceil(block))
             .into_par_iter()
-            .fold(
-                || vec![T::zero(); l * plane],
-                |mut acc, qi| {
+            .map(|b| {
+                let mut acc = vec![T::zero(); l * plane];
+                for qi in b * block..((b + 1) * block).min(q) {
                     let (xr, xi) = (&xr[qi * plane..][..plane], &xi[qi * plane..][..plane]);
                     for li in 0..l {
                         let base = (qi * l + li) * small;
@@ -242,16 +249,14 @@ pub(crate) mod host {
                             }
                         });
                     }
-                    acc
-                },
-            )
-            .reduce(
-                || vec![T::zero(); l * plane],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x = *x + y);
-                    a
-                },
-            );
+                }
+                acc
+            })
+            .collect();
+        let mut sum = vec![T::zero(); l * plane];
+        for partial in partials {
+            sum.iter_mut().zip(partial).for_each(|(x, y)| *x = *x + y);
+        }
         sum.into_iter().map(|v| v * scale).collect()
     }
 }

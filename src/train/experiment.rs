@@ -1,0 +1,699 @@
+//! The experiment grid of the paper: {learnable, fixed} × {tight-frame, random init} × heads ×
+//! training-set sizes × seeds, run cell by cell (resumable), summarised as mean ± std tables with
+//! the paper's numbers beside ours where a row matches.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use burn::tensor::Device;
+
+use super::{FitOptions, HeadConfig, HybridConfig, TrainConfig, fit};
+use crate::data::ImageDataset;
+use crate::data::sampler::balanced_subset;
+use crate::error::{Result, ScatterError};
+use crate::nn::{FilterInit, Scattering2dConfig, Trainable};
+
+/// The paper's CIFAR-10 seeds (`parametric-scattering-paper.md` §3.3).
+pub const CIFAR10_SEEDS: [u32; 10] = [
+    491659600, 207715039, 737523103, 493572006, 827192296, 877498678, 1103100946, 1210393663,
+    1277404878, 1377264326,
+];
+/// The paper's KTH-TIPS2-b seeds (§3.3).
+pub const KTH_SEEDS: [u32; 4] = [1390666426, 432857963, 1378328753, 1118756524];
+
+/// Filter initialisation of a grid cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum InitKind {
+    /// kymatio's tight frame (`TF`).
+    TightFrame,
+    /// Random parameters drawn with the cell's seed (`Rand`).
+    Random,
+}
+
+impl InitKind {
+    /// `TF` or `Rand`, as in the paper's tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            InitKind::TightFrame => "TF",
+            InitKind::Random => "Rand",
+        }
+    }
+}
+
+/// One training run of the grid.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cell {
+    /// Learnable (`LS`) or fixed (`S`) scattering.
+    pub learnable: bool,
+    /// Filter initialisation.
+    pub init: InitKind,
+    /// Head name (`linear`, `wrn`, `mlp`).
+    pub head: String,
+    /// Number of training images (class-balanced).
+    pub train_size: usize,
+    /// Seed of the subset, the filter and head initialisation, and the batch order.
+    pub seed: u32,
+}
+
+/// The grid's axes; [`Grid::cells`] enumerates their product.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    /// Learnable and/or fixed.
+    pub learnable: Vec<bool>,
+    /// Initialisations.
+    pub inits: Vec<InitKind>,
+    /// Head names.
+    pub heads: Vec<String>,
+    /// Training-set sizes.
+    pub train_sizes: Vec<usize>,
+    /// Seeds.
+    pub seeds: Vec<u32>,
+}
+
+impl Grid {
+    /// Every cell, seeds outermost (an interrupted grid has every setting for its first seeds),
+    /// then sizes, heads, inits, learnable/fixed.
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for &seed in &self.seeds {
+            for &train_size in &self.train_sizes {
+                for head in &self.heads {
+                    for &init in &self.inits {
+                        for &learnable in &self.learnable {
+                            cells.push(Cell {
+                                learnable,
+                                init,
+                                head: head.clone(),
+                                train_size,
+                                seed,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        cells
+    }
+}
+
+/// The outcome of one cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The cell.
+    pub cell: Cell,
+    /// Test accuracy after the final epoch, in [0, 1].
+    pub test_accuracy: f64,
+    /// Mean training loss of the final epoch.
+    pub final_train_loss: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Wall time of the run, seconds.
+    pub wall_seconds: f64,
+}
+
+/// Runs every cell of `grid` with `run`, appending each record as one JSON line to `results`
+/// (created if missing). Cells already recorded there are skipped, so an interrupted grid resumes
+/// where it stopped. Returns all records of the grid's cells (old and new), in grid order.
+///
+/// # Errors
+/// Whatever `run` returns, and I/O errors on `results`.
+pub fn run_grid(
+    grid: &Grid,
+    results: &Path,
+    mut run: impl FnMut(&Cell) -> Result<RunRecord>,
+) -> Result<Vec<RunRecord>> {
+    let io = |source| ScatterError::Io {
+        path: results.to_path_buf(),
+        source,
+    };
+    let mut done: BTreeMap<String, RunRecord> = BTreeMap::new();
+    if results.exists() {
+        for (n, line) in std::fs::read_to_string(results)
+            .map_err(io)?
+            .lines()
+            .enumerate()
+        {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: RunRecord =
+                serde_json::from_str(line).map_err(|e| ScatterError::Checkpoint {
+                    path: results.to_path_buf(),
+                    reason: format!("line {}: {e}", n + 1),
+                })?;
+            done.insert(cell_key(&record.cell), record);
+        }
+    }
+    if let Some(parent) = results.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| ScatterError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    let mut out = Vec::new();
+    for cell in grid.cells() {
+        let key = cell_key(&cell);
+        if let Some(record) = done.get(&key) {
+            out.push(record.clone());
+            continue;
+        }
+        let record = run(&cell)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(results)
+            .map_err(io)?;
+        let line = serde_json::to_string(&record).expect("records serialise");
+        writeln!(file, "{line}").map_err(io)?;
+        done.insert(key, record.clone());
+        out.push(record);
+    }
+    Ok(out)
+}
+
+fn cell_key(cell: &Cell) -> String {
+    serde_json::to_string(cell).expect("cells serialise")
+}
+
+/// The data set a table is about, to look up the paper's numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaperDataset {
+    /// CIFAR-10, J = 2 (§4.1).
+    Cifar10,
+    /// KTH-TIPS2-b (§4.2; one physical sample for training, 1188 images).
+    KthTips2,
+    /// A data set the paper did not use (no reference numbers).
+    Other,
+}
+
+/// The paper's result (mean, ±) for a row, in percent, from `parametric-scattering-paper.md` §4.
+pub fn paper_result(
+    dataset: PaperDataset,
+    learnable: bool,
+    init: InitKind,
+    head: &str,
+    train_size: usize,
+) -> Option<(f64, f64)> {
+    use InitKind::*;
+    // (init, learnable, head) → results per size.
+    type Row<T> = (InitKind, bool, &'static str, T);
+    let cifar: &[Row<[(f64, f64); 3]>] = &[
+        (
+            TightFrame,
+            true,
+            "linear",
+            [(37.84, 0.57), (52.68, 0.31), (57.43, 0.17)],
+        ),
+        (
+            TightFrame,
+            false,
+            "linear",
+            [(36.01, 0.55), (48.12, 0.25), (53.25, 0.24)],
+        ),
+        (
+            Random,
+            true,
+            "linear",
+            [(34.81, 0.60), (49.60, 0.39), (55.72, 0.39)],
+        ),
+        (
+            Random,
+            false,
+            "linear",
+            [(29.77, 0.47), (41.85, 0.41), (46.30, 0.37)],
+        ),
+        (
+            TightFrame,
+            true,
+            "wrn",
+            [(43.60, 0.87), (63.13, 0.29), (70.14, 0.26)],
+        ),
+        (
+            TightFrame,
+            false,
+            "wrn",
+            [(43.16, 0.78), (61.66, 0.32), (68.16, 0.27)],
+        ),
+        (
+            Random,
+            true,
+            "wrn",
+            [(41.42, 0.65), (59.84, 0.40), (67.40, 0.28)],
+        ),
+        (
+            Random,
+            false,
+            "wrn",
+            [(32.08, 0.46), (46.84, 0.21), (52.76, 0.33)],
+        ),
+    ];
+    let kth: &[Row<(f64, f64)>] = &[
+        (TightFrame, true, "linear", (66.83, 0.94)),
+        (TightFrame, false, "linear", (63.91, 0.57)),
+        (Random, true, "linear", (65.98, 0.73)),
+        (Random, false, "linear", (60.42, 0.34)),
+        (TightFrame, true, "wrn", (66.46, 1.09)),
+        (TightFrame, false, "wrn", (63.77, 0.59)),
+        (Random, true, "wrn", (67.35, 0.51)),
+        (Random, false, "wrn", (65.05, 0.38)),
+    ];
+    match dataset {
+        PaperDataset::Cifar10 => {
+            let col = [100, 500, 1000].iter().position(|&s| s == train_size)?;
+            cifar
+                .iter()
+                .find(|r| r.0 == init && r.1 == learnable && r.2 == head)
+                .map(|r| r.3[col])
+        }
+        PaperDataset::KthTips2 => kth
+            .iter()
+            .find(|r| r.0 == init && r.1 == learnable && r.2 == head)
+            .map(|r| r.3),
+        PaperDataset::Other => None,
+    }
+}
+
+/// One row of a results table: the seeds of one (init, learnable, head, size) combination.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    /// Filter initialisation.
+    pub init: InitKind,
+    /// Learnable or fixed scattering.
+    pub learnable: bool,
+    /// Head name.
+    pub head: String,
+    /// Training-set size.
+    pub train_size: usize,
+    /// Number of seeds.
+    pub runs: usize,
+    /// Mean test accuracy, percent.
+    pub mean: f64,
+    /// Sample standard deviation over the seeds (n − 1), percent; 0 for one run.
+    pub std: f64,
+    /// Mean wall time per run, seconds.
+    pub mean_wall_seconds: f64,
+    /// The paper's mean and ± for this row, when it has one.
+    pub paper: Option<(f64, f64)>,
+}
+
+impl SummaryRow {
+    /// `TF LS+LL`-style architecture label of the paper's tables.
+    pub fn label(&self) -> String {
+        let head = match self.head.as_str() {
+            "linear" => "LL",
+            "wrn" => "WRN",
+            "mlp" => "MLP",
+            other => other,
+        };
+        format!(
+            "{} {}+{head}",
+            self.init.label(),
+            if self.learnable { "LS" } else { "S" }
+        )
+    }
+}
+
+/// Groups records by (head, init, learnable, size) and computes mean ± std over seeds.
+pub fn summarize(records: &[RunRecord], dataset: PaperDataset) -> Vec<SummaryRow> {
+    let mut groups: BTreeMap<(String, InitKind, bool, usize), Vec<&RunRecord>> = BTreeMap::new();
+    for r in records {
+        let c = &r.cell;
+        groups
+            .entry((c.head.clone(), c.init, !c.learnable, c.train_size))
+            .or_default()
+            .push(r);
+    }
+    groups
+        .into_iter()
+        .map(|((head, init, fixed, train_size), runs)| {
+            let acc: Vec<f64> = runs.iter().map(|r| 100.0 * r.test_accuracy).collect();
+            let n = acc.len() as f64;
+            let mean = acc.iter().sum::<f64>() / n;
+            let std = if acc.len() > 1 {
+                (acc.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
+            SummaryRow {
+                paper: paper_result(dataset, !fixed, init, &head, train_size),
+                init,
+                learnable: !fixed,
+                head,
+                train_size,
+                runs: acc.len(),
+                mean,
+                std,
+                mean_wall_seconds: runs.iter().map(|r| r.wall_seconds).sum::<f64>() / n,
+            }
+        })
+        .collect()
+}
+
+/// The summary as a Markdown table like the paper's: one row per architecture, one column per
+/// training-set size, `mean ± std (runs)`, and the paper's value below when it has one.
+pub fn markdown_table(rows: &[SummaryRow]) -> String {
+    let mut sizes: Vec<usize> = rows.iter().map(|r| r.train_size).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut labels: Vec<String> = Vec::new();
+    for r in rows {
+        if !labels.contains(&r.label()) {
+            labels.push(r.label());
+        }
+    }
+    let mut out = String::from("| init | arch |");
+    for s in &sizes {
+        let _ = write!(out, " {s} |");
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(sizes.len()));
+    out.push('\n');
+    let any_paper = rows.iter().any(|r| r.paper.is_some());
+    for label in &labels {
+        let (init, arch) = label.split_once(' ').expect("label has a space");
+        let _ = write!(out, "| {init} | {arch} |");
+        for s in &sizes {
+            match rows
+                .iter()
+                .find(|r| &r.label() == label && r.train_size == *s)
+            {
+                Some(r) => {
+                    let _ = write!(out, " {:.2} ± {:.2} ({}) |", r.mean, r.std, r.runs);
+                }
+                None => out.push_str(" – |"),
+            }
+        }
+        out.push('\n');
+        if any_paper {
+            let _ = write!(out, "| | *paper* |");
+            for s in &sizes {
+                match rows
+                    .iter()
+                    .find(|r| &r.label() == label && r.train_size == *s)
+                    .and_then(|r| r.paper)
+                {
+                    Some((m, pm)) => {
+                        let _ = write!(out, " *{m:.2} ± {pm:.2}* |");
+                    }
+                    None => out.push_str(" – |"),
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The summary as CSV (`init,learnable,head,train_size,runs,mean,std,mean_wall_seconds,paper_mean,paper_pm`).
+pub fn csv_table(rows: &[SummaryRow]) -> String {
+    let mut out = String::from(
+        "init,learnable,head,train_size,runs,mean,std,mean_wall_seconds,paper_mean,paper_pm\n",
+    );
+    for r in rows {
+        let (pm, pp) = r.paper.map_or((String::new(), String::new()), |(m, p)| {
+            (m.to_string(), p.to_string())
+        });
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{:.4},{:.4},{:.2},{pm},{pp}",
+            r.init.label(),
+            r.learnable,
+            r.head,
+            r.train_size,
+            r.runs,
+            r.mean,
+            r.std,
+            r.mean_wall_seconds
+        );
+    }
+    out
+}
+
+/// What an experiment trains: the grid and the scattering shared by its cells.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentSpec {
+    /// The cells to run.
+    pub grid: Grid,
+    /// Number of scales `J`.
+    pub num_scales: usize,
+    /// Number of orientations `L`.
+    pub num_orientations: usize,
+    /// The model's input size `[height, width]` (after any crop of the data pipeline).
+    pub input_size: [usize; 2],
+    /// Which of the paper's tables to put beside ours.
+    pub dataset: PaperDataset,
+    /// Keep each cell's final checkpoint under `out/checkpoints/` (for `inspect_filters`).
+    pub keep_checkpoints: bool,
+}
+
+impl HeadConfig {
+    /// The head for a grid cell's head name: `linear`, `wrn` (the paper's `k = 8`, `n = 4`) or
+    /// `mlp` (one hidden layer of 512).
+    ///
+    /// # Errors
+    /// [`ScatterError::InvalidParameter`] for another name.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "linear" => Ok(HeadConfig::Linear),
+            "wrn" => Ok(HeadConfig::wrn()),
+            "mlp" => Ok(HeadConfig::Mlp { hidden: vec![512] }),
+            other => Err(ScatterError::InvalidParameter {
+                name: "head",
+                value: other.to_string(),
+                reason: "expected linear, wrn or mlp",
+            }),
+        }
+    }
+}
+
+/// Directory name of a cell's checkpoint, e.g. `linear-TF-LS-n100-seed491659600`.
+pub fn cell_slug(cell: &Cell) -> String {
+    format!(
+        "{}-{}-{}-n{}-seed{}",
+        cell.head,
+        cell.init.label(),
+        if cell.learnable { "LS" } else { "S" },
+        cell.train_size,
+        cell.seed
+    )
+}
+
+/// Runs the experiment: for every cell, the paper's class-balanced subset of `train` of the cell's
+/// size and seed (the whole set when the size equals its length), a model built on `device`
+/// (an autodiff device) with the cell's seed (`device.seed`, and the random filter bank's seed),
+/// the training configuration `config_for(cell)` (its `seed` is set to the cell's), and the test
+/// accuracy on all of `test` after the final epoch.
+///
+/// Writes into `out`: `runs.jsonl` (one record per finished cell; rerunning skips them, and an
+/// interrupted cell resumes from its checkpoint), `summary.md`, `summary.csv`, `summary.json`, and
+/// with `keep_checkpoints` each cell's checkpoint under `checkpoints/<cell_slug>`.
+///
+/// # Errors
+/// A cell's subset cannot be drawn ([`crate::data::sampler::balanced_subset`]), a head name is
+/// unknown, training fails ([`fit`]), or I/O on `out`.
+pub fn run_experiment(
+    spec: &ExperimentSpec,
+    train: &ImageDataset,
+    test: &ImageDataset,
+    device: &Device,
+    out: &Path,
+    config_for: impl Fn(&Cell) -> TrainConfig,
+    progress: bool,
+) -> Result<Vec<SummaryRow>> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ScatterError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let records = run_grid(&spec.grid, &out.join("runs.jsonl"), |cell| {
+        let subset = if cell.train_size == train.len() {
+            train.clone()
+        } else {
+            let idx = balanced_subset(
+                &train.labels,
+                train.num_classes(),
+                cell.train_size,
+                cell.seed,
+            )?;
+            train.select(&idx)
+        };
+        let init = match cell.init {
+            InitKind::TightFrame => FilterInit::TightFrame,
+            InitKind::Random => FilterInit::Random {
+                seed: u64::from(cell.seed),
+            },
+        };
+        let scattering = Scattering2dConfig::new(spec.num_scales, spec.input_size)
+            .with_num_orientations(spec.num_orientations)
+            .with_init(init)
+            .with_trainable(if cell.learnable {
+                Trainable::all()
+            } else {
+                Trainable::none()
+            });
+        device.seed(u64::from(cell.seed));
+        let model = HybridConfig::new(scattering, train.channels(), train.num_classes())
+            .with_head(HeadConfig::from_name(&cell.head)?)
+            .init(device);
+        let mut config = config_for(cell);
+        config.seed = u64::from(cell.seed);
+        let checkpoint = out.join("checkpoints").join(cell_slug(cell));
+        if progress {
+            eprintln!(
+                "{} ({} images, {} epochs)",
+                cell_slug(cell),
+                subset.len(),
+                config.epochs
+            );
+        }
+        let options = FitOptions {
+            checkpoint_dir: Some(checkpoint.clone()),
+            resume: true,
+            stop_after: None,
+            progress,
+        };
+        let (_, report) = fit(model, &subset, test, &config, &options)?;
+        if !spec.keep_checkpoints {
+            std::fs::remove_dir_all(&checkpoint).map_err(io(&checkpoint))?;
+        }
+        Ok(RunRecord {
+            cell: cell.clone(),
+            test_accuracy: report.final_test_accuracy,
+            final_train_loss: report.history.last().map_or(f64::NAN, |s| s.train_loss),
+            epochs: report.history.len(),
+            wall_seconds: report.wall_seconds,
+        })
+    })?;
+    let rows = summarize(&records, spec.dataset);
+    write_summaries(out, &rows)?;
+    Ok(rows)
+}
+
+/// Writes `summary.md`, `summary.csv` and `summary.json` into `out`.
+///
+/// # Errors
+/// I/O errors, naming the file.
+pub fn write_summaries(out: &Path, rows: &[SummaryRow]) -> Result<()> {
+    let files = [
+        ("summary.md", markdown_table(rows)),
+        ("summary.csv", csv_table(rows)),
+        (
+            "summary.json",
+            serde_json::to_string_pretty(rows).expect("rows serialise"),
+        ),
+    ];
+    for (name, text) in files {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|source| ScatterError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(learnable: bool, init: InitKind, size: usize, seed: u32, acc: f64) -> RunRecord {
+        RunRecord {
+            cell: Cell {
+                learnable,
+                init,
+                head: "linear".into(),
+                train_size: size,
+                seed,
+            },
+            test_accuracy: acc,
+            final_train_loss: 0.1,
+            epochs: 3,
+            wall_seconds: 2.0,
+        }
+    }
+
+    #[test]
+    fn grid_enumerates_the_product() {
+        let grid = Grid {
+            learnable: vec![true, false],
+            inits: vec![InitKind::TightFrame, InitKind::Random],
+            heads: vec!["linear".into()],
+            train_sizes: vec![100, 500],
+            seeds: vec![1, 2, 3],
+        };
+        let cells = grid.cells();
+        assert_eq!(cells.len(), 2 * 2 * 2 * 3);
+        let unique: std::collections::HashSet<_> = cells.iter().collect();
+        assert_eq!(unique.len(), cells.len());
+    }
+
+    #[test]
+    fn summary_mean_and_sample_std() {
+        let records = vec![
+            record(true, InitKind::TightFrame, 100, 1, 0.30),
+            record(true, InitKind::TightFrame, 100, 2, 0.40),
+            record(true, InitKind::TightFrame, 100, 3, 0.50),
+            record(false, InitKind::Random, 500, 1, 0.25),
+        ];
+        let rows = summarize(&records, PaperDataset::Cifar10);
+        assert_eq!(rows.len(), 2);
+        let ls = rows.iter().find(|r| r.learnable).unwrap();
+        assert!((ls.mean - 40.0).abs() < 1e-9);
+        assert!((ls.std - 10.0).abs() < 1e-9); // sample std of 30, 40, 50
+        assert_eq!(ls.paper, Some((37.84, 0.57)));
+        assert_eq!(ls.label(), "TF LS+LL");
+        let s = rows.iter().find(|r| !r.learnable).unwrap();
+        assert_eq!((s.runs, s.std), (1, 0.0));
+        assert_eq!(s.paper, Some((41.85, 0.41)));
+        let md = markdown_table(&rows);
+        assert!(
+            md.contains("| TF | LS+LL | 40.00 ± 10.00 (3) | – |"),
+            "{md}"
+        );
+        assert!(md.contains("*37.84 ± 0.57*"), "{md}");
+        let csv = csv_table(&rows);
+        assert_eq!(csv.lines().count(), 3);
+        assert!(
+            summarize(&records, PaperDataset::Other)
+                .iter()
+                .all(|r| r.paper.is_none())
+        );
+    }
+
+    #[test]
+    fn run_grid_resumes_from_its_results_file() {
+        let path = std::env::temp_dir().join(format!("ls-grid-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let grid = Grid {
+            learnable: vec![true, false],
+            inits: vec![InitKind::TightFrame],
+            heads: vec!["linear".into()],
+            train_sizes: vec![10],
+            seeds: vec![1, 2],
+        };
+        let mut calls = 0;
+        let mut fail_after = 2;
+        let run = |cell: &Cell, calls: &mut usize, fail_after: &mut usize| {
+            if *calls == *fail_after {
+                return Err(ScatterError::InvalidTraining("interrupted".into()));
+            }
+            *calls += 1;
+            Ok(RunRecord {
+                cell: cell.clone(),
+                test_accuracy: 0.5,
+                final_train_loss: 1.0,
+                epochs: 1,
+                wall_seconds: 0.0,
+            })
+        };
+        assert!(run_grid(&grid, &path, |c| run(c, &mut calls, &mut fail_after)).is_err());
+        assert_eq!(calls, 2);
+        fail_after = usize::MAX;
+        let all = run_grid(&grid, &path, |c| run(c, &mut calls, &mut fail_after)).unwrap();
+        assert_eq!(calls, 4, "the two recorded cells are not run again");
+        assert_eq!(all.len(), 4);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

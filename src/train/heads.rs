@@ -1,0 +1,353 @@
+//! Classification heads on scattering coefficients: linear, the WRN hybrid CNN and an MLP.
+//!
+//! Every head takes the scattering output reshaped to `[batch, C·K, H', W']` (colour channels
+//! times paths, at `H/2^J × W/2^J`) and returns logits `[batch, classes]`. The architectures are
+//! the ones of "Parametric Scattering Networks" (`parametric-scattering-paper.md` §3.1):
+//!
+//! - **linear** (`LL`): `BatchNorm2d(C·K)` (affine) → flatten → `Linear(C·K·H'·W', classes)`;
+//! - **WRN** (kymatio's `cifar_small_sample` hybrid as the paper used it, `sn_CNN(k = 8, n = 4)`):
+//!   `BN(C·K)` → [`BN(C·K)` without affine → conv3×3 → `16k` → BN → ReLU] → `n` post-activation
+//!   basic blocks at `32k` → `n` at `64k` (all stride 1) → adaptive average pool to 2×2 →
+//!   `Linear(4·64k, classes)`;
+//! - **MLP**: `BN(C·K)` → flatten → (`Linear` → ReLU) per hidden width → `Linear(classes)`. The
+//!   reference `sn_MLP` cannot run (it reads an attribute before setting it), so this head has no
+//!   published counterpart.
+
+use burn::config::Config;
+use burn::module::{Module, RunningState};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// Which head to put on the scattering coefficients.
+#[derive(Config, Debug, PartialEq)]
+pub enum HeadConfig {
+    /// Batch norm then one linear layer (the paper's `LL`).
+    Linear,
+    /// The paper's "WRN" hybrid CNN: widths `16k`, `32k`, `64k`, `blocks` basic blocks per stage.
+    Wrn {
+        /// Width factor `k` (paper: 8).
+        width: usize,
+        /// Basic blocks per stage `n` (paper: 4).
+        blocks: usize,
+    },
+    /// Batch norm, hidden `Linear` + ReLU layers of the given widths, then the classifier.
+    Mlp {
+        /// Hidden layer widths, in order.
+        hidden: Vec<usize>,
+    },
+}
+
+impl HeadConfig {
+    /// The paper's WRN head: `k = 8`, `n = 4` (4 blocks at 256 and 4 at 512 channels).
+    pub fn wrn() -> Self {
+        HeadConfig::Wrn {
+            width: 8,
+            blocks: 4,
+        }
+    }
+
+    /// Short name used in tables and file names: `linear`, `wrn`, `mlp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HeadConfig::Linear => "linear",
+            HeadConfig::Wrn { .. } => "wrn",
+            HeadConfig::Mlp { .. } => "mlp",
+        }
+    }
+
+    /// Builds the head for inputs `[batch, channels, height, width]` and `num_classes` outputs.
+    ///
+    /// # Panics
+    /// If a size is zero (`channels`, `height`, `width`, `num_classes`, a hidden width, `k`, `n`).
+    pub fn init(
+        &self,
+        channels: usize,
+        [height, width]: [usize; 2],
+        num_classes: usize,
+        device: &Device,
+    ) -> Head {
+        assert!(
+            channels > 0 && height > 0 && width > 0 && num_classes > 0,
+            "head sizes must be positive: channels {channels}, spatial {height}x{width}, classes {num_classes}"
+        );
+        match self {
+            HeadConfig::Linear => Head::Linear(LinearHead {
+                norm: BatchNormConfig::new(channels).init(device),
+                linear: LinearConfig::new(channels * height * width, num_classes).init(device),
+                input: [channels, height, width],
+            }),
+            HeadConfig::Mlp { hidden } => {
+                assert!(
+                    hidden.iter().all(|&h| h > 0),
+                    "MLP hidden widths must be positive, got {hidden:?}"
+                );
+                let mut layers = Vec::with_capacity(hidden.len() + 1);
+                let mut d_in = channels * height * width;
+                for &h in hidden {
+                    layers.push(LinearConfig::new(d_in, h).init(device));
+                    d_in = h;
+                }
+                layers.push(LinearConfig::new(d_in, num_classes).init(device));
+                Head::Mlp(MlpHead {
+                    norm: BatchNormConfig::new(channels).init(device),
+                    layers,
+                    input: [channels, height, width],
+                })
+            }
+            &HeadConfig::Wrn { width: k, blocks } => {
+                assert!(
+                    k > 0 && blocks > 0,
+                    "WRN width and blocks must be positive, got k = {k}, n = {blocks}"
+                );
+                let stem = 16 * k;
+                let stage = |inplanes: usize, planes: usize| {
+                    (0..blocks)
+                        .map(|b| {
+                            BasicBlock::new(if b == 0 { inplanes } else { planes }, planes, device)
+                        })
+                        .collect::<Vec<_>>()
+                };
+                Head::Wrn(WrnHead {
+                    norm: BatchNormConfig::new(channels).init(device),
+                    stem_norm: PlainBatchNorm::new(channels, device),
+                    stem_conv: conv3x3(channels, stem, device),
+                    stem_bn: BatchNormConfig::new(stem).init(device),
+                    stage2: stage(stem, 32 * k),
+                    stage3: stage(32 * k, 64 * k),
+                    pool: AdaptiveAvgPool2dConfig::new([2, 2]).init(),
+                    fc: LinearConfig::new(4 * 64 * k, num_classes).init(device),
+                    channels,
+                })
+            }
+        }
+    }
+}
+
+/// A classification head; build it with [`HeadConfig::init`].
+// A model holds one head, built once: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Head {
+    /// See [`HeadConfig::Linear`].
+    Linear(LinearHead),
+    /// See [`HeadConfig::Wrn`].
+    Wrn(WrnHead),
+    /// See [`HeadConfig::Mlp`].
+    Mlp(MlpHead),
+}
+
+impl Head {
+    /// Logits `[batch, classes]` from features `[batch, channels, height, width]`.
+    ///
+    /// # Panics
+    /// If the feature shape differs from the one the head was built for (message names both).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Head::Linear(h) => h.forward(x),
+            Head::Wrn(h) => h.forward(x),
+            Head::Mlp(h) => h.forward(x),
+        }
+    }
+}
+
+fn check_input(x: &Tensor<4>, expected: [usize; 3], head: &str) {
+    let [_, c, h, w] = x.dims();
+    assert!(
+        [c, h, w] == expected,
+        "{head} head: expected features [batch, {}, {}, {}], got [batch, {c}, {h}, {w}]",
+        expected[0],
+        expected[1],
+        expected[2]
+    );
+}
+
+/// `BatchNorm2d` (affine) → flatten → `Linear`.
+#[derive(Module, Debug)]
+pub struct LinearHead {
+    /// Batch norm over the `C·K` scattering channels.
+    pub norm: BatchNorm,
+    /// `[C·K·H'·W'] → [classes]`.
+    pub linear: Linear,
+    #[module(skip)]
+    input: [usize; 3],
+}
+
+impl LinearHead {
+    /// `[batch, C·K, H', W']` → `[batch, classes]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        check_input(&x, self.input, "linear");
+        self.linear.forward(self.norm.forward(x).flatten(1, 3))
+    }
+}
+
+/// `BatchNorm2d` → flatten → (`Linear` → ReLU)* → `Linear`.
+#[derive(Module, Debug)]
+pub struct MlpHead {
+    /// Batch norm over the `C·K` scattering channels.
+    pub norm: BatchNorm,
+    /// Hidden layers, then the classifier (last).
+    pub layers: Vec<Linear>,
+    #[module(skip)]
+    input: [usize; 3],
+}
+
+impl MlpHead {
+    /// `[batch, C·K, H', W']` → `[batch, classes]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        check_input(&x, self.input, "MLP");
+        let mut h = self.norm.forward(x).flatten(1, 3);
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(h);
+            if i < last {
+                h = relu(h);
+            }
+        }
+        h
+    }
+}
+
+/// The WRN hybrid head (see the module documentation).
+#[derive(Module, Debug)]
+pub struct WrnHead {
+    /// `bn0`: affine batch norm over the `C·K` input channels.
+    pub norm: BatchNorm,
+    /// Batch norm without affine parameters (PyTorch `affine=False`) before the stem convolution.
+    pub stem_norm: PlainBatchNorm,
+    /// 3×3 convolution `C·K → 16k`, no bias.
+    pub stem_conv: Conv2d,
+    /// Batch norm after the stem convolution.
+    pub stem_bn: BatchNorm,
+    /// `n` basic blocks at `32k` channels.
+    pub stage2: Vec<BasicBlock>,
+    /// `n` basic blocks at `64k` channels.
+    pub stage3: Vec<BasicBlock>,
+    /// Adaptive average pool to 2×2.
+    pub pool: AdaptiveAvgPool2d,
+    /// `Linear(4·64k, classes)`.
+    pub fc: Linear,
+    #[module(skip)]
+    channels: usize,
+}
+
+impl WrnHead {
+    /// `[batch, C·K, H', W']` → `[batch, classes]` (any `H'`, `W'`: the pool makes it 2×2).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let [_, c, _, _] = x.dims();
+        assert!(
+            c == self.channels,
+            "WRN head: expected {} feature channels, got {c}",
+            self.channels
+        );
+        let x = self.norm.forward(x);
+        let x = self.stem_norm.forward(x);
+        let mut x = relu(self.stem_bn.forward(self.stem_conv.forward(x)));
+        for block in self.stage2.iter().chain(&self.stage3) {
+            x = block.forward(x);
+        }
+        self.fc.forward(self.pool.forward(x).flatten(1, 3))
+    }
+}
+
+fn conv3x3(c_in: usize, c_out: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([c_in, c_out], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .with_bias(false)
+        .init(device)
+}
+
+/// Post-activation basic block: conv3×3 → BN → ReLU → conv3×3 → BN, plus the shortcut
+/// (1×1 conv + BN when the width changes), then ReLU. Stride 1.
+#[derive(Module, Debug)]
+pub struct BasicBlock {
+    /// First 3×3 convolution.
+    pub conv1: Conv2d,
+    /// Batch norm after `conv1`.
+    pub bn1: BatchNorm,
+    /// Second 3×3 convolution.
+    pub conv2: Conv2d,
+    /// Batch norm after `conv2`.
+    pub bn2: BatchNorm,
+    /// 1×1 projection and batch norm when the input and output widths differ.
+    pub shortcut: Option<(Conv2d, BatchNorm)>,
+}
+
+impl BasicBlock {
+    fn new(inplanes: usize, planes: usize, device: &Device) -> Self {
+        let shortcut = (inplanes != planes).then(|| {
+            (
+                Conv2dConfig::new([inplanes, planes], [1, 1])
+                    .with_bias(false)
+                    .init(device),
+                BatchNormConfig::new(planes).init(device),
+            )
+        });
+        Self {
+            conv1: conv3x3(inplanes, planes, device),
+            bn1: BatchNormConfig::new(planes).init(device),
+            conv2: conv3x3(planes, planes, device),
+            bn2: BatchNormConfig::new(planes).init(device),
+            shortcut,
+        }
+    }
+
+    /// `[batch, in, H, W]` → `[batch, out, H, W]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let out = relu(self.bn1.forward(self.conv1.forward(x.clone())));
+        let out = self.bn2.forward(self.conv2.forward(out));
+        let residual = match &self.shortcut {
+            Some((conv, bn)) => bn.forward(conv.forward(x)),
+            None => x,
+        };
+        relu(out + residual)
+    }
+}
+
+/// Batch norm without affine parameters (PyTorch's `BatchNorm2d(affine=False)`): normalises with
+/// the batch statistics while training (autodiff device) and with running statistics otherwise.
+#[derive(Module, Debug)]
+pub struct PlainBatchNorm {
+    running_mean: RunningState<Tensor<1>>,
+    running_var: RunningState<Tensor<1>>,
+    #[module(skip)]
+    momentum: f64,
+    #[module(skip)]
+    epsilon: f64,
+}
+
+impl PlainBatchNorm {
+    fn new(channels: usize, device: &Device) -> Self {
+        Self {
+            running_mean: RunningState::new(Tensor::zeros([channels], device)),
+            running_var: RunningState::new(Tensor::ones([channels], device)),
+            momentum: 0.1,
+            epsilon: 1e-5,
+        }
+    }
+
+    /// `[batch, channels, ...]` → same shape.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let device = x.device();
+        let [channels] = self.running_mean.value().dims();
+        let ones = Tensor::<1>::ones([channels], &device);
+        let zeros = Tensor::<1>::zeros([channels], &device);
+        if device.is_autodiff() {
+            let out = burn::tensor::module::batch_norm_train(x, ones, zeros, self.epsilon);
+            let m = self.momentum;
+            let mean = self.running_mean.value_sync().to_device(&device);
+            let var = self.running_var.value_sync().to_device(&device);
+            self.running_mean
+                .update((mean * (1.0 - m) + out.mean.detach() * m).detach());
+            self.running_var
+                .update((var * (1.0 - m) + out.variance.detach() * m).detach());
+            out.output
+        } else {
+            let mean = self.running_mean.value().to_device(&device);
+            let var = self.running_var.value().to_device(&device);
+            burn::tensor::module::batch_norm(x, ones, zeros, mean, var, self.epsilon)
+        }
+    }
+}

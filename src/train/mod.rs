@@ -1,0 +1,20 @@
+//! Small-sample classification on scattering features: heads, the hybrid model, the paper's
+//! optimiser and schedule, the training loop with checkpoints, and the experiment grid.
+//!
+//! ```text
+//! HybridConfig ──init(&device)──▶ Hybrid = Scattering2d ─▶ [B, C·K, H/2^J, W/2^J] ─▶ Head ─▶ logits
+//! fit(model, &train, &test, &TrainConfig, &FitOptions) ─▶ (trained model, TrainReport)
+//! ```
+
+pub mod experiment;
+mod heads;
+mod model;
+pub mod optim;
+mod trainer;
+
+pub use heads::{BasicBlock, Head, HeadConfig, LinearHead, MlpHead, PlainBatchNorm, WrnHead};
+pub use model::{Hybrid, HybridConfig, num_trainable_params};
+pub use trainer::{
+    EpochStats, FILTERS_FILE, FitOptions, HEAD_WEIGHT_DECAY, TrainConfig, TrainReport, evaluate,
+    fit,
+};

@@ -1,0 +1,663 @@
+//! The training loop: mini-batch SGD under a one-cycle schedule, evaluation, checkpoints, resume.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::model::Hybrid;
+use super::optim::{OneCycle, ParamGroupOptimizer};
+use crate::analysis::trajectory::{FilterTrajectory, TrajectoryPoint};
+use crate::data::ImageDataset;
+use crate::data::augment::{Augmentation, Normalization, make_batch};
+use crate::error::{Result, ScatterError};
+
+/// Weight decay of the head parameters (paper §3.2); the filters get none.
+pub const HEAD_WEIGHT_DECAY: f64 = 5e-4;
+
+/// How to train: optimiser, schedule, data pipeline, evaluation and checkpoint cadence.
+///
+/// Defaults for the paper's settings come from [`TrainConfig::paper_cifar10`] and
+/// [`TrainConfig::paper_kth`]; any field can be changed afterwards.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Number of epochs; the reported accuracy is the test accuracy after the last one.
+    pub epochs: usize,
+    /// Mini-batch size (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Peak learning rate of the head (PyTorch `OneCycleLR` `max_lr`).
+    pub head_max_lr: f64,
+    /// Peak learning rate of the filter parameters (see [`OneCycle::with_peak`]).
+    pub filter_lr: f64,
+    /// Weight decay of the head (the filters always get 0).
+    pub weight_decay: f64,
+    /// Seed of the batch order and the augmentation (the model's own initialisation is seeded by
+    /// whoever builds it).
+    pub seed: u64,
+    /// Training-time augmentation.
+    pub augmentation: Augmentation,
+    /// Test-time transform (for example a centre crop).
+    pub test_augmentation: Augmentation,
+    /// Per-channel normalisation applied to every image.
+    pub normalization: Normalization,
+    /// Evaluate on the test set every this many epochs (the paper: 25); the last epoch always is.
+    pub eval_every: Option<usize>,
+    /// Batch size for evaluation and feature caching.
+    pub eval_batch_size: usize,
+    /// Write a checkpoint every this many epochs (and after the last one) when a checkpoint
+    /// directory is given.
+    pub checkpoint_every: usize,
+}
+
+impl TrainConfig {
+    /// A configuration with the paper's optimiser constants and no augmentation.
+    pub fn new(epochs: usize, batch_size: usize, head_max_lr: f64, filter_lr: f64) -> Self {
+        Self {
+            epochs,
+            batch_size,
+            head_max_lr,
+            filter_lr,
+            weight_decay: HEAD_WEIGHT_DECAY,
+            seed: 0,
+            augmentation: Augmentation::default(),
+            test_augmentation: Augmentation::default(),
+            normalization: Normalization::identity(1),
+            eval_every: None,
+            eval_batch_size: 256,
+            checkpoint_every: 1,
+        }
+    }
+
+    /// The paper's CIFAR-10 setting for `head` (`"linear"` or `"wrn"`) and a training-set size
+    /// (§3.3): epochs, batch size and learning rates, CIFAR normalisation, random crop 32 with
+    /// padding 4, horizontal flip and 16-pixel cutout (the reference code also applies AutoAugment,
+    /// which this crate does not implement).
+    ///
+    /// | head | 100 | 500 | 1000 | more |
+    /// |---|---|---|---|---|
+    /// | linear | 5000 ep, bs 128, lr 0.06 | 1000, 500, 0.13 | 500, 1000, 0.2 | 500, 1024, 0.2 |
+    /// | wrn | 3000, 128, 0.1 | 2000, 128, 0.1 | 1000, 128, 0.1 | 500, 1024, 0.1 |
+    ///
+    /// Filter learning rate 0.1 throughout; evaluation every 25 epochs.
+    pub fn paper_cifar10(head: &str, train_size: usize) -> Self {
+        let (epochs, batch, lr) = match (head, train_size) {
+            ("wrn", ..=100) => (3000, 128, 0.1),
+            ("wrn", ..=500) => (2000, 128, 0.1),
+            ("wrn", ..=1000) => (1000, 128, 0.1),
+            ("wrn", _) => (500, 1024, 0.1),
+            (_, ..=100) => (5000, 128, 0.06),
+            (_, ..=500) => (1000, 500, 0.13),
+            (_, ..=1000) => (500, 1000, 0.2),
+            _ => (500, 1024, 0.2),
+        };
+        let mut config = Self::new(epochs, batch, lr, 0.1);
+        config.normalization = Normalization::cifar10();
+        config.augmentation = Augmentation::cifar10_train();
+        config.eval_every = Some(25);
+        config
+    }
+
+    /// The paper's KTH-TIPS2-b setting (§3.3, §5.3): linear 100 epochs, WRN 50, batch 128, head
+    /// learning rate 0.001, filter rate 0.1, ImageNet normalisation, random crop 128 and flip for
+    /// training, centre crop 128 for testing (the reference's ±10° rotation is not implemented).
+    pub fn paper_kth(head: &str) -> Self {
+        let epochs = if head == "wrn" { 50 } else { 100 };
+        let mut config = Self::new(epochs, 128, 0.001, 0.1);
+        config.normalization = Normalization::imagenet();
+        config.augmentation = Augmentation::kth_train();
+        config.test_augmentation = Augmentation::kth_test();
+        config.eval_every = Some(25);
+        config
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |what: &str| Err(ScatterError::InvalidTraining(what.to_string()));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1");
+        }
+        if self.batch_size == 0 || self.eval_batch_size == 0 {
+            return bad("batch sizes must be at least 1");
+        }
+        if self.checkpoint_every == 0 || self.eval_every == Some(0) {
+            return bad("checkpoint_every and eval_every must be at least 1");
+        }
+        if !(self.head_max_lr > 0.0 && self.filter_lr >= 0.0 && self.weight_decay >= 0.0) {
+            return bad("learning rates must be positive and weight decay non-negative");
+        }
+        Ok(())
+    }
+}
+
+/// Statistics of one finished epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean training cross-entropy over the epoch's samples.
+    pub train_loss: f64,
+    /// Training accuracy over the epoch (augmented samples, training-mode batch norm), in [0, 1].
+    pub train_accuracy: f64,
+    /// Test accuracy after this epoch, when it was evaluated.
+    pub test_accuracy: Option<f64>,
+    /// Test cross-entropy after this epoch, when it was evaluated.
+    pub test_loss: Option<f64>,
+}
+
+/// What a training run produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Per-epoch statistics, from epoch 1 (including epochs run before a resume).
+    pub history: Vec<EpochStats>,
+    /// Test accuracy after the final epoch (the paper's metric).
+    pub final_test_accuracy: f64,
+    /// Filter parameters at initialisation and after every epoch (empty for pixelwise filters).
+    pub trajectory: FilterTrajectory,
+    /// Wall time of this call, in seconds (a resumed run counts only its own part).
+    pub wall_seconds: f64,
+}
+
+/// Where and how [`fit`] reports and saves.
+#[derive(Clone, Debug, Default)]
+pub struct FitOptions {
+    /// Directory for checkpoints (`model.bpk`, `optim_head.bpk`, `optim_filters.bpk`,
+    /// `state.json`, `filters.json`); none: no checkpoints.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue from the checkpoint in `checkpoint_dir` when one exists.
+    pub resume: bool,
+    /// Stop after this many epochs in total (the run can later be resumed); none: all epochs.
+    pub stop_after: Option<usize>,
+    /// Show a progress bar with loss and accuracy on stderr.
+    pub progress: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheckpointState {
+    config: TrainConfig,
+    epochs_done: usize,
+    history: Vec<EpochStats>,
+}
+
+const STATE_FILE: &str = "state.json";
+const MODEL_FILE: &str = "model.bpk";
+const OPTIM_HEAD_FILE: &str = "optim_head.bpk";
+const OPTIM_FILTERS_FILE: &str = "optim_filters.bpk";
+/// File name of the filter trajectory inside a checkpoint directory.
+pub const FILTERS_FILE: &str = "filters.json";
+
+fn checkpoint_err(path: &Path, reason: impl ToString) -> ScatterError {
+    ScatterError::Checkpoint {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Cached scattering features of a data set (for frozen filters without augmentation, where the
+/// scattering of an image never changes during training).
+struct FeatureCache {
+    values: Vec<f32>,
+    shape: [usize; 3],
+}
+
+impl FeatureCache {
+    fn build(model: &Hybrid, ds: &ImageDataset, config: &TrainConfig, aug: &Augmentation) -> Self {
+        let inference = model.valid();
+        let device = inference.scattering.filters.xi.val().device();
+        let mut values = Vec::new();
+        let mut shape = [0; 3];
+        let mut rng = ChaCha8Rng::seed_from_u64(0); // unused: `aug` is deterministic here
+        let indices: Vec<usize> = (0..ds.len()).collect();
+        for chunk in indices.chunks(config.eval_batch_size) {
+            let images = batch_tensor(ds, chunk, aug, &config.normalization, &mut rng, &device);
+            let f = inference.features(images);
+            let [_, c, h, w] = f.dims();
+            shape = [c, h, w];
+            values.extend(
+                f.into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .expect("f32"),
+            );
+        }
+        Self { values, shape }
+    }
+
+    fn batch(&self, indices: &[usize], device: &Device) -> Tensor<4> {
+        let per = self.shape.iter().product::<usize>();
+        let mut data = Vec::with_capacity(per * indices.len());
+        for &i in indices {
+            data.extend_from_slice(&self.values[i * per..(i + 1) * per]);
+        }
+        let [c, h, w] = self.shape;
+        Tensor::from_data(TensorData::new(data, [indices.len(), c, h, w]), device)
+    }
+}
+
+fn batch_tensor(
+    ds: &ImageDataset,
+    indices: &[usize],
+    aug: &Augmentation,
+    norm: &Normalization,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Tensor<4> {
+    let (data, shape) = make_batch(ds, indices, aug, norm, rng);
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+fn labels_tensor(ds: &ImageDataset, indices: &[usize], device: &Device) -> Tensor<1, Int> {
+    let labels: Vec<i64> = indices.iter().map(|&i| ds.labels[i] as i64).collect();
+    Tensor::from_data(TensorData::new(labels, [indices.len()]), device)
+}
+
+/// Seed of epoch `epoch`'s shuffle and augmentation: a pure function of the run seed and the
+/// epoch, so that a resumed run draws exactly what an uninterrupted one draws.
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(epoch as u64);
+    rng
+}
+
+fn is_identity(aug: &Augmentation) -> bool {
+    aug.random_crop.is_none() && !aug.horizontal_flip && aug.cutout.is_none()
+}
+
+/// Mean cross-entropy and accuracy of `model` on `ds` (inference mode: running batch-norm
+/// statistics, no autodiff).
+pub fn evaluate(
+    model: &Hybrid,
+    ds: &ImageDataset,
+    aug: &Augmentation,
+    norm: &Normalization,
+    batch_size: usize,
+) -> (f64, f64) {
+    let inference = model.valid();
+    let device = inference.scattering.filters.xi.val().device();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let indices: Vec<usize> = (0..ds.len()).collect();
+    let (mut loss, mut correct) = (0.0, 0usize);
+    for chunk in indices.chunks(batch_size.max(1)) {
+        let logits = inference.forward(batch_tensor(ds, chunk, aug, norm, &mut rng, &device));
+        let (l, c) = loss_and_correct(logits, labels_tensor(ds, chunk, &device));
+        loss += l.into_scalar::<f64>() * chunk.len() as f64;
+        correct += c;
+    }
+    let n = ds.len().max(1) as f64;
+    (loss / n, correct as f64 / n)
+}
+
+fn evaluate_cached(
+    model: &Hybrid,
+    cache: &FeatureCache,
+    ds: &ImageDataset,
+    bs: usize,
+) -> (f64, f64) {
+    let inference = model.valid();
+    let device = inference.scattering.filters.xi.val().device();
+    let head = inference.head;
+    let indices: Vec<usize> = (0..ds.len()).collect();
+    let (mut loss, mut correct) = (0.0, 0usize);
+    for chunk in indices.chunks(bs.max(1)) {
+        let logits = head.forward(cache.batch(chunk, &device));
+        let (l, c) = loss_and_correct(logits, labels_tensor(ds, chunk, &device));
+        loss += l.into_scalar::<f64>() * chunk.len() as f64;
+        correct += c;
+    }
+    let n = ds.len().max(1) as f64;
+    (loss / n, correct as f64 / n)
+}
+
+/// Mean cross-entropy (a scalar tensor, differentiable) and the number of correct predictions.
+fn loss_and_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, usize) {
+    let device = logits.device();
+    let [b, _] = logits.dims();
+    let correct = logits
+        .clone()
+        .argmax(1)
+        .reshape([b])
+        .equal(targets.clone())
+        .int()
+        .sum()
+        .into_scalar::<i64>() as usize;
+    let loss = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(logits, targets);
+    (loss, correct)
+}
+
+/// Trains `model` on `train` and evaluates on `test` with the protocol of the paper: SGD with
+/// momentum, weight decay on the head only, a one-cycle schedule per group stepped per batch,
+/// cross-entropy, final-epoch test accuracy.
+///
+/// `model` must live on an autodiff device (`device.autodiff()`); its filter families train or
+/// stay frozen as its configuration says (frozen ones stay bit-identical). With frozen filters and
+/// no training augmentation the scattering features are computed once and cached (same numbers,
+/// much less work).
+///
+/// With `options.checkpoint_dir`, a checkpoint is written every `config.checkpoint_every` epochs
+/// and after the last; with `options.resume`, training continues from the checkpoint found there
+/// (which must have been written with the same `config`; `model` must be built from the same
+/// model configuration). A resumed run gives the same result as an uninterrupted one on CPU: the
+/// batch order and augmentation of epoch `e` depend only on `(config.seed, e)`.
+///
+/// Pass a model of its own: burn shares batch-norm running statistics between clones of a module,
+/// so training a clone also moves the statistics of the original. Build a fresh model (or load
+/// one from a record) for each run.
+///
+/// # Errors
+/// [`ScatterError::InvalidTraining`] for an invalid configuration or empty data sets, or data whose
+/// image shape or classes do not fit the model; [`ScatterError::Checkpoint`] when a checkpoint
+/// cannot be written or read, or was written with another configuration.
+pub fn fit(
+    mut model: Hybrid,
+    train: &ImageDataset,
+    test: &ImageDataset,
+    config: &TrainConfig,
+    options: &FitOptions,
+) -> Result<(Hybrid, TrainReport)> {
+    config.check()?;
+    if train.is_empty() || test.is_empty() {
+        return Err(ScatterError::InvalidTraining(format!(
+            "empty data set: {} training and {} test images",
+            train.len(),
+            test.len()
+        )));
+    }
+    if train.channels() != model.in_channels() || test.channels() != model.in_channels() {
+        return Err(ScatterError::InvalidTraining(format!(
+            "the model expects {} channels, the data sets have {} (train) and {} (test)",
+            model.in_channels(),
+            train.channels(),
+            test.channels()
+        )));
+    }
+    let started = Instant::now();
+    let device = model.scattering.filters.xi.val().device();
+    if !device.is_autodiff() {
+        return Err(ScatterError::InvalidTraining(
+            "the model must live on an autodiff device (`device.autodiff()`)".into(),
+        ));
+    }
+    let learnable = model.filters_trainable();
+    let batches = train.len().div_ceil(config.batch_size);
+    let total_steps = config.epochs * batches;
+    let mut head_opt = ParamGroupOptimizer::new(
+        OneCycle::new(total_steps, config.head_max_lr),
+        config.weight_decay,
+    );
+    let mut filter_opt = ParamGroupOptimizer::new(
+        OneCycle::with_peak(total_steps, config.head_max_lr, config.filter_lr),
+        0.0,
+    );
+
+    let mut history = Vec::new();
+    let mut trajectory = FilterTrajectory { points: Vec::new() };
+    let mut first_epoch = 1;
+    if let (Some(dir), true) = (&options.checkpoint_dir, options.resume)
+        && dir.join(STATE_FILE).exists()
+    {
+        let state: CheckpointState = read_json(&dir.join(STATE_FILE))?;
+        if &state.config != config {
+            return Err(checkpoint_err(
+                dir,
+                "written with another training configuration; use another directory or the same settings",
+            ));
+        }
+        model = model
+            .try_load_file(dir.join(MODEL_FILE))
+            .map_err(|e| checkpoint_err(&dir.join(MODEL_FILE), format!("{e:?}")))?;
+        head_opt.optimizer = head_opt
+            .optimizer
+            .load(dir.join(OPTIM_HEAD_FILE))
+            .map_err(|e| checkpoint_err(&dir.join(OPTIM_HEAD_FILE), format!("{e:?}")))?;
+        filter_opt.optimizer = filter_opt
+            .optimizer
+            .load(dir.join(OPTIM_FILTERS_FILE))
+            .map_err(|e| checkpoint_err(&dir.join(OPTIM_FILTERS_FILE), format!("{e:?}")))?;
+        trajectory = FilterTrajectory::read_json(dir.join(FILTERS_FILE))?;
+        history = state.history;
+        first_epoch = state.epochs_done + 1;
+    }
+    if trajectory.points.is_empty()
+        && let Ok(bank) = model.scattering.filters.to_params()
+    {
+        trajectory.points.push(TrajectoryPoint { epoch: 0, bank });
+    }
+
+    let cache = (!learnable && is_identity(&config.augmentation)).then(|| {
+        (
+            FeatureCache::build(&model, train, config, &config.augmentation),
+            FeatureCache::build(&model, test, config, &config.test_augmentation),
+        )
+    });
+
+    let last_epoch = options
+        .stop_after
+        .map_or(config.epochs, |s| s.min(config.epochs));
+    let bar = progress_bar(options.progress, config, batches, first_epoch);
+    for epoch in first_epoch..=last_epoch {
+        let mut rng = epoch_rng(config.seed, epoch);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut correct) = (0.0, 0usize);
+        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
+            let step = (epoch - 1) * batches + b;
+            let features = match &cache {
+                Some((train_cache, _)) => train_cache.batch(chunk, &device),
+                None => model.features(batch_tensor(
+                    train,
+                    chunk,
+                    &config.augmentation,
+                    &config.normalization,
+                    &mut rng,
+                    &device,
+                )),
+            };
+            let logits = model.head.forward(features);
+            let (loss, c) = loss_and_correct(logits, labels_tensor(train, chunk, &device));
+            let mut grads = loss.backward();
+            loss_sum += loss.into_scalar::<f64>() * chunk.len() as f64;
+            correct += c;
+            let head_grads = GradientsParams::from_module(&mut grads, &model.head);
+            let filter_grads = GradientsParams::from_module(&mut grads, &model.scattering);
+            let Hybrid {
+                scattering,
+                head,
+                in_channels,
+            } = model;
+            let head = head_opt.step(step, head, head_grads);
+            let scattering = if learnable {
+                filter_opt.step(step, scattering, filter_grads)
+            } else {
+                scattering
+            };
+            model = Hybrid {
+                scattering,
+                head,
+                in_channels,
+            };
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        }
+        let n = train.len() as f64;
+        let evaluate_now =
+            epoch == config.epochs || config.eval_every.is_some_and(|k| epoch % k == 0);
+        let (test_loss, test_accuracy) = if evaluate_now {
+            let (l, a) = match &cache {
+                Some((_, test_cache)) => {
+                    evaluate_cached(&model, test_cache, test, config.eval_batch_size)
+                }
+                None => evaluate(
+                    &model,
+                    test,
+                    &config.test_augmentation,
+                    &config.normalization,
+                    config.eval_batch_size,
+                ),
+            };
+            (Some(l), Some(a))
+        } else {
+            (None, None)
+        };
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / n,
+            train_accuracy: correct as f64 / n,
+            test_accuracy,
+            test_loss,
+        };
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "epoch {epoch}/{} loss {:.4} train acc {:.1}%{}",
+                config.epochs,
+                stats.train_loss,
+                100.0 * stats.train_accuracy,
+                stats
+                    .test_accuracy
+                    .map_or(String::new(), |a| format!(" test acc {:.1}%", 100.0 * a))
+            ));
+        }
+        history.push(stats);
+        if let Ok(bank) = model.scattering.filters.to_params() {
+            trajectory.points.push(TrajectoryPoint { epoch, bank });
+        }
+        if let Some(dir) = &options.checkpoint_dir
+            && (epoch % config.checkpoint_every == 0 || epoch == last_epoch)
+        {
+            write_atomically(dir, |tmp| {
+                write_checkpoint_files(
+                    tmp,
+                    &model,
+                    &head_opt,
+                    &filter_opt,
+                    config,
+                    &history,
+                    &trajectory,
+                )
+            })?;
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let final_test_accuracy = history
+        .last()
+        .and_then(|s| s.test_accuracy)
+        .unwrap_or(f64::NAN);
+    let report = TrainReport {
+        history,
+        final_test_accuracy,
+        trajectory,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((model, report))
+}
+
+fn progress_bar(
+    show: bool,
+    config: &TrainConfig,
+    batches: usize,
+    first_epoch: usize,
+) -> Option<ProgressBar> {
+    show.then(|| {
+        let bar = ProgressBar::new((config.epochs * batches) as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} steps (eta {eta}) {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_position(((first_epoch - 1) * batches) as u64);
+        bar
+    })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| checkpoint_err(path, e))
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| checkpoint_err(path, e))?;
+    std::fs::write(path, text).map_err(|source| ScatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Runs `write` on a sibling `*.partial` directory, then swaps it in place of `dir`, so that an
+/// interrupted write never leaves a checkpoint whose files disagree.
+fn write_atomically(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ScatterError::Io { path, source }
+    };
+    let partial = dir.with_extension("partial");
+    let previous = dir.with_extension("previous");
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    write(&partial)?;
+    if dir.exists() {
+        if previous.exists() {
+            std::fs::remove_dir_all(&previous).map_err(io(&previous))?;
+        }
+        std::fs::rename(dir, &previous).map_err(io(dir))?;
+    }
+    std::fs::rename(&partial, dir).map_err(io(&partial))?;
+    if previous.exists() {
+        std::fs::remove_dir_all(&previous).map_err(io(&previous))?;
+    }
+    Ok(())
+}
+
+fn write_checkpoint_files(
+    dir: &Path,
+    model: &Hybrid,
+    head_opt: &ParamGroupOptimizer,
+    filter_opt: &ParamGroupOptimizer,
+    config: &TrainConfig,
+    history: &[EpochStats],
+    trajectory: &FilterTrajectory,
+) -> Result<()> {
+    // burn's `RunningState` (batch-norm statistics) records its last *synced* value; `valid`
+    // syncs the pending update of the last batch into it, so the checkpoint holds it.
+    let _ = model.valid();
+    std::fs::create_dir_all(dir).map_err(|source| ScatterError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    model
+        .clone()
+        .save_file(dir.join(MODEL_FILE))
+        .map_err(|e| checkpoint_err(&dir.join(MODEL_FILE), format!("{e:?}")))?;
+    head_opt
+        .optimizer
+        .save(dir.join(OPTIM_HEAD_FILE))
+        .map_err(|e| checkpoint_err(&dir.join(OPTIM_HEAD_FILE), format!("{e:?}")))?;
+    filter_opt
+        .optimizer
+        .save(dir.join(OPTIM_FILTERS_FILE))
+        .map_err(|e| checkpoint_err(&dir.join(OPTIM_FILTERS_FILE), format!("{e:?}")))?;
+    trajectory.write_json(dir.join(FILTERS_FILE))?;
+    write_json(
+        &dir.join(STATE_FILE),
+        &CheckpointState {
+            config: config.clone(),
+            epochs_done: history.last().map_or(0, |s| s.epoch),
+            history: history.to_vec(),
+        },
+    )
+}
