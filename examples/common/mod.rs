@@ -1,0 +1,173 @@
+//! Command-line pieces shared by the classification examples (`cifar10`, `kth_tips2`,
+//! `fashion_mnist`): the grid options, the backend choice, and the run-and-report glue around
+//! [`learnable_scattering::train::experiment::run_experiment`].
+
+#![allow(dead_code)] // each example uses a different part
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use clap::{Args, ValueEnum};
+use learnable_scattering::train::experiment::{Grid, InitKind, SummaryRow, markdown_table};
+
+/// Backend to train on.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Backend {
+    /// burn-flex, burn's maintained pure-Rust CPU backend (the crate's default).
+    Flex,
+    /// burn-ndarray (deprecated in burn 0.22, removed in 0.23).
+    Ndarray,
+    /// burn-wgpu (GPU; build with `--features wgpu`).
+    Wgpu,
+}
+
+impl Backend {
+    /// The autodiff device for this backend.
+    pub fn device(self) -> Result<Device, String> {
+        let device = match self {
+            Backend::Flex => Device::flex(),
+            #[allow(deprecated)]
+            Backend::Ndarray => Device::ndarray(),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Device::wgpu(Default::default()),
+            #[cfg(not(feature = "wgpu"))]
+            Backend::Wgpu => {
+                return Err(
+                    "this build has no wgpu backend: rebuild with `--features wgpu`".into(),
+                );
+            }
+        };
+        Ok(device.autodiff())
+    }
+}
+
+/// Learnable, fixed, or both.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Mode {
+    /// Learnable filters (`LS`).
+    Learnable,
+    /// Fixed filters (`S`).
+    Fixed,
+    /// Both.
+    Both,
+}
+
+/// Filter initialisation: tight frame, random, or both.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Init {
+    /// kymatio's tight frame (`TF`).
+    Tf,
+    /// Random (`Rand`), seeded by the run's seed.
+    Random,
+    /// Both.
+    Both,
+}
+
+/// The grid options every classification example takes.
+#[derive(Args, Debug)]
+pub struct GridArgs {
+    /// Training-set sizes (class-balanced subsets), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100")]
+    pub samples: Vec<usize>,
+    /// Number of seeds (the paper's seeds for the data set, in order).
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    /// Explicit seeds, comma-separated (instead of `--seeds`).
+    #[arg(long, value_delimiter = ',')]
+    pub seed_list: Vec<u32>,
+    /// Heads: linear, wrn, mlp (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "linear")]
+    pub head: Vec<String>,
+    /// Filter initialisation.
+    #[arg(long, value_enum, default_value = "both")]
+    pub init: Init,
+    /// Learnable or fixed scattering.
+    #[arg(long, value_enum, default_value = "both")]
+    pub mode: Mode,
+    /// Backend.
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: Backend,
+    /// Override the number of epochs of the paper's setting.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Override the head's peak learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Override the filters' peak learning rate.
+    #[arg(long)]
+    pub filter_lr: Option<f64>,
+    /// Override the batch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Number of scales J.
+    #[arg(long = "j")]
+    pub j: Option<usize>,
+    /// Number of orientations L.
+    #[arg(long = "l", default_value_t = 8)]
+    pub l: usize,
+    /// Output folder (runs.jsonl, summary tables, checkpoints); rerunning resumes.
+    #[arg(long, default_value = "runs")]
+    pub out: PathBuf,
+    /// Keep every run's final checkpoint (for `inspect_filters --checkpoint`).
+    #[arg(long)]
+    pub keep_checkpoints: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl GridArgs {
+    /// The grid, with `default_seeds` (the paper's for the data set) when no list is given.
+    pub fn grid(&self, default_seeds: &[u32]) -> Grid {
+        let seeds = if self.seed_list.is_empty() {
+            default_seeds
+                .iter()
+                .copied()
+                .cycle()
+                .take(self.seeds)
+                .collect()
+        } else {
+            self.seed_list.clone()
+        };
+        Grid {
+            learnable: match self.mode {
+                Mode::Learnable => vec![true],
+                Mode::Fixed => vec![false],
+                Mode::Both => vec![true, false],
+            },
+            inits: match self.init {
+                Init::Tf => vec![InitKind::TightFrame],
+                Init::Random => vec![InitKind::Random],
+                Init::Both => vec![InitKind::TightFrame, InitKind::Random],
+            },
+            heads: self.head.clone(),
+            train_sizes: self.samples.clone(),
+            seeds,
+        }
+    }
+
+    /// Applies the command-line overrides to a training configuration.
+    pub fn apply(&self, config: &mut learnable_scattering::train::TrainConfig) {
+        if let Some(e) = self.epochs {
+            config.epochs = e;
+        }
+        if let Some(lr) = self.lr {
+            config.head_max_lr = lr;
+        }
+        if let Some(lr) = self.filter_lr {
+            config.filter_lr = lr;
+        }
+        if let Some(b) = self.batch_size {
+            config.batch_size = b;
+        }
+    }
+}
+
+/// Prints the summary table and where the files are.
+pub fn report(rows: &[SummaryRow], out: &Path) {
+    println!("{}", markdown_table(rows));
+    println!(
+        "results: {} (summary.md, summary.csv, summary.json, runs.jsonl)",
+        out.display()
+    );
+}
