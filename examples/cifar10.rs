@@ -37,6 +37,11 @@ struct Cli {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
+    if cli.grid.summarize_only {
+        let rows = common::summarize_recorded(&cli.grid.out, PaperDataset::Cifar10)?;
+        report(&rows, &cli.grid.out);
+        return Ok(());
+    }
     let dir = ensure_dataset(&CIFAR10_BINARY, &cli.data_dir)?;
     let (train, test) = load_cifar10(&dir)?;
     let spec = ExperimentSpec {

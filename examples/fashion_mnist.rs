@@ -49,6 +49,11 @@ fn fashion_config(train_size: usize, normalization: &Normalization) -> TrainConf
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
+    if cli.grid.summarize_only {
+        let rows = common::summarize_recorded(&cli.grid.out, PaperDataset::Other)?;
+        report(&rows, &cli.grid.out);
+        return Ok(());
+    }
     let (train, test) = load_fashion_mnist(&cli.data_dir).map_err(|e| {
         format!(
             "{e}\nFashion-MNIST is not at {}: install Debian's `dataset-fashion-mnist`, or download the four \

@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use common::{GridArgs, report};
@@ -40,36 +40,12 @@ struct Cli {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
-    let dir = ensure_dataset(&KTH_TIPS2B, &cli.data_dir)?;
-    let device = cli.grid.backend.device()?;
     let mut records: Vec<RunRecord> = Vec::new();
     for &sample in &cli.train_samples {
-        let (train, test) = load_kth_tips2b(&dir, sample, KTH_TIPS2B_SIZE)?;
-        let mut grid = cli.grid.grid(&KTH_SEEDS);
-        // The whole physical sample is the training set (1188 images).
-        grid.train_sizes = vec![train.len()];
-        let spec = ExperimentSpec {
-            grid,
-            num_scales: cli.grid.j.unwrap_or(3),
-            num_orientations: cli.grid.l,
-            input_size: [128, 128],
-            dataset: PaperDataset::KthTips2,
-            keep_checkpoints: cli.grid.keep_checkpoints,
-        };
         let out = cli.grid.out.join(format!("sample_{sample}"));
-        run_experiment(
-            &spec,
-            &train,
-            &test,
-            &device,
-            &out,
-            |cell| {
-                let mut config = TrainConfig::paper_kth(&cell.head);
-                cli.grid.apply(&mut config);
-                config
-            },
-            !cli.grid.quiet,
-        )?;
+        if !cli.grid.summarize_only {
+            run_sample(&cli, sample, &out)?;
+        }
         let text = std::fs::read_to_string(out.join("runs.jsonl"))?;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             records.push(serde_json::from_str(line)?);
@@ -78,5 +54,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows = summarize(&records, PaperDataset::KthTips2);
     write_summaries(&cli.grid.out, &rows)?;
     report(&rows, &cli.grid.out);
+    Ok(())
+}
+
+/// Runs the grid with physical sample `sample` as the training set, into `out`.
+fn run_sample(cli: &Cli, sample: char, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = ensure_dataset(&KTH_TIPS2B, &cli.data_dir)?;
+    let device = cli.grid.backend.device()?;
+    let (train, test) = load_kth_tips2b(&dir, sample, KTH_TIPS2B_SIZE)?;
+    let mut grid = cli.grid.grid(&KTH_SEEDS);
+    // The whole physical sample is the training set (1188 images).
+    grid.train_sizes = vec![train.len()];
+    let spec = ExperimentSpec {
+        grid,
+        num_scales: cli.grid.j.unwrap_or(3),
+        num_orientations: cli.grid.l,
+        input_size: [128, 128],
+        dataset: PaperDataset::KthTips2,
+        keep_checkpoints: cli.grid.keep_checkpoints,
+    };
+    run_experiment(
+        &spec,
+        &train,
+        &test,
+        &device,
+        out,
+        |cell| {
+            let mut config = TrainConfig::paper_kth(&cell.head);
+            cli.grid.apply(&mut config);
+            config
+        },
+        !cli.grid.quiet,
+    )?;
     Ok(())
 }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
-use learnable_scattering::train::experiment::{Grid, InitKind, SummaryRow, markdown_table};
+use learnable_scattering::train::experiment::{
+    Grid, InitKind, PaperDataset, RunRecord, SummaryRow, markdown_table, summarize, write_summaries,
+};
 
 /// Backend to train on.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -114,6 +116,10 @@ pub struct GridArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Train nothing: summarise the runs already recorded in `--out/runs.jsonl` (for example
+    /// several partial grids concatenated) into the summary tables.
+    #[arg(long)]
+    pub summarize_only: bool,
 }
 
 impl GridArgs {
@@ -161,6 +167,23 @@ impl GridArgs {
             config.batch_size = b;
         }
     }
+}
+
+/// With `--summarize-only`: the summary of the records in `out/runs.jsonl`, written next to it.
+pub fn summarize_recorded(
+    out: &Path,
+    dataset: PaperDataset,
+) -> Result<Vec<SummaryRow>, Box<dyn std::error::Error>> {
+    let path = out.join("runs.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let records = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str::<RunRecord>)
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows = summarize(&records, dataset);
+    write_summaries(out, &rows)?;
+    Ok(rows)
 }
 
 /// Prints the summary table and where the files are.
