@@ -23,7 +23,8 @@ use learnable_scattering::data::download::{KTH_TIPS2B, ensure_dataset};
 use learnable_scattering::data::kth::{KTH_TIPS2B_SIZE, load_kth_tips2b};
 use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{
-    ExperimentSpec, KTH_SEEDS, PaperDataset, RunRecord, run_experiment, summarize, write_summaries,
+    ExperimentSpec, KTH_SEEDS, PaperDataset, RunRecord, read_run_records, run_experiment,
+    summarize, write_summaries,
 };
 
 #[derive(Parser, Debug)]
@@ -46,10 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !cli.grid.summarize_only {
             run_sample(&cli, sample, &out)?;
         }
-        let text = std::fs::read_to_string(out.join("runs.jsonl"))?;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            records.push(serde_json::from_str(line)?);
-        }
+        records.extend(read_run_records(&out.join("runs.jsonl"))?);
     }
     let rows = summarize(&records, PaperDataset::KthTips2);
     write_summaries(&cli.grid.out, &rows)?;

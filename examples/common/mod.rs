@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use learnable_scattering::train::experiment::{
-    Grid, InitKind, PaperDataset, RunRecord, SummaryRow, markdown_table, summarize, write_summaries,
+    Grid, InitKind, PaperDataset, SummaryRow, markdown_table, read_run_records, summarize,
+    write_summaries,
 };
 
 /// Backend to train on.
@@ -174,13 +175,7 @@ pub fn summarize_recorded(
     out: &Path,
     dataset: PaperDataset,
 ) -> Result<Vec<SummaryRow>, Box<dyn std::error::Error>> {
-    let path = out.join("runs.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let records = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str::<RunRecord>)
-        .collect::<Result<Vec<_>, _>>()?;
+    let records = read_run_records(&out.join("runs.jsonl"))?;
     let rows = summarize(&records, dataset);
     write_summaries(out, &rows)?;
     Ok(rows)

@@ -132,19 +132,7 @@ pub fn run_grid(
     };
     let mut done: BTreeMap<String, RunRecord> = BTreeMap::new();
     if results.exists() {
-        for (n, line) in std::fs::read_to_string(results)
-            .map_err(io)?
-            .lines()
-            .enumerate()
-        {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let record: RunRecord =
-                serde_json::from_str(line).map_err(|e| ScatterError::Checkpoint {
-                    path: results.to_path_buf(),
-                    reason: format!("line {}: {e}", n + 1),
-                })?;
+        for record in read_run_records(results)? {
             done.insert(cell_key(&record.cell), record);
         }
     }
@@ -173,6 +161,29 @@ pub fn run_grid(
         out.push(record);
     }
     Ok(out)
+}
+
+/// The records of a `runs.jsonl` file written by [`run_grid`] (blank lines skipped), for example
+/// to summarise several partial grids concatenated into one file.
+///
+/// # Errors
+/// [`ScatterError::Io`] if the file cannot be read; [`ScatterError::Checkpoint`] naming the file
+/// and line for a line that is not a record.
+pub fn read_run_records(path: &Path) -> Result<Vec<RunRecord>> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line).map_err(|e| ScatterError::Checkpoint {
+                path: path.to_path_buf(),
+                reason: format!("line {}: {e}", n + 1),
+            })
+        })
+        .collect()
 }
 
 fn cell_key(cell: &Cell) -> String {

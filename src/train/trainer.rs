@@ -466,17 +466,17 @@ pub fn fit(
             loss_sum += loss.into_scalar::<f64>() * chunk.len() as f64;
             correct += c;
             let head_grads = GradientsParams::from_module(&mut grads, &model.head);
-            let filter_grads = GradientsParams::from_module(&mut grads, &model.scattering);
+            let filter_grads =
+                learnable.then(|| GradientsParams::from_module(&mut grads, &model.scattering));
             let Hybrid {
                 scattering,
                 head,
                 in_channels,
             } = model;
             let head = head_opt.step(step, head, head_grads);
-            let scattering = if learnable {
-                filter_opt.step(step, scattering, filter_grads)
-            } else {
-                scattering
+            let scattering = match filter_grads {
+                Some(g) => filter_opt.step(step, scattering, g),
+                None => scattering,
             };
             model = Hybrid {
                 scattering,
