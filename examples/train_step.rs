@@ -7,12 +7,20 @@
 //!
 //! Modes: `fixed_forward` (all parameters frozen), `learnable_forward` (filters regenerated),
 //! `learnable_step` (forward + backward). The loss is `Σ S`, as in the reference script.
+//!
+//! With `--head linear,wrn,mlp`, also `hybrid_step_<head>`: the hybrid model (learnable scattering
+//! and that head, 10 classes) forward, cross-entropy on random labels and backward to every
+//! parameter, which is what one training batch costs before the optimiser update:
+//! `cargo run --release --example train_step -- --channels 1 --size 28 --step-only --head linear,wrn`
 
 use std::time::Instant;
 
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::Int;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::{Parser, ValueEnum};
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
+use learnable_scattering::train::{HeadConfig, HybridConfig};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Backend {
@@ -45,9 +53,12 @@ struct Args {
     /// Timed steps per mode (after one warm-up); the best and the median are reported.
     #[arg(long, default_value_t = 5)]
     steps: usize,
-    /// Only the forward + backward step.
+    /// Only the forward + backward step (and the hybrid steps of `--head`).
     #[arg(long)]
     step_only: bool,
+    /// Also time a training step of the hybrid model with these heads (linear, wrn, mlp).
+    #[arg(long, value_delimiter = ',')]
+    head: Vec<String>,
 }
 
 /// One timed operation.
@@ -102,6 +113,33 @@ fn main() {
             let _ = g.sum().into_scalar::<f32>();
         }),
     ));
+    let num_classes = 10;
+    let labels = Tensor::<1, Int>::from_data(
+        (0..args.batch)
+            .map(|i| (i % num_classes) as i64)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        &device,
+    );
+    for name in &args.head {
+        let head = HeadConfig::from_name(name).unwrap_or_else(|e| panic!("--head: {e}"));
+        let model = HybridConfig::new(config.clone(), args.channels, num_classes)
+            .with_head(head)
+            .init(&device);
+        let loss = CrossEntropyLossConfig::new().init(&device);
+        let (x4, y) = (x.clone(), labels.clone());
+        let mode: &'static str = Box::leak(format!("hybrid_step_{name}").into_boxed_str());
+        modes.push((
+            mode,
+            Box::new(move || {
+                let grads = loss
+                    .forward(model.forward(x4.clone()), y.clone())
+                    .backward();
+                let g = model.scattering.filters.xi.val().grad(&grads);
+                let _ = g.expect("xi gradient").sum().into_scalar::<f32>();
+            }),
+        ));
+    }
     for (name, f) in modes {
         f(); // warm-up: plans, kernels, allocations
         let mut times: Vec<f64> = (0..args.steps.max(1))
