@@ -245,6 +245,12 @@ fn params(model: &Hybrid) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The filter bank's spectra, flattened.
+fn spectra(model: &Hybrid) -> Vec<f32> {
+    let spectra = model.scattering.filters.spectra().into_data();
+    spectra.convert::<f32>().try_into_vec().unwrap()
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ls-training-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -292,14 +298,7 @@ fn frozen_filters_stay_bit_identical_with_and_without_augmentation() {
     for augmented in [false, true] {
         let model = tiny_model(Trainable::none(), FilterInit::Random { seed: 5 });
         let before = params(&model);
-        let spectra_before: Vec<f32> = model
-            .scattering
-            .filters
-            .spectra()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
-            .unwrap();
+        let spectra_before = spectra(&model);
         let mut config = tiny_config();
         config.epochs = 2;
         if augmented {
@@ -315,14 +314,7 @@ fn frozen_filters_stay_bit_identical_with_and_without_augmentation() {
         }
         let (trained, report) = fit(model, &train, &test, &config, &FitOptions::default()).unwrap();
         assert_eq!(params(&trained), before, "augmented: {augmented}");
-        let spectra_after: Vec<f32> = trained
-            .scattering
-            .filters
-            .spectra()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
-            .unwrap();
+        let spectra_after = spectra(&trained);
         assert_eq!(spectra_after, spectra_before);
         assert!(report.history.len() == 2 && report.final_test_accuracy.is_finite());
     }

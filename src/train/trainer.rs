@@ -281,32 +281,38 @@ pub fn evaluate(
     let inference = model.valid();
     let device = inference.scattering.filters.xi.val().device();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let indices: Vec<usize> = (0..ds.len()).collect();
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for chunk in indices.chunks(batch_size.max(1)) {
-        let logits = inference.forward(batch_tensor(ds, chunk, aug, norm, &mut rng, &device));
-        let (l, c) = loss_and_correct(logits, labels_tensor(ds, chunk, &device));
-        loss += l.into_scalar::<f64>() * chunk.len() as f64;
-        correct += c;
-    }
-    let n = ds.len().max(1) as f64;
-    (loss / n, correct as f64 / n)
+    mean_loss_and_accuracy(ds, batch_size, &device, |chunk| {
+        inference.forward(batch_tensor(ds, chunk, aug, norm, &mut rng, &device))
+    })
 }
 
+/// As [`evaluate`], with the scattering features of `ds` taken from `cache`.
 fn evaluate_cached(
     model: &Hybrid,
     cache: &FeatureCache,
     ds: &ImageDataset,
-    bs: usize,
+    batch_size: usize,
 ) -> (f64, f64) {
     let inference = model.valid();
     let device = inference.scattering.filters.xi.val().device();
     let head = inference.head;
+    mean_loss_and_accuracy(ds, batch_size, &device, |chunk| {
+        head.forward(cache.batch(chunk, &device))
+    })
+}
+
+/// Mean cross-entropy and accuracy over `ds` in batches of `batch_size`, `logits` giving the
+/// logits of the images at the given indices.
+fn mean_loss_and_accuracy(
+    ds: &ImageDataset,
+    batch_size: usize,
+    device: &Device,
+    mut logits: impl FnMut(&[usize]) -> Tensor<2>,
+) -> (f64, f64) {
     let indices: Vec<usize> = (0..ds.len()).collect();
     let (mut loss, mut correct) = (0.0, 0usize);
-    for chunk in indices.chunks(bs.max(1)) {
-        let logits = head.forward(cache.batch(chunk, &device));
-        let (l, c) = loss_and_correct(logits, labels_tensor(ds, chunk, &device));
+    for chunk in indices.chunks(batch_size.max(1)) {
+        let (l, c) = loss_and_correct(logits(chunk), labels_tensor(ds, chunk, device));
         loss += l.into_scalar::<f64>() * chunk.len() as f64;
         correct += c;
     }
