@@ -22,9 +22,7 @@ use common::{GridArgs, report};
 use learnable_scattering::data::cifar::load_cifar10;
 use learnable_scattering::data::download::{CIFAR10_BINARY, ensure_dataset};
 use learnable_scattering::train::TrainConfig;
-use learnable_scattering::train::experiment::{
-    CIFAR10_SEEDS, ExperimentSpec, PaperDataset, run_experiment,
-};
+use learnable_scattering::train::experiment::{CIFAR10_SEEDS, PaperDataset};
 
 #[derive(Parser, Debug)]
 struct Cli {
@@ -44,27 +42,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let dir = ensure_dataset(&CIFAR10_BINARY, &cli.data_dir)?;
     let (train, test) = load_cifar10(&dir)?;
-    let spec = ExperimentSpec {
-        grid: cli.grid.grid(&CIFAR10_SEEDS),
-        num_scales: cli.grid.j.unwrap_or(2),
-        num_orientations: cli.grid.l,
-        input_size: [32, 32],
-        dataset: PaperDataset::Cifar10,
-        keep_checkpoints: cli.grid.keep_checkpoints,
-    };
-    let device = cli.grid.backend.device()?;
-    let rows = run_experiment(
-        &spec,
-        &train,
-        &test,
-        &device,
+    let rows = cli.grid.run(
+        cli.grid.grid(&CIFAR10_SEEDS),
+        2,
+        [32, 32],
+        PaperDataset::Cifar10,
+        (&train, &test),
         &cli.grid.out,
-        |cell| {
-            let mut config = TrainConfig::paper_cifar10(&cell.head, cell.train_size);
-            cli.grid.apply(&mut config);
-            config
-        },
-        !cli.grid.quiet,
+        |cell| TrainConfig::paper_cifar10(&cell.head, cell.train_size),
     )?;
     report(&rows, &cli.grid.out);
     Ok(())

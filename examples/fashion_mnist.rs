@@ -19,9 +19,7 @@ use common::{GridArgs, report};
 use learnable_scattering::data::augment::Normalization;
 use learnable_scattering::data::idx::load_fashion_mnist;
 use learnable_scattering::train::TrainConfig;
-use learnable_scattering::train::experiment::{
-    CIFAR10_SEEDS, ExperimentSpec, PaperDataset, run_experiment,
-};
+use learnable_scattering::train::experiment::{CIFAR10_SEEDS, PaperDataset};
 
 /// Where Debian's `dataset-fashion-mnist` installs the IDX files.
 const DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -62,27 +60,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
     })?;
     let normalization = Normalization::from_dataset(&train);
-    let spec = ExperimentSpec {
-        grid: cli.grid.grid(&CIFAR10_SEEDS),
-        num_scales: cli.grid.j.unwrap_or(2),
-        num_orientations: cli.grid.l,
-        input_size: [train.height(), train.width()],
-        dataset: PaperDataset::Other,
-        keep_checkpoints: cli.grid.keep_checkpoints,
-    };
-    let device = cli.grid.backend.device()?;
-    let rows = run_experiment(
-        &spec,
-        &train,
-        &test,
-        &device,
+    let rows = cli.grid.run(
+        cli.grid.grid(&CIFAR10_SEEDS),
+        2,
+        [train.height(), train.width()],
+        PaperDataset::Other,
+        (&train, &test),
         &cli.grid.out,
-        |cell| {
-            let mut config = fashion_config(cell.train_size, &normalization);
-            cli.grid.apply(&mut config);
-            config
-        },
-        !cli.grid.quiet,
+        |cell| fashion_config(cell.train_size, &normalization),
     )?;
     report(&rows, &cli.grid.out);
     Ok(())

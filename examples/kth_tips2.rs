@@ -23,8 +23,7 @@ use learnable_scattering::data::download::{KTH_TIPS2B, ensure_dataset};
 use learnable_scattering::data::kth::{KTH_TIPS2B_SIZE, load_kth_tips2b};
 use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{
-    ExperimentSpec, KTH_SEEDS, PaperDataset, RunRecord, read_run_records, run_experiment,
-    summarize, write_summaries,
+    KTH_SEEDS, PaperDataset, RunRecord, read_run_records, summarize, write_summaries,
 };
 
 #[derive(Parser, Debug)]
@@ -58,31 +57,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Runs the grid with physical sample `sample` as the training set, into `out`.
 fn run_sample(cli: &Cli, sample: char, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let dir = ensure_dataset(&KTH_TIPS2B, &cli.data_dir)?;
-    let device = cli.grid.backend.device()?;
     let (train, test) = load_kth_tips2b(&dir, sample, KTH_TIPS2B_SIZE)?;
     let mut grid = cli.grid.grid(&KTH_SEEDS);
     // The whole physical sample is the training set (1188 images).
     grid.train_sizes = vec![train.len()];
-    let spec = ExperimentSpec {
+    cli.grid.run(
         grid,
-        num_scales: cli.grid.j.unwrap_or(3),
-        num_orientations: cli.grid.l,
-        input_size: [128, 128],
-        dataset: PaperDataset::KthTips2,
-        keep_checkpoints: cli.grid.keep_checkpoints,
-    };
-    run_experiment(
-        &spec,
-        &train,
-        &test,
-        &device,
+        3,
+        [128, 128],
+        PaperDataset::KthTips2,
+        (&train, &test),
         out,
-        |cell| {
-            let mut config = TrainConfig::paper_kth(&cell.head);
-            cli.grid.apply(&mut config);
-            config
-        },
-        !cli.grid.quiet,
+        |cell| TrainConfig::paper_kth(&cell.head),
     )?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
+use learnable_scattering::analysis::deformation::load_gray;
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::geometry::paths_json;
 use learnable_scattering::npy::{NpyArray, write_real_npy};
@@ -28,31 +29,23 @@ struct Args {
 
 const TEXTURES: [&str; 2] = ["brick", "grass"];
 
-fn load_gray(path: &Path) -> Result<Vec<f32>, Box<dyn std::error::Error>> {
-    let img = image::open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .to_luma8();
-    if img.dimensions() != (512, 512) {
-        return Err(format!(
-            "{}: expected 512x512, got {:?}",
-            path.display(),
-            img.dimensions()
-        )
-        .into());
-    }
-    Ok(img.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data");
     let mut x = Array4::<f32>::zeros((TEXTURES.len(), 1, 512, 512));
     for (i, name) in TEXTURES.iter().enumerate() {
-        let pixels = load_gray(&data.join(format!("{name}.png")))?;
+        let path = data.join(format!("{name}.png"));
+        let image = load_gray(&path)?;
+        if image.dim() != (512, 512) {
+            let msg = format!(
+                "{}: expected 512x512, got {:?}",
+                path.display(),
+                image.dim()
+            );
+            return Err(msg.into());
+        }
         x.slice_mut(s![i, 0, .., ..])
-            .iter_mut()
-            .zip(pixels)
-            .for_each(|(d, v)| *d = v);
+            .assign(&image.mapv(|v| v as f32));
     }
 
     let options = ScatteringOptions::new(3, 8)?;

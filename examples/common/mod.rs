@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
+use learnable_scattering::data::ImageDataset;
+use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{
-    Grid, InitKind, PaperDataset, SummaryRow, markdown_table, read_run_records, summarize,
-    write_summaries,
+    Cell, ExperimentSpec, Grid, InitKind, PaperDataset, SummaryRow, markdown_table,
+    read_run_records, run_experiment, summarize, write_summaries,
 };
 
 /// Backend to train on.
@@ -153,8 +155,47 @@ impl GridArgs {
         }
     }
 
+    /// Runs `grid` on the chosen backend into `out` (resuming what is recorded there): J from
+    /// `--j` or `default_j`, each cell's configuration from `preset` with the command-line
+    /// overrides applied.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        grid: Grid,
+        default_j: usize,
+        input_size: [usize; 2],
+        dataset: PaperDataset,
+        (train, test): (&ImageDataset, &ImageDataset),
+        out: &Path,
+        preset: impl Fn(&Cell) -> TrainConfig,
+    ) -> Result<Vec<SummaryRow>, Box<dyn std::error::Error>> {
+        let spec = ExperimentSpec {
+            grid,
+            num_scales: self.j.unwrap_or(default_j),
+            num_orientations: self.l,
+            input_size,
+            dataset,
+            keep_checkpoints: self.keep_checkpoints,
+        };
+        let device = self.backend.device()?;
+        let config_for = |cell: &Cell| {
+            let mut config = preset(cell);
+            self.apply(&mut config);
+            config
+        };
+        Ok(run_experiment(
+            &spec,
+            train,
+            test,
+            &device,
+            out,
+            config_for,
+            !self.quiet,
+        )?)
+    }
+
     /// Applies the command-line overrides to a training configuration.
-    pub fn apply(&self, config: &mut learnable_scattering::train::TrainConfig) {
+    pub fn apply(&self, config: &mut TrainConfig) {
         if let Some(e) = self.epochs {
             config.epochs = e;
         }
