@@ -4,7 +4,7 @@
 //! [`Display`](std::fmt::Display) text of the same variants (burn style), so a message is written
 //! once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Errors returned by the crate's fallible constructors, transforms and file readers.
 #[derive(Debug, thiserror::Error)]
@@ -356,3 +356,11 @@ pub enum ScatterError {
 
 /// `Result` with [`ScatterError`].
 pub type Result<T> = std::result::Result<T, ScatterError>;
+
+/// Wraps an I/O error with the path it concerns: `.map_err(io_error(path))`.
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScatterError + '_ {
+    move |source| ScatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

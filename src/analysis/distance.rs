@@ -21,7 +21,7 @@ use pathfinding::kuhn_munkres::kuhn_munkres_min;
 use pathfinding::matrix::Matrix;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, ScatterError};
+use crate::error::{Result, ScatterError, io_error};
 use crate::filters::{FilterBankParams, MorletParams};
 
 /// Arc distance between two angles on the circle, `min(δ, 2π − δ)` with `δ = |α − β| mod 2π`;
@@ -178,10 +178,7 @@ impl BankDistance {
     /// [`ScatterError::Io`] if the file cannot be written.
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_csv()).map_err(|source| ScatterError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        std::fs::write(path, self.to_csv()).map_err(io_error(path))
     }
 }
 

@@ -37,7 +37,7 @@ use super::littlewood_paley::{
     FrameBounds, LittlewoodPaley, littlewood_paley_png_size, render_littlewood_paley,
 };
 use super::trajectory::{FilterTrajectory, TRAJECTORY_PNG_SIZE, render_trajectory};
-use crate::error::{Result, ScatterError};
+use crate::error::{Result, ScatterError, io_error};
 use crate::fast::Scattering2dPlan;
 use crate::filters::FilterBankParams;
 use crate::geometry::PaddedGeometry;
@@ -162,15 +162,8 @@ impl Report {
     }
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> ScatterError {
-    ScatterError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 fn write_text(files: &mut Vec<WrittenFile>, path: PathBuf, text: &str) -> Result<()> {
-    std::fs::write(&path, text).map_err(|e| io_error(&path, e))?;
+    std::fs::write(&path, text).map_err(io_error(&path))?;
     files.push(WrittenFile {
         path,
         png_size: None,
@@ -190,7 +183,7 @@ fn write_text(files: &mut Vec<WrittenFile>, path: PathBuf, text: &str) -> Result
 /// image, [`ScatterError::InvalidParameter`] if fewer than 2 windows result.
 pub fn texture_windows(dir: &Path, options: &DeformationOptions) -> Result<Vec<Array2<f64>>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
+        .map_err(io_error(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
         .collect();
@@ -272,7 +265,7 @@ pub fn stability_curves(
 /// [`ScatterError::ScaleTooLarge`]), and the drawing and image errors of the renderers.
 pub fn render_all(options: &ReportOptions) -> Result<Report> {
     let out = &options.out_dir;
-    std::fs::create_dir_all(out).map_err(|e| io_error(out, e))?;
+    std::fs::create_dir_all(out).map_err(io_error(out))?;
     let trajectory = options
         .checkpoint
         .as_ref()

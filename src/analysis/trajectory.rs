@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plot::{LinePlot, Series, render_line_plots};
 use super::render::category_color;
-use crate::error::{Result, ScatterError};
+use crate::error::{Result, ScatterError, io_error};
 use crate::filters::FilterBankParams;
 
 /// Name of the trajectory file inside a training checkpoint directory.
@@ -33,13 +33,6 @@ pub struct FilterTrajectory {
     pub points: Vec<TrajectoryPoint>,
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> ScatterError {
-    ScatterError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 impl FilterTrajectory {
     /// Reads a trajectory from a JSON file and re-checks every bank
     /// ([`FilterBankParams::validate`]).
@@ -50,7 +43,7 @@ impl FilterTrajectory {
     /// and the bank checks of [`FilterBankParams::from_wavelets`].
     pub fn read_json(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(io_error(path))?;
         let trajectory: Self =
             serde_json::from_str(&text).map_err(|source| ScatterError::Json {
                 path: path.to_path_buf(),
@@ -119,7 +112,7 @@ impl FilterTrajectory {
             path: path.to_path_buf(),
             source,
         })?;
-        std::fs::write(path, text).map_err(|e| io_error(path, e))
+        std::fs::write(path, text).map_err(io_error(path))
     }
 
     /// The trajectory as CSV text: header `epoch,index,j,l,sigma,xi,theta,slant`, then one row
@@ -151,7 +144,7 @@ impl FilterTrajectory {
     /// [`ScatterError::Io`] if the file cannot be written.
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_csv()).map_err(|e| io_error(path, e))
+        std::fs::write(path, self.to_csv()).map_err(io_error(path))
     }
 
     /// The bank of the last point (the learned bank of a checkpoint), `None` if empty.

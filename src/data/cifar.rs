@@ -7,7 +7,8 @@
 //! each 32×32 row-major (<https://www.cs.toronto.edu/~kriz/cifar.html>, "Binary version").
 //! That is exactly the `[3, 32, 32]` C-order layout of one [`ImageDataset`] image.
 
-use super::{ImageDataset, io_error};
+use super::ImageDataset;
+use crate::error::io_error;
 use crate::{Result, ScatterError};
 use ndarray::Array4;
 use std::path::{Path, PathBuf};

@@ -21,7 +21,7 @@
 //!   `download_util.py`). It is checked; the SHA-256 is `None` and the computed one is printed.
 
 use super::checksum::{md5_file, sha256_file};
-use super::io_error;
+use crate::error::io_error;
 use crate::{Result, ScatterError};
 use std::fs;
 use std::io::{BufReader, Read, Write};

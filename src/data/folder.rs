@@ -9,7 +9,8 @@
 //! `Resize(antialias=True)` bilinear (the values are close, not bit-identical). An image
 //! already at the target size is not resampled.
 
-use super::{ImageDataset, io_error, require_dir, sorted_subdirs};
+use super::{ImageDataset, require_dir, sorted_subdirs};
+use crate::error::io_error;
 use crate::{Result, ScatterError};
 use image::imageops::{self, FilterType};
 use image::{ImageBuffer, Pixel};

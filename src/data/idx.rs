@@ -7,7 +7,8 @@
 //!
 //! Compressed files are recognised by the gzip magic bytes `1f 8b`, whatever their name.
 
-use super::{ImageDataset, io_error};
+use super::ImageDataset;
+use crate::error::io_error;
 use crate::{Result, ScatterError};
 use ndarray::{Array3, Array4};
 use std::io::Read;

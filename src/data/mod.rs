@@ -30,6 +30,7 @@ pub mod sampler;
 
 pub use checksum::{md5_file, sha256_file};
 
+use crate::error::io_error;
 use crate::{Result, ScatterError};
 use ndarray::{Array4, Axis};
 use std::path::Path;
@@ -179,14 +180,6 @@ pub(crate) fn class_indices(labels: &[usize], num_classes: usize) -> Vec<Vec<usi
         }
     }
     out
-}
-
-/// Wraps an I/O error with the path it concerns.
-pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScatterError + '_ {
-    move |source| ScatterError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Checks that `path` is an existing directory.

@@ -14,7 +14,7 @@ use burn::tensor::Device;
 use super::{FitOptions, HeadConfig, HybridConfig, TrainConfig, fit};
 use crate::data::ImageDataset;
 use crate::data::sampler::balanced_subset;
-use crate::error::{Result, ScatterError};
+use crate::error::{Result, ScatterError, io_error};
 use crate::nn::{FilterInit, Scattering2dConfig, Trainable};
 
 /// The paper's CIFAR-10 seeds (`parametric-scattering-paper.md` §3.3).
@@ -126,10 +126,6 @@ pub fn run_grid(
     results: &Path,
     mut run: impl FnMut(&Cell) -> Result<RunRecord>,
 ) -> Result<Vec<RunRecord>> {
-    let io = |source| ScatterError::Io {
-        path: results.to_path_buf(),
-        source,
-    };
     let mut done: BTreeMap<String, RunRecord> = BTreeMap::new();
     if results.exists() {
         for record in read_run_records(results)? {
@@ -137,10 +133,7 @@ pub fn run_grid(
         }
     }
     if let Some(parent) = results.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| ScatterError::Io {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
     let mut out = Vec::new();
     for cell in grid.cells() {
@@ -154,9 +147,9 @@ pub fn run_grid(
             .create(true)
             .append(true)
             .open(results)
-            .map_err(io)?;
+            .map_err(io_error(results))?;
         let line = serde_json::to_string(&record).expect("records serialise");
-        writeln!(file, "{line}").map_err(io)?;
+        writeln!(file, "{line}").map_err(io_error(results))?;
         done.insert(key, record.clone());
         out.push(record);
     }
@@ -170,10 +163,7 @@ pub fn run_grid(
 /// [`ScatterError::Io`] if the file cannot be read; [`ScatterError::Checkpoint`] naming the file
 /// and line for a line that is not a record.
 pub fn read_run_records(path: &Path) -> Result<Vec<RunRecord>> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScatterError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
@@ -515,11 +505,7 @@ pub fn run_experiment(
     config_for: impl Fn(&Cell) -> TrainConfig,
     progress: bool,
 ) -> Result<Vec<SummaryRow>> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ScatterError::Io { path, source }
-    };
-    std::fs::create_dir_all(out).map_err(io(out))?;
+    std::fs::create_dir_all(out).map_err(io_error(out))?;
     let records = run_grid(&spec.grid, &out.join("runs.jsonl"), |cell| {
         let subset = if cell.train_size == train.len() {
             train.clone()
@@ -569,7 +555,7 @@ pub fn run_experiment(
         };
         let (_, report) = fit(model, &subset, test, &config, &options)?;
         if !spec.keep_checkpoints {
-            std::fs::remove_dir_all(&checkpoint).map_err(io(&checkpoint))?;
+            std::fs::remove_dir_all(&checkpoint).map_err(io_error(&checkpoint))?;
         }
         Ok(RunRecord {
             cell: cell.clone(),
@@ -599,7 +585,7 @@ pub fn write_summaries(out: &Path, rows: &[SummaryRow]) -> Result<()> {
     ];
     for (name, text) in files {
         let path = out.join(name);
-        std::fs::write(&path, text).map_err(|source| ScatterError::Io { path, source })?;
+        std::fs::write(&path, text).map_err(io_error(&path))?;
     }
     Ok(())
 }

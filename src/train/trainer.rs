@@ -18,7 +18,7 @@ use super::optim::{OneCycle, ParamGroupOptimizer};
 use crate::analysis::trajectory::{FilterTrajectory, TrajectoryPoint};
 use crate::data::ImageDataset;
 use crate::data::augment::{Augmentation, Normalization, make_batch};
-use crate::error::{Result, ScatterError};
+use crate::error::{Result, ScatterError, io_error};
 
 /// Weight decay of the head parameters (paper §3.2); the filters get none.
 pub const HEAD_WEIGHT_DECAY: f64 = 5e-4;
@@ -588,43 +588,33 @@ fn progress_bar(
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScatterError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
     serde_json::from_str(&text).map_err(|e| checkpoint_err(path, e))
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| checkpoint_err(path, e))?;
-    std::fs::write(path, text).map_err(|source| ScatterError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, text).map_err(io_error(path))
 }
 
 /// Runs `write` on a sibling `*.partial` directory, then swaps it in place of `dir`, so that an
 /// interrupted write never leaves a checkpoint whose files disagree.
 fn write_atomically(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ScatterError::Io { path, source }
-    };
     let partial = dir.with_extension("partial");
     let previous = dir.with_extension("previous");
     if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+        std::fs::remove_dir_all(&partial).map_err(io_error(&partial))?;
     }
     write(&partial)?;
     if dir.exists() {
         if previous.exists() {
-            std::fs::remove_dir_all(&previous).map_err(io(&previous))?;
+            std::fs::remove_dir_all(&previous).map_err(io_error(&previous))?;
         }
-        std::fs::rename(dir, &previous).map_err(io(dir))?;
+        std::fs::rename(dir, &previous).map_err(io_error(dir))?;
     }
-    std::fs::rename(&partial, dir).map_err(io(&partial))?;
+    std::fs::rename(&partial, dir).map_err(io_error(&partial))?;
     if previous.exists() {
-        std::fs::remove_dir_all(&previous).map_err(io(&previous))?;
+        std::fs::remove_dir_all(&previous).map_err(io_error(&previous))?;
     }
     Ok(())
 }
@@ -641,10 +631,7 @@ fn write_checkpoint_files(
     // burn's `RunningState` (batch-norm statistics) records its last *synced* value; `valid`
     // syncs the pending update of the last batch into it, so the checkpoint holds it.
     let _ = model.valid();
-    std::fs::create_dir_all(dir).map_err(|source| ScatterError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     model
         .clone()
         .save_file(dir.join(MODEL_FILE))
