@@ -212,12 +212,14 @@ fn progress_bar(archive: &RemoteArchive, total: Option<u64>) -> indicatif::Progr
 /// Extracts a tar or tar.gz archive (by magic bytes) into `data_dir` through a temporary
 /// folder, so that an interrupted extraction never leaves a half-filled `extracted_dir`.
 fn extract(archive: &RemoteArchive, path: &Path, data_dir: &Path) -> Result<PathBuf> {
-    let mut magic = [0u8; 262];
-    let n = {
-        let mut f = fs::File::open(path).map_err(io_error(path))?;
-        read_up_to(&mut f, &mut magic).map_err(io_error(path))?
-    };
-    let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
+    // The first 262 bytes hold gzip's magic number or the ustar header.
+    let mut magic = Vec::with_capacity(262);
+    let f = fs::File::open(path).map_err(io_error(path))?;
+    f.take(262)
+        .read_to_end(&mut magic)
+        .map_err(io_error(path))?;
+    let n = magic.len();
+    let gzip = magic.starts_with(&super::GZIP_MAGIC);
     let tar = n >= 262 && &magic[257..262] == b"ustar";
     if !gzip && !tar {
         return Err(ScatterError::UnknownArchive {
@@ -255,17 +257,6 @@ fn extract(archive: &RemoteArchive, path: &Path, data_dir: &Path) -> Result<Path
     })();
     let _ = fs::remove_dir_all(&tmp);
     finish
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

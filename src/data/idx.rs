@@ -156,7 +156,7 @@ fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
         });
     }
     let bytes = std::fs::read(path).map_err(io_error(path))?;
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    if bytes.starts_with(&super::GZIP_MAGIC) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&bytes[..])
             .read_to_end(&mut out)

@@ -170,6 +170,9 @@ impl ImageDataset {
     }
 }
 
+/// The first two bytes of a gzip stream (RFC 1952, §2.3.1).
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Per class, the ascending positions of `labels` equal to it; labels `>= num_classes` are
 /// ignored.
 pub(crate) fn class_indices(labels: &[usize], num_classes: usize) -> Vec<Vec<usize>> {
