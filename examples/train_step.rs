@@ -87,18 +87,18 @@ fn main() {
         .with_trainable(Trainable::none())
         .init(&device);
 
-    let mut modes: Vec<(&str, Step)> = Vec::new();
+    let mut modes: Vec<(String, Step)> = Vec::new();
     if !args.step_only {
         let (fixed, x1) = (fixed.clone(), x.clone());
         modes.push((
-            "fixed_forward",
+            "fixed_forward".into(),
             Box::new(move || {
                 let _ = fixed.forward(x1.clone()).sum().into_scalar::<f32>();
             }),
         ));
         let (layer, x2) = (learnable.clone(), x.clone());
         modes.push((
-            "learnable_forward",
+            "learnable_forward".into(),
             Box::new(move || {
                 let _ = layer.forward(x2.clone()).sum().into_scalar::<f32>();
             }),
@@ -106,7 +106,7 @@ fn main() {
     }
     let (layer, x3) = (learnable.clone(), x.clone());
     modes.push((
-        "learnable_step",
+        "learnable_step".into(),
         Box::new(move || {
             let grads = layer.forward(x3.clone()).sum().backward();
             let g = layer.filters.xi.val().grad(&grads).expect("xi gradient");
@@ -128,9 +128,8 @@ fn main() {
             .init(&device);
         let loss = CrossEntropyLossConfig::new().init(&device);
         let (x4, y) = (x.clone(), labels.clone());
-        let mode: &'static str = Box::leak(format!("hybrid_step_{name}").into_boxed_str());
         modes.push((
-            mode,
+            format!("hybrid_step_{name}"),
             Box::new(move || {
                 let grads = loss
                     .forward(model.forward(x4.clone()), y.clone())
