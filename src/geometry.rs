@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, ScatterError};
 
 /// Validated scattering configuration: `J` scales, `L` orientations, maximum order 1 or 2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ScatteringOptions {
     /// Number of dyadic scales `J` (at least 1). The output is subsampled by `2^J`.
     pub num_scales: usize,
@@ -208,7 +208,7 @@ pub fn reflect_index(i: isize, n: usize) -> usize {
 ///
 /// Orientation indices `l` refer to the bank's wavelet `n = j·L + l`; the angle of the tight-frame
 /// bank is [`crate::filters::tight_frame_theta`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScatteringPath {
     /// `S0 = x ⋆ φ_J`.

@@ -9,7 +9,7 @@ use learnable_scattering::FilterBankParams;
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::filters::spectral::bank_spectra;
 use learnable_scattering::nn::spectral::{
-    dft2, fft2, fft2_real, ifft2, mul_subsample, mul_subsample_composed, mul_subsample_grads,
+    dft2, fft2, fft2_real, ifft2, mul_subsample, mul_subsample_composed,
 };
 use learnable_scattering::nn::{
     FilterInit, MorletFilterBankConfig, Parametrization, Scattering2dConfig, Trainable,
@@ -109,9 +109,8 @@ fn fft2_matches_a_naive_dft_for_any_size_on_every_backend() {
     }
 }
 
-/// The fused filter product with subsampling: host kernels against the tensor-op composition
-/// (forward and both gradients), and the custom backward against burn's autodiff of the
-/// composition.
+/// The filter product with subsampling as an extension op (its hand-written backward, what wgpu
+/// runs) against burn's autodiff of the same tensor-op composition.
 #[test]
 fn fused_product_matches_its_composition_and_autodiff() {
     let (q, l, m, n) = (3, 2, 12, 8);
@@ -159,15 +158,6 @@ fn fused_product_matches_its_composition_and_autodiff() {
                     "{name} k={k}: gradient {:e}",
                     max_rel(a, b)
                 );
-            }
-            // The composed gradient functions (what wgpu runs) equal the host kernels.
-            let g = (weights.clone(), weights.clone().mul_scalar(0.5));
-            let host =
-                mul_subsample_grads(g.clone(), (xr.clone(), xi.clone()), psi.clone(), k, false);
-            let comp = mul_subsample_grads(g, (xr.clone(), xi.clone()), psi.clone(), k, true);
-            for (a, b) in [(host.0, comp.0), (host.1, comp.1), (host.2, comp.2)] {
-                let (a, b) = (to_vec(a), to_vec(b));
-                assert!(max_rel(&a, &b) < 1e-5, "{name} k={k}: composed gradients");
             }
         }
     }

@@ -182,27 +182,69 @@ pub(crate) fn mul_subsample<T: FftNum>(
         }
         return;
     }
+    dst.fill(T::zero());
+    fold_runs(src_w, src_h, k, |d, s, len| {
+        let (drow, s, f) = (&mut dst[d..d + len], &src[s..s + len], &filt[s..s + len]);
+        for ((d, s), f) in drow.iter_mut().zip(s).zip(f) {
+            *d = *d + *s * *f;
+        }
+    });
+}
+
+/// The alias fold of Fourier subsampling by `k`, in interleaved scalars of the transposed layout:
+/// calls `f(d, s, len)` for every run of `len` scalars that starts at `s` in the `src_w × src_h`
+/// source and folds onto `d` in the `src_w/k × src_h/k` destination. [`mul_subsample`] and both of
+/// its adjoints walk the fold this way, so there is one fold.
+fn fold_runs(src_w: usize, src_h: usize, k: usize, mut f: impl FnMut(usize, usize, usize)) {
+    let (dw, dh) = (src_w / k, src_h / k);
+    let (row_len, chunk) = (2 * src_h, 2 * dh);
     for n in 0..dw {
-        let drow = &mut dst[n * chunk..(n + 1) * chunk];
         for b in 0..k {
             let row = (b * dw + n) * row_len;
-            let (s_row, f_row) = (&src[row..row + row_len], &filt[row..row + row_len]);
-            for (a, (s, f)) in s_row
-                .chunks_exact(chunk)
-                .zip(f_row.chunks_exact(chunk))
-                .enumerate()
-            {
-                if a == 0 && b == 0 {
-                    for ((d, s), f) in drow.iter_mut().zip(s).zip(f) {
-                        *d = *s * *f;
-                    }
-                } else {
-                    for ((d, s), f) in drow.iter_mut().zip(s).zip(f) {
-                        *d = *d + *s * *f;
-                    }
-                }
+            for a in 0..k {
+                f(n * chunk, row + a * chunk, chunk);
             }
         }
+    }
+}
+
+/// Adjoint of [`mul_subsample`]: `src_bar[I] += filt[I]·dst_bar[i(I)]` for every source position
+/// `I` and the position `i(I)` it folds onto (the filter is real, so no conjugate), and with
+/// `filt_bar` the filter's gradient `filt_bar[I] += Re(conj(dst_bar[i(I)])·src[I])`, accumulated
+/// in the filter's doubled layout (`filt_bar[2I] += Re·Re`, `filt_bar[2I + 1] += Im·Im`; the two
+/// halves of a position are summed when the gradient is read out). Same layouts as
+/// [`mul_subsample`]; one walk of the fold for both.
+pub(crate) fn mul_subsample_adjoint<T: FftNum>(
+    dst_bar: &[Complex<T>],
+    filt: &[T],
+    src: &[Complex<T>],
+    [src_w, src_h]: [usize; 2],
+    k: usize,
+    src_bar: &mut [Complex<T>],
+    filt_bar: Option<&mut [T]>,
+) {
+    debug_assert_eq!(dst_bar.len() * k * k, src_bar.len());
+    debug_assert_eq!(filt.len(), 2 * src_bar.len());
+    let (g, acc) = (as_scalars(dst_bar), as_scalars_mut(src_bar));
+    match filt_bar {
+        Some(filt_bar) => {
+            debug_assert_eq!(filt_bar.len(), filt.len());
+            let src = as_scalars(src);
+            fold_runs(src_w, src_h, k, |d, s, len| {
+                let (g, f, x) = (&g[d..d + len], &filt[s..s + len], &src[s..s + len]);
+                let (a, fb) = (&mut acc[s..s + len], &mut filt_bar[s..s + len]);
+                for i in 0..len {
+                    a[i] = a[i] + g[i] * f[i];
+                    fb[i] = fb[i] + g[i] * x[i];
+                }
+            });
+        }
+        None => fold_runs(src_w, src_h, k, |d, s, len| {
+            let (g, f, a) = (&g[d..d + len], &filt[s..s + len], &mut acc[s..s + len]);
+            for i in 0..len {
+                a[i] = a[i] + g[i] * f[i];
+            }
+        }),
     }
 }
 
@@ -259,6 +301,65 @@ pub(crate) fn unpack_spectra<T: FftNum>(
             // d / (2i) = −i·d/2 = (d.im, −d.re) / 2
             rb[k] = Complex::new(d.im * half, -d.re * half);
         }
+    }
+}
+
+/// Adjoint of [`unpack_spectra`]: `z_bar += H(xa_bar) + i·H(xb_bar)` with
+/// `H(G)(ω) = (G(ω) + conj G(−ω)) / 2` (same layout; `xb_bar = None` adds only the first term).
+///
+/// `X_a = (Z + C·Z)/2` and `X_b = −i·(Z − C·Z)/2` with the real-linear `(C·Z)(ω) = conj Z(−ω)`,
+/// which is self-adjoint for the real inner product `Re⟨·,·⟩`; hence the two terms.
+pub(crate) fn unpack_spectra_adjoint<T: FftNum>(
+    xa_bar: &[Complex<T>],
+    xb_bar: Option<&[Complex<T>]>,
+    w: usize,
+    h: usize,
+    z_bar: &mut [Complex<T>],
+) {
+    let half = T::from_f64(0.5).unwrap();
+    let mirror = |k: usize, n: usize| if k == 0 { 0 } else { n - k };
+    for l in 0..w {
+        let ml = mirror(l, w);
+        let out = &mut z_bar[l * h..(l + 1) * h];
+        let (ra, rma) = (&xa_bar[l * h..(l + 1) * h], &xa_bar[ml * h..(ml + 1) * h]);
+        for k in 0..h {
+            let ga = (ra[k] + rma[mirror(k, h)].conj()) * half;
+            out[k] = out[k] + ga;
+        }
+        if let Some(xb) = xb_bar {
+            let (rb, rmb) = (&xb[l * h..(l + 1) * h], &xb[ml * h..(ml + 1) * h]);
+            for k in 0..h {
+                let gb = (rb[k] + rmb[mirror(k, h)].conj()) * half;
+                // + i·gb
+                out[k] = out[k] + Complex::new(-gb.im, gb.re);
+            }
+        }
+    }
+}
+
+/// Adjoint of the modulus `|u|`: `u_bar = g·u/|u|`, with `g` the real (`imag = false`) or
+/// imaginary part of `packed_bar`, and 0 where `u = 0` (kymatio's `ModulusStable`).
+pub(crate) fn modulus_adjoint<T: FftNum + num_traits::Float>(
+    packed_bar: &[Complex<T>],
+    imag: bool,
+    u: &[Complex<T>],
+    u_bar: &mut [Complex<T>],
+) {
+    let n = u.len();
+    let (g, u, out) = (
+        &as_scalars(packed_bar)[..2 * n],
+        as_scalars(u),
+        &mut as_scalars_mut(u_bar)[..2 * n],
+    );
+    let off = usize::from(imag);
+    // Written without branches over flat scalars so that it vectorises.
+    for i in 0..n {
+        let (re, im) = (u[2 * i], u[2 * i + 1]);
+        let m = (re * re + im * im).sqrt();
+        let s = g[2 * i + off] / m;
+        let s = if m > T::zero() { s } else { T::zero() };
+        out[2 * i] = re * s;
+        out[2 * i + 1] = im * s;
     }
 }
 

@@ -21,51 +21,50 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod cascade;
 pub(crate) mod kernels;
 
 use ndarray::{Array5, ArrayD, ArrayView4, ArrayViewD, IxDyn};
-use num_complex::Complex;
-use rayon::prelude::*;
-use rustfft::{FftNum, FftPlanner};
+use rustfft::FftNum;
 
 use crate::error::{Result, ScatterError};
-use crate::filters::{FilterBankParams, periodize, spectral};
-use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath, paths};
-use kernels::{Fft2, mul_subsample, pack_moduli, unpack_spectra};
+use crate::filters::{FilterBankParams, spectral};
+use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath};
+use cascade::{Cascade, PreparedFilters};
 
 /// Floating-point types the fast path runs in: `f32` and `f64`.
-pub trait Float: FftNum + num_traits::Float + ndarray::ScalarOperand {}
-impl Float for f32 {}
-impl Float for f64 {}
+pub trait Float: FftNum + num_traits::Float + ndarray::ScalarOperand {
+    /// Largest input magnitude the cascade takes as it is: a plane with a larger value is scaled
+    /// down by a power of two first (and its coefficients back up), so that no square inside the
+    /// cascade overflows. `2^40` for `f32` (squares stay below `2^80 · MpNp` against a range of
+    /// `2^128`), `2^400` for `f64`.
+    const SAFE_MAGNITUDE: f64;
+}
+impl Float for f32 {
+    const SAFE_MAGNITUDE: f64 = 1_099_511_627_776.0; // 2^40
+}
+impl Float for f64 {
+    // 2^400
+    const SAFE_MAGNITUDE: f64 = 2.582_249_878_086_908_6e120;
+}
 
 /// A planned fixed-filter scattering transform for one input size.
 ///
-/// Holds the FFT plans of every resolution `2^−r`, `r = 0..=J`, and the filter spectra at the
-/// resolutions they are applied at: `ψ̂_{j,l}` at level 0 and at the levels `j1 < j` used by
-/// order 2, `φ̂` at levels `0..J`. `Send + Sync`: share it across threads freely.
+/// Holds the scattering cascade (FFT plans of every resolution `2^−r`, `r = 0..=J`, the low-pass
+/// `φ̂` at levels `0..J`, the padding tables) and the bank's wavelet spectra at the resolutions
+/// they are applied at: `ψ̂_{j,l}` at level 0 and at the levels `j1 < j` used by order 2. The same
+/// cascade runs the burn layer on the CPU. `Send + Sync`: share it across threads freely.
 pub struct Scattering2dPlan<T: Float = f32> {
-    options: ScatteringOptions,
-    geometry: PaddedGeometry,
+    cascade: Cascade<T>,
+    filters: PreparedFilters<T>,
     bank: FilterBankParams,
-    paths: Vec<ScatteringPath>,
-    /// FFT plans, index = resolution `r`.
-    ffts: Vec<Fft2<T>>,
-    /// `psi[n][r]`: wavelet `n` at resolution `r` (transposed layout, every value twice, scaled
-    /// by `1/(h·w)` of that resolution).
-    psi: Vec<Vec<Vec<T>>>,
-    /// `phi[r]`: low-pass at resolution `r`, `r < J`, stored as `psi`.
-    phi: Vec<Vec<T>>,
-    /// Source row / column of every padded row / column (reflect padding).
-    src_rows: Vec<usize>,
-    src_cols: Vec<usize>,
-    scratch_len: usize,
 }
 
 impl<T: Float> std::fmt::Debug for Scattering2dPlan<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scattering2dPlan")
-            .field("options", &self.options)
-            .field("geometry", &self.geometry)
+            .field("options", self.cascade.options())
+            .field("geometry", self.cascade.geometry())
             .finish_non_exhaustive()
     }
 }
@@ -99,63 +98,26 @@ impl<T: Float> Scattering2dPlan<T> {
             bank.num_orientations(),
             max_order,
         )?;
-        let geometry = PaddedGeometry::new(height, width, options.num_scales)?;
-        let big_j = options.num_scales;
-        let [mp, np] = geometry.padded_size();
-
-        let mut planner = FftPlanner::new();
-        let ffts: Vec<Fft2<T>> = (0..=big_j)
-            .map(|r| Fft2::new(&mut planner, mp >> r, np >> r))
-            .collect();
-        let scratch_len = ffts.iter().map(Fft2::scratch_len).max().unwrap_or(0);
-
+        let cascade = Cascade::new(height, width, options)?;
+        let [mp, np] = cascade.geometry().padded_size();
         let spectra = spectral::bank_spectra(&bank, mp, np);
-        // A filter at level r always multiplies a spectrum of the level-r grid, and the inverse
-        // FFT that follows (after subsampling) needs 1/(h·w) of that grid: store it pre-scaled.
-        let to_transposed = |a: ndarray::Array2<f64>| -> Vec<T> {
-            let scale = 1.0 / a.len() as f64;
-            a.t()
-                .iter()
-                .flat_map(|&v| [T::from_f64(v * scale).unwrap(); 2])
-                .collect()
-        };
-        let psi = spectra
-            .psi
-            .iter()
-            .enumerate()
-            .map(|(n, full)| {
-                let j = n / options.num_orientations;
-                (0..j.max(1))
-                    .map(|r| to_transposed(periodize(full.view(), r)))
-                    .collect()
-            })
-            .collect();
-        let phi = (0..big_j)
-            .map(|r| to_transposed(periodize(spectra.phi.view(), r)))
-            .collect();
-
+        let flat: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
+        let filters = cascade.prepare_filters(&flat);
         Ok(Self {
-            src_rows: (0..mp).map(|i| geometry.source_row(i)).collect(),
-            src_cols: (0..np).map(|i| geometry.source_col(i)).collect(),
-            paths: paths(&options),
-            options,
-            geometry,
+            cascade,
+            filters,
             bank,
-            ffts,
-            psi,
-            phi,
-            scratch_len,
         })
     }
 
     /// The options (`J`, `L`, `max_order`).
     pub fn options(&self) -> &ScatteringOptions {
-        &self.options
+        self.cascade.options()
     }
 
     /// Padding and output geometry.
     pub fn geometry(&self) -> &PaddedGeometry {
-        &self.geometry
+        self.cascade.geometry()
     }
 
     /// The filter bank the plan was built from.
@@ -165,12 +127,12 @@ impl<T: Float> Scattering2dPlan<T> {
 
     /// Output channels in order: channel `k` is `paths()[k]`.
     pub fn paths(&self) -> &[ScatteringPath] {
-        &self.paths
+        self.cascade.paths()
     }
 
     /// Number of output channels `K`.
     pub fn num_paths(&self) -> usize {
-        self.paths.len()
+        self.cascade.paths().len()
     }
 
     /// Scattering coefficients of a batch of multi-channel images.
@@ -209,10 +171,11 @@ impl<T: Float> Scattering2dPlan<T> {
                 got: shape.len(),
             });
         }
+        let geometry = self.geometry();
         let (lead, spatial) = shape.split_at(shape.len() - 2);
-        if spatial != [self.geometry.height, self.geometry.width] {
+        if spatial != [geometry.height, geometry.width] {
             let mut expected = vec![usize::MAX; lead.len()];
-            expected.extend([self.geometry.height, self.geometry.width]);
+            expected.extend([geometry.height, geometry.width]);
             return Err(ScatterError::InvalidShape {
                 expected,
                 got: shape,
@@ -224,230 +187,13 @@ impl<T: Float> Scattering2dPlan<T> {
         let standard = input.as_standard_layout();
         let x = standard.as_slice().expect("standard layout is contiguous");
         check_finite(x, &shape)?;
-        let [ho, wo] = self.geometry.output_size();
-        let plane_in = self.geometry.height * self.geometry.width;
-        let plane_out = self.num_paths() * ho * wo;
-        let planes = x.len() / plane_in;
-
-        let mut out = vec![T::zero(); planes * plane_out];
-        out.par_chunks_mut(plane_out)
-            .zip(x.par_chunks(plane_in))
-            .for_each_init(
-                || Workspace::new(self),
-                |ws, (dst, src)| self.scatter_plane(src, dst, ws),
-            );
-
+        let planes = x.len() / self.cascade.input_plane();
+        let mut out = vec![T::zero(); planes * self.cascade.output_plane()];
+        self.cascade.forward(&self.filters, x, &mut out, None);
+        let [ho, wo] = geometry.output_size();
         let mut out_shape = lead.to_vec();
         out_shape.extend([self.num_paths(), ho, wo]);
         Ok(ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output length matches shape"))
-    }
-
-    /// One `height × width` plane to its `[K, ho, wo]` coefficients.
-    fn scatter_plane(&self, x: &[T], dst: &mut [T], ws: &mut Workspace<T>) {
-        let big_j = self.options.num_scales;
-        let big_l = self.options.num_orientations;
-        let f0 = &self.ffts[0];
-
-        // U0 = fft2(pad(x)).
-        let w = self.geometry.width;
-        for (r, &sr) in self.src_rows.iter().enumerate() {
-            let row = &mut ws.spatial[r * f0.w..(r + 1) * f0.w];
-            for (d, &sc) in row.iter_mut().zip(&self.src_cols) {
-                *d = Complex::new(x[sr * w + sc], T::zero());
-            }
-        }
-        f0.forward(&mut ws.spatial[..f0.len()], &mut ws.u0, &mut ws.scratch);
-
-        // S0.
-        let u0 = std::mem::take(&mut ws.u0);
-        self.low_pass(&u0, 0, &mut ws.small, &mut ws.spatial, &mut ws.scratch);
-        self.write_pair(&ws.spatial, 0, None, dst);
-
-        let mut channel = 1;
-        for j1 in 0..big_j {
-            let f1 = &self.ffts[j1];
-            let mut l1 = 0;
-            while l1 < big_l {
-                let pair = l1 + 1 < big_l;
-                // Z = fft2(|u_a| + i|u_b|), u = ifft2(sub(U0 · ψ_{j1,l}, 2^j1)).
-                let mut z1 = std::mem::take(&mut ws.z1);
-                self.wavelet_pair(&u0, 0, j1, j1 * big_l + l1, pair, ws, &mut z1[..f1.len()]);
-                self.low_pass(
-                    &z1[..f1.len()],
-                    j1,
-                    &mut ws.small,
-                    &mut ws.spatial,
-                    &mut ws.scratch,
-                );
-                self.write_pair(&ws.spatial, channel, pair.then_some(channel + 1), dst);
-                channel += 1 + pair as usize;
-
-                if self.options.max_order >= 2 && j1 + 1 < big_j {
-                    unpack_spectra(&z1[..f1.len()], f1.w, f1.h, &mut ws.xa, &mut ws.xb);
-                    let xa = std::mem::take(&mut ws.xa);
-                    let xb = std::mem::take(&mut ws.xb);
-                    for (m, u1) in [&xa, &xb].into_iter().enumerate().take(1 + pair as usize) {
-                        self.second_order(j1, l1 + m, &u1[..f1.len()], ws, dst);
-                    }
-                    ws.xa = xa;
-                    ws.xb = xb;
-                }
-                ws.z1 = z1;
-                l1 += 2;
-            }
-        }
-        ws.u0 = u0;
-    }
-
-    /// All order-2 paths `(j1, l1, j2 > j1, l2)` from `U1 = fft2(|u1|)` at resolution `j1`.
-    fn second_order(
-        &self,
-        j1: usize,
-        l1: usize,
-        u1: &[Complex<T>],
-        ws: &mut Workspace<T>,
-        dst: &mut [T],
-    ) {
-        let big_j = self.options.num_scales;
-        let big_l = self.options.num_orientations;
-        for j2 in j1 + 1..big_j {
-            let f2 = &self.ffts[j2];
-            let mut l2 = 0;
-            while l2 < big_l {
-                let pair = l2 + 1 < big_l;
-                let mut z2 = std::mem::take(&mut ws.z2);
-                self.wavelet_pair(u1, j1, j2, j2 * big_l + l2, pair, ws, &mut z2[..f2.len()]);
-                self.low_pass(
-                    &z2[..f2.len()],
-                    j2,
-                    &mut ws.small,
-                    &mut ws.spatial,
-                    &mut ws.scratch,
-                );
-                ws.z2 = z2;
-                let c = self.second_index(j1, l1, j2, l2);
-                self.write_pair(&ws.spatial, c, pair.then_some(c + 1), dst);
-                l2 += 2;
-            }
-        }
-    }
-
-    /// `out = fft2(|u_a| + i·|u_b|)` with `u = ifft2(sub(src · ψ̂_n, 2^(to − from)))` for the
-    /// wavelets `n = first` and, if `pair`, `n = first + 1` (otherwise `u_b = 0`): `src` and the
-    /// filters at resolution `from`, `out` at resolution `to`. Both orders use this step.
-    #[allow(clippy::too_many_arguments)]
-    fn wavelet_pair(
-        &self,
-        src: &[Complex<T>],
-        from: usize,
-        to: usize,
-        first: usize,
-        pair: bool,
-        ws: &mut Workspace<T>,
-        out: &mut [Complex<T>],
-    ) {
-        let (fs, ft) = (&self.ffts[from], &self.ffts[to]);
-        let n = ft.len();
-        for (m, u) in [&mut ws.ua, &mut ws.ub]
-            .into_iter()
-            .enumerate()
-            .take(1 + pair as usize)
-        {
-            let psi = &self.psi[first + m][from];
-            mul_subsample(src, psi, fs.w, fs.h, 1 << (to - from), &mut ws.spec[..n]);
-            ft.inverse(&mut ws.spec[..n], &mut u[..n], &mut ws.scratch);
-        }
-        pack_moduli(&ws.ua[..n], pair.then(|| &ws.ub[..n]), &mut ws.spatial[..n]);
-        ft.forward(&mut ws.spatial[..n], out, &mut ws.scratch);
-    }
-
-    /// Output channel of the order-2 path `(j1, l1, j2, l2)` (kymatio's lexicographic order).
-    fn second_index(&self, j1: usize, l1: usize, j2: usize, l2: usize) -> usize {
-        let big_j = self.options.num_scales;
-        let big_l = self.options.num_orientations;
-        // Paths before scale j1: for each j < j1, L first wavelets × L·(J−1−j) second ones.
-        let before: usize = (0..j1).map(|j| big_l * big_l * (big_j - 1 - j)).sum();
-        let per_l1 = big_l * (big_j - 1 - j1);
-        1 + big_j * big_l + before + l1 * per_l1 + (j2 - j1 - 1) * big_l + l2
-    }
-
-    /// `spatial[..] = ifft2(sub(spec · φ_r, 2^(J−r)))` on the coarsest grid (unnormalised FFT,
-    /// normalisation folded into the product).
-    fn low_pass(
-        &self,
-        spec: &[Complex<T>],
-        r: usize,
-        small: &mut [Complex<T>],
-        spatial: &mut [Complex<T>],
-        scratch: &mut [Complex<T>],
-    ) {
-        let big_j = self.options.num_scales;
-        let (fr, fj) = (&self.ffts[r], &self.ffts[big_j]);
-        mul_subsample(
-            spec,
-            &self.phi[r],
-            fr.w,
-            fr.h,
-            1 << (big_j - r),
-            &mut small[..fj.len()],
-        );
-        fj.inverse(&mut small[..fj.len()], &mut spatial[..fj.len()], scratch);
-    }
-
-    /// Unpads the coarse grid in `spatial` (one pixel per side) into channel `re` (real part) and
-    /// optionally channel `im` (imaginary part) of `dst`.
-    fn write_pair(&self, spatial: &[Complex<T>], re: usize, im: Option<usize>, dst: &mut [T]) {
-        let fj = &self.ffts[self.options.num_scales];
-        let [ho, wo] = self.geometry.output_size();
-        let plane = ho * wo;
-        for r in 0..ho {
-            let src = &spatial[(r + 1) * fj.w + 1..(r + 1) * fj.w + 1 + wo];
-            let d = &mut dst[re * plane + r * wo..re * plane + (r + 1) * wo];
-            d.iter_mut().zip(src).for_each(|(d, s)| *d = s.re);
-            if let Some(im) = im {
-                let d = &mut dst[im * plane + r * wo..im * plane + (r + 1) * wo];
-                d.iter_mut().zip(src).for_each(|(d, s)| *d = s.im);
-            }
-        }
-    }
-}
-
-/// Per-thread buffers, sized for the full-resolution grid.
-struct Workspace<T: Float> {
-    spatial: Vec<Complex<T>>,
-    u0: Vec<Complex<T>>,
-    spec: Vec<Complex<T>>,
-    ua: Vec<Complex<T>>,
-    ub: Vec<Complex<T>>,
-    z1: Vec<Complex<T>>,
-    xa: Vec<Complex<T>>,
-    xb: Vec<Complex<T>>,
-    small: Vec<Complex<T>>,
-    scratch: Vec<Complex<T>>,
-    /// Order-2 spectrum of a packed pair of moduli, at resolution ≥ 1.
-    z2: Vec<Complex<T>>,
-}
-
-impl<T: Float> Workspace<T> {
-    fn new(plan: &Scattering2dPlan<T>) -> Self {
-        let zero = Complex::new(T::zero(), T::zero());
-        let full = plan.ffts[0].len();
-        let half = plan.ffts.get(1).map_or(full, Fft2::len);
-
-        let buf = |n: usize| vec![zero; n];
-        Self {
-            spatial: buf(full),
-            u0: buf(full),
-            spec: buf(full),
-            ua: buf(full),
-            ub: buf(full),
-            z1: buf(full),
-            xa: buf(full),
-            xb: buf(full),
-            small: buf(plan.ffts[plan.options.num_scales].len()),
-            scratch: buf(plan.scratch_len),
-            z2: buf(half),
-        }
     }
 }
 

@@ -1,14 +1,16 @@
 //! Closed-form Fourier construction of the Morlet and Gaussian filters on a padded grid.
 //!
 //! Sampling in space periodises the spectrum, so the closed form sums the aliases
-//! `ω + 2π·(a, b)`: with that sum it equals kymatio's spatial construction to float32 level
-//! (kymatio-scattering2d.md §2.4; tested against the kymatio fixtures and against
-//! [`super::spatial`]). Without it the finest wavelets would be off by up to 84 %.
+//! `ω + 2π·(a, b)`: kymatio samples a spatially periodised Gabor, whose spectrum holds *every*
+//! alias, and the closed form equals it once the sum has converged (tested against the kymatio
+//! fixtures and against [`super::spatial`]). Without the sum the finest wavelets would be off by
+//! up to 84 %; with a fixed ±2 aliases, wavelets wide across their wave vector (kymatio's `L = 1`,
+//! slant 4) are off by 3.7e-3. [`alias_radius`] sums as many aliases as each wavelet needs.
 //!
 //! ```text
 //! Ĝ(ω; σ, ξ, θ, s) = (π / 3.1415) · exp(−σ²·u²/2 − σ²·v²/(2s²)),
 //!                    u = (ω − ξe_θ)·e_θ,  v = (ω − ξe_θ)·e_θ⊥
-//! P[Ĝ](ω)          = Σ_{a,b ∈ −A..=A} Ĝ(ω + 2π(a, b)),   A = FREQUENCY_ALIASES
+//! P[Ĝ](ω)          = Σ_{a,b ∈ −A..=A} Ĝ(ω + 2π(a, b)),   A = alias_radius(σ, ξ, slant)
 //! ψ̂(ω)             = P[Ĝ_ξ](ω) − κ·P[Ĝ_0](ω),  κ = P[Ĝ_ξ](0) / P[Ĝ_0](0)   (zero mean)
 //! φ̂(ω)             = P[Ĝ(·; σ_φ, 0, 0, 1)](ω)                               (no correction)
 //! ```
@@ -23,14 +25,57 @@ use rayon::prelude::*;
 
 use super::{FilterBankParams, KYMATIO_NORM_PI, MorletParams, angular_frequencies};
 
-/// Aliases summed on each axis: `a, b ∈ −2..=2` (25 terms), the frequency-domain counterpart of
-/// kymatio's 5×5 spatial periodisation. Three terms per axis already reach float32 level for the
-/// tight frame; five keep narrow learned wavelets (small `σ`) accurate too.
-pub const FREQUENCY_ALIASES: i32 = 2;
+/// The alias sum is truncated where the neglected terms add up to at most this, relative to the
+/// filter's peak (which is about 1): `2^−53`, the rounding of an `f64` value of that size. Filters
+/// are stored in `f32` or `f64`, so nothing truncated is visible in a coefficient.
+pub const ALIAS_TOLERANCE: f64 = f64::EPSILON / 2.0;
 
-/// Exponents below `−NEGLIGIBLE_EXPONENT` are skipped in the alias sum: `e^−46 ≈ 1e-20`, far below
-/// `f64` resolution of any coefficient that matters (the peak of a filter is about 1).
-const NEGLIGIBLE_EXPONENT: f64 = 46.0;
+/// Largest alias radius [`alias_radius`] accepts (`(2·64 + 1)² = 16641` terms per frequency). A
+/// wavelet that needs more is narrower than about 0.02 pixel across (or has `|ξ|` in the hundreds):
+/// validation rejects it rather than spend minutes on its spectrum.
+pub const MAX_ALIAS_RADIUS: usize = 64;
+
+/// Exponents above `NEGLIGIBLE_EXPONENT` are skipped inside the alias sum: `e^−50 ≈ 2e-22`, so even
+/// [`MAX_ALIAS_RADIUS`]'s 16641 skipped terms stay below [`ALIAS_TOLERANCE`] / 4.
+const NEGLIGIBLE_EXPONENT: f64 = 50.0;
+
+/// Number of aliases `A` the sum `Σ_{a,b ∈ −A..=A} Ĝ(ω + 2π(a, b))` needs on each axis for the
+/// wavelet `p`, so that everything it leaves out adds up to at most [`ALIAS_TOLERANCE`] / 4 at
+/// every frequency of any grid (the Morlet subtracts a multiple `κ ≤ 1` of a second such sum, and
+/// the normalisation `π/3.1415` is about 1). `None` beyond [`MAX_ALIAS_RADIUS`].
+///
+/// Bound: the exponent `σ²u²/2 + σ²v²/(2s²)` is at least `½λ|d|²`, `λ = σ²·min(1, 1/s²)`, with
+/// `d` the distance to the wave vector `ξe_θ`. Every alias `k` with `max(|a|, |b|) = m` lies at
+/// `|d| ≥ r_m = 2πm − π − |ξ|` from it for every `ω ∈ [−π, π]²`, and there are `8m` of them; so
+/// the terms left out by radius `A` add up to at most `Σ_{m > A} 8m·exp(−½λ·max(r_m, 0)²)`. The
+/// same radius serves the envelope `Ĝ_0` (`ξ = 0`, closer to the origin).
+pub fn alias_radius(p: &MorletParams) -> Option<usize> {
+    let lambda = p.sigma * p.sigma * (1.0 / (p.slant * p.slant)).min(1.0);
+    let reach = PI + p.xi.abs();
+    if !(lambda > 0.0 && reach.is_finite()) {
+        return None;
+    }
+    let budget = ALIAS_TOLERANCE / 4.0;
+    // Terms of rings m = 1, 2, ... until they are negligible and fall faster than geometrically
+    // (r_m ≥ 1/λ makes each next term at most 2·e^−2π ≈ 0.004 times the previous one).
+    let mut terms = Vec::new();
+    for m in 1..=MAX_ALIAS_RADIUS + 1 {
+        let r = (2.0 * PI * m as f64 - reach).max(0.0);
+        let t = 8.0 * m as f64 * (-0.5 * lambda * r * r).exp();
+        terms.push(t);
+        if t < budget * 1e-6 && r * lambda >= 1.0 {
+            break;
+        }
+    }
+    // The smallest A whose tail Σ_{m > A} fits the budget.
+    let mut radius = terms.len();
+    let mut tail = 0.0;
+    while radius > 0 && tail + terms[radius - 1] <= budget {
+        tail += terms[radius - 1];
+        radius -= 1;
+    }
+    (radius <= MAX_ALIAS_RADIUS && terms.len() <= MAX_ALIAS_RADIUS).then_some(radius)
+}
 
 /// The quadratic form of one Gabor term, with its trigonometry evaluated once.
 #[derive(Clone, Copy, Debug)]
@@ -40,18 +85,25 @@ struct GaborForm {
     xi: f64,
     along: f64,
     across: f64,
+    radius: i64,
 }
 
 impl GaborForm {
+    /// # Panics
+    /// If the wavelet needs more than [`MAX_ALIAS_RADIUS`] aliases (validated banks do not).
     fn new(p: &MorletParams) -> Self {
         let (sin_t, cos_t) = p.theta.sin_cos();
         let s2 = p.sigma * p.sigma;
+        let radius = alias_radius(p).unwrap_or_else(|| {
+            panic!("the spectrum of {p:?} needs more than {MAX_ALIAS_RADIUS} aliases per axis")
+        });
         Self {
             cos_t,
             sin_t,
             xi: p.xi,
             along: 0.5 * s2,
             across: 0.5 * s2 / (p.slant * p.slant),
+            radius: radius as i64,
         }
     }
 
@@ -65,13 +117,13 @@ impl GaborForm {
         self.along * u * u + self.across * v * v
     }
 
-    /// `Σ_{a,b} exp(−exponent(ω + 2π(a, b)))`, negligible terms skipped.
+    /// `Σ_{a,b} exp(−exponent(ω + 2π(a, b)))` over `a, b ∈ −A..=A`, negligible terms skipped.
     #[inline]
     fn periodized(&self, omega_row: f64, omega_col: f64) -> f64 {
         let mut sum = 0.0;
-        for a in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+        for a in -self.radius..=self.radius {
             let w0 = omega_row + 2.0 * PI * a as f64;
-            for b in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+            for b in -self.radius..=self.radius {
                 let e = self.exponent(w0, omega_col + 2.0 * PI * b as f64);
                 if e < NEGLIGIBLE_EXPONENT {
                     sum += (-e).exp();
@@ -90,7 +142,10 @@ pub fn gabor_hat(omega_row: f64, omega_col: f64, p: &MorletParams) -> f64 {
 }
 
 /// The periodised Gabor `P[Ĝ](ω)`: the sum of [`gabor_hat`] over the aliases `ω + 2π(a, b)`,
-/// `a, b ∈ −A..=A` (terms below `e^−46` skipped).
+/// `a, b ∈ −A..=A` with `A` = [`alias_radius`] (terms below `e^−50` skipped).
+///
+/// # Panics
+/// If `p` needs more than [`MAX_ALIAS_RADIUS`] aliases.
 pub fn gabor_hat_periodized(omega_row: f64, omega_col: f64, p: &MorletParams) -> f64 {
     GaborForm::new(p).periodized(omega_row, omega_col)
 }
@@ -174,11 +229,12 @@ mod tests {
         };
         let grid = gabor_spectrum(12, 10, &p);
         let (rows, cols) = (angular_frequencies(12), angular_frequencies(10));
+        let radius = alias_radius(&p).unwrap() as i32;
         for k in 0..12 {
             for l in 0..10 {
                 let mut direct = 0.0;
-                for a in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
-                    for b in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
+                for a in -radius..=radius {
+                    for b in -radius..=radius {
                         direct += gabor_hat(
                             rows[k] + 2.0 * PI * a as f64,
                             cols[l] + 2.0 * PI * b as f64,

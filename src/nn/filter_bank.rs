@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! u = ω'·e_θ − ξ,   v = ω'·e_θ⊥,   e_θ = (cos θ, sin θ),  e_θ⊥ = (−sin θ, cos θ)
-//! ω' = ω + 2π(a, b),  a, b ∈ −2..=2                       (alias sum = spatial periodisation)
+//! ω' = ω + 2π(a, b),  a, b ∈ −A..=A, A = alias_radius(..)  (alias sum = spatial periodisation)
 //! P_ξ(ω) = Σ_{a,b} exp(−σ²u²/2 − σ²v²/(2·slant²)),   P_0: the same with ξ = 0
 //! ψ̂(ω) = (π / 3.1415)·(P_ξ(ω) − κ·P_0(ω)),  κ = P_ξ(0) / P_0(0)   (zero mean)
 //! ```
@@ -18,10 +18,13 @@ use std::f64::consts::PI;
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{Device, Tensor, TensorData};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rayon::prelude::*;
 
 use crate::error::ScatterError;
-use crate::filters::spectral::{FREQUENCY_ALIASES, bank_spectra};
+use crate::filters::spectral::{MAX_ALIAS_RADIUS, alias_radius, bank_spectra, morlet_spectrum};
 use crate::filters::{FilterBankParams, KYMATIO_NORM_PI, MorletParams, angular_frequencies};
 use crate::geometry::ScatteringOptions;
 
@@ -213,13 +216,6 @@ impl MorletFilterBankConfig {
             pixels,
             omega_row: grid(&angular_frequencies(h), [1, 1, h, 1], device),
             omega_col: grid(&angular_frequencies(w), [1, 1, 1, w], device),
-            alias_shift: grid(
-                &(-FREQUENCY_ALIASES..=FREQUENCY_ALIASES)
-                    .map(|a| 2.0 * PI * a as f64)
-                    .collect::<Vec<_>>(),
-                [1, alias_count(), 1, 1],
-                device,
-            ),
             theta_offset: grid(&offsets, [big_j * big_l, 1, 1, 1], device),
             num_scales: big_j,
             num_orientations: big_l,
@@ -247,8 +243,49 @@ fn equivariant_bank(
     FilterBankParams::from_wavelets(big_j, big_l, wavelets)
 }
 
-fn alias_count() -> usize {
-    (2 * FREQUENCY_ALIASES + 1) as usize
+fn int_index(values: &[usize], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = values.iter().map(|&i| i as i64).collect();
+    let n = v.len();
+    Tensor::from_data(TensorData::new(v, [n]), device)
+}
+
+/// Spectra of frozen wavelets, by the framework-free closed form, cached per parameter values and
+/// grid (a small cache: a frozen bank asks for the same spectra at every step).
+fn host_spectra(wavelets: &[MorletParams], [h, w]: [usize; 2], device: &Device) -> Tensor<3> {
+    type Key = ([usize; 2], Vec<u64>);
+    type Entries = Vec<(Key, Arc<Vec<f64>>)>;
+    static CACHE: OnceLock<Mutex<Entries>> = OnceLock::new();
+    const ENTRIES: usize = 8;
+    let key: Key = (
+        [h, w],
+        wavelets
+            .iter()
+            .flat_map(|p| [p.sigma, p.xi, p.theta, p.slant].map(f64::to_bits))
+            .collect(),
+    );
+    let cache = CACHE.get_or_init(Default::default);
+    let hit = {
+        let entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| Arc::clone(v))
+    };
+    let values = hit.unwrap_or_else(|| {
+        let spectra: Vec<Vec<f64>> = wavelets
+            .par_iter()
+            .map(|p| morlet_spectrum(h, w, p).into_iter().collect())
+            .collect();
+        let values = Arc::new(spectra.concat());
+        let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= ENTRIES {
+            entries.remove(0);
+        }
+        entries.push((key, Arc::clone(&values)));
+        values
+    });
+    let n = wavelets.len();
+    Tensor::from_data(TensorData::new(values.to_vec(), [n, h, w]), device)
 }
 
 fn grid<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
@@ -276,8 +313,6 @@ pub struct MorletFilterBank {
     omega_row: Tensor<4>,
     /// Column angular frequencies `[1, 1, 1, width]`; constant.
     omega_col: Tensor<4>,
-    /// Alias shifts `2π·a`, `a = −2..=2`, shape `[1, 5, 1, 1]`; constant.
-    alias_shift: Tensor<4>,
     /// Orientation offsets `[J·L, 1, 1, 1]` (`−l·π/L` when equivariant, else 0); constant.
     theta_offset: Tensor<4>,
     num_scales: usize,
@@ -333,37 +368,100 @@ impl MorletFilterBank {
     }
 
     /// Real Fourier spectra `ψ̂_n` of every wavelet on the full grid, recomputed from the
-    /// parameters (differentiable).
+    /// parameters.
+    ///
+    /// When a parameter family is trained the spectra are burn tensor operations, differentiable
+    /// with respect to `ln σ`, `ξ`, `θ` and `ln slant`, each wavelet summing the aliases its
+    /// parameters need ([`alias_radius`], the rule of the framework-free closed form). When none
+    /// is (frozen filters, or a device without autodiff), they are the framework-free closed form
+    /// itself ([`crate::filters::spectral`], in `f64`), computed once per parameter values and
+    /// cached, since no gradient is needed.
     ///
     /// # Shapes
     /// - output: `[J·L, height, width]`, FFT order (DC at `[.., 0, 0]`)
+    ///
+    /// # Panics
+    /// If a wavelet has drifted to values whose spectrum needs more than
+    /// [`crate::filters::spectral::MAX_ALIAS_RADIUS`] aliases per axis (narrower than about 0.02
+    /// pixel, or `|ξ|` in the hundreds), naming the wavelet.
     pub fn spectra(&self) -> Tensor<3> {
         if let Some(pixels) = &self.pixels {
             return pixels.val();
         }
+        let wavelets = self.wavelet_values();
+        let radii: Vec<usize> = wavelets
+            .iter()
+            .enumerate()
+            .map(|(n, p)| {
+                alias_radius(p).unwrap_or_else(|| {
+                    panic!(
+                        "MorletFilterBank: wavelet {n} ({p:?}) needs more than {MAX_ALIAS_RADIUS} \
+                         aliases per axis; its spectrum cannot be built"
+                    )
+                })
+            })
+            .collect();
+        let device = self.xi.val().device();
+        let trained = [&self.log_sigma, &self.xi, &self.theta, &self.log_slant]
+            .iter()
+            .any(|p| p.val().is_require_grad());
+        if !trained {
+            return host_spectra(&wavelets, self.grid_size, &device);
+        }
+        let params = self.per_wavelet();
+        let mut distinct = radii.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if let [radius] = distinct[..] {
+            return self.spectra_with_radius(params, radius);
+        }
+        // One block per radius, then back to wavelet order.
+        let mut blocks = Vec::with_capacity(distinct.len());
+        let mut order: Vec<usize> = Vec::with_capacity(radii.len());
+        for radius in distinct {
+            let members: Vec<usize> = (0..radii.len()).filter(|&n| radii[n] == radius).collect();
+            let index = int_index(&members, &device);
+            let group = params.clone().map(|t| t.select(0, index.clone()));
+            blocks.push(self.spectra_with_radius(group, radius));
+            order.extend(members);
+        }
+        let mut inverse = vec![0; order.len()];
+        for (position, &n) in order.iter().enumerate() {
+            inverse[n] = position;
+        }
+        Tensor::cat(blocks, 0).select(0, int_index(&inverse, &device))
+    }
+
+    /// The closed form in tensor operations for wavelets whose `(σ, ξ, θ, slant)` are `params`
+    /// (each `[n, 1, 1, 1]`), summing the aliases `a, b ∈ −radius..=radius`: `[n, height, width]`.
+    fn spectra_with_radius(&self, params: [Tensor<4>; 4], radius: usize) -> Tensor<3> {
         let [h, w] = self.grid_size;
-        let count = self.num_scales * self.num_orientations;
-        let [sigma, xi, theta, slant] = self.per_wavelet();
+        let [sigma, xi, theta, slant] = params;
+        let count = sigma.dims()[0];
+        let floor = exponent_floor(sigma.dtype());
+        let device = sigma.device();
         let (cos, sin) = (theta.clone().cos(), theta.sin());
-        let sigma2 = sigma.powi_scalar(2);
-        let along = sigma2.clone().mul_scalar(0.5); // σ²/2
-        let across = sigma2.div(slant.powi_scalar(2)).mul_scalar(0.5); // σ²/(2·slant²)
-        // Column part of u and v with the column alias b on axis 1: [J·L, 5, 1, w].
-        let col = self.omega_col.clone() + self.alias_shift.clone();
+        // Negated coefficients of the quadratic form: −σ²/2 along e_θ, −σ²/(2·slant²) across.
+        let sigma2 = sigma.clone() * sigma;
+        let along = sigma2.clone().mul_scalar(-0.5);
+        let across = (sigma2 / (slant.clone() * slant)).mul_scalar(-0.5);
+        // Column part of u and v with the column alias b on axis 1: [n, 2·radius + 1, 1, w].
+        let radius = radius as i64;
+        let shifts: Vec<f64> = (-radius..=radius).map(|b| 2.0 * PI * b as f64).collect();
+        let shifts = grid(&shifts, [1, shifts.len(), 1, 1], &device);
+        let col = self.omega_col.clone() + shifts;
         let (u_col, v_col) = (col.clone() * sin.clone(), col * cos.clone());
         let mut carrier: Option<Tensor<4>> = None;
         let mut envelope: Option<Tensor<4>> = None;
-        for a in -FREQUENCY_ALIASES..=FREQUENCY_ALIASES {
-            // Row part with the row alias a: [J·L, 1, h, 1].
+        for a in -radius..=radius {
+            // Row part with the row alias a: [n, 1, h, 1].
             let row = self.omega_row.clone().add_scalar(2.0 * PI * a as f64);
-            let u0 = row.clone() * cos.clone() + u_col.clone(); // ω'·e_θ, [J·L, 5, h, w]
+            let u0 = row.clone() * cos.clone() + u_col.clone(); // ω'·e_θ, [n, 2r + 1, h, w]
             let v = v_col.clone() - row * sin.clone(); // ω'·e_θ⊥
-            let across_v2 = across.clone() * v.powi_scalar(2);
+            let across_v2 = across.clone() * (v.clone() * v);
             let u = u0.clone() - xi.clone();
-            let g_xi = (along.clone() * u.powi_scalar(2) + across_v2.clone())
-                .neg()
-                .exp();
-            let g_0 = (along.clone() * u0.powi_scalar(2) + across_v2).neg().exp();
+            let g_xi = exp_floored(along.clone() * (u.clone() * u) + across_v2.clone(), floor);
+            let g_0 = exp_floored(along.clone() * (u0.clone() * u0) + across_v2, floor);
             carrier = Some(add_opt(carrier, g_xi.sum_dim(1)));
             envelope = Some(add_opt(envelope, g_0.sum_dim(1)));
         }
@@ -372,6 +470,25 @@ impl MorletFilterBank {
         let dc = |t: &Tensor<3>| t.clone().slice([0..count, 0..1, 0..1]);
         let kappa = dc(&carrier) / dc(&envelope);
         (carrier - envelope * kappa).mul_scalar(PI / KYMATIO_NORM_PI)
+    }
+
+    /// The current `(σ, ξ, θ, slant)` of every wavelet, read back from the device (equivariant
+    /// parameters expanded), unchecked.
+    fn wavelet_values(&self) -> Vec<MorletParams> {
+        let [sigma, xi, theta, slant] = self.per_wavelet().map(|t| {
+            t.into_data()
+                .convert::<f64>()
+                .try_into_vec::<f64>()
+                .expect("converted to f64")
+        });
+        (0..sigma.len())
+            .map(|n| MorletParams {
+                sigma: sigma[n],
+                xi: xi[n],
+                theta: theta[n],
+                slant: slant[n],
+            })
+            .collect()
     }
 
     /// The current wavelet parameters as a framework-free bank (reads the tensors back), for
@@ -389,21 +506,26 @@ impl MorletFilterBank {
                 reason: "pixelwise filters are not Morlet wavelets and have no parameters to export",
             });
         }
-        let [sigma, xi, theta, slant] = self.per_wavelet().map(|t| {
-            t.into_data()
-                .convert::<f64>()
-                .try_into_vec::<f64>()
-                .expect("converted to f64")
-        });
-        let wavelets = (0..sigma.len())
-            .map(|n| MorletParams {
-                sigma: sigma[n],
-                xi: xi[n],
-                theta: theta[n],
-                slant: slant[n],
-            })
-            .collect();
-        FilterBankParams::from_wavelets(self.num_scales, self.num_orientations, wavelets)
+        FilterBankParams::from_wavelets(
+            self.num_scales,
+            self.num_orientations,
+            self.wavelet_values(),
+        )
+    }
+}
+
+/// `exp(max(e, floor))`. Terms below the floor are zero to the element type's precision
+/// (`e^−87 ≈ 1.6e-38` in f32, `e^−700` in f64); the floor keeps `exp` off its slow underflow path,
+/// which costs more than the rest of the filter construction together.
+fn exp_floored(e: Tensor<4>, floor: f64) -> Tensor<4> {
+    e.clamp_min(floor).exp()
+}
+
+/// The exponent floor of [`exp_floored`] for a dtype.
+fn exponent_floor(dtype: burn::tensor::DType) -> f64 {
+    match dtype {
+        burn::tensor::DType::F64 => -700.0,
+        _ => -87.0,
     }
 }
 

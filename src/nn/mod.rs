@@ -18,6 +18,7 @@
 
 pub mod complex;
 mod filter_bank;
+pub mod fused;
 mod product;
 mod scattering2d;
 pub mod spectral;

@@ -168,38 +168,85 @@ impl Scattering2d {
     /// Scattering coefficients up to `max_order`, differentiable with respect to the input and the
     /// filter parameters.
     ///
+    /// On the CPU backends (flex, ndarray) the whole cascade is one fused operation with an
+    /// analytic backward ([`super::fused::scattering2d`], the engine of the fast path); elsewhere
+    /// (wgpu) it is [`Scattering2d::forward_composed`]. Both give the same numbers and gradients.
+    ///
     /// # Shapes
     /// - input: `[batch, channels, height, width]` (the configured `input_size`)
     /// - output: `[batch, channels, K, height / 2^J, width / 2^J]`, `K = 1 + J·L + L²·J(J−1)/2`
     ///   (`1 + J·L` for `max_order = 1`), channels in the order of [`Scattering2d::paths`]
     ///
     /// # Panics
-    /// If `height × width` is not the configured input size, or `batch` or `channels` is 0.
+    /// If `height × width` is not the configured input size, or `batch` or `channels` is 0; on the
+    /// CPU backends also for a dtype other than f32 or f64 (half precision is not supported).
+    /// Gradients of gradients (second-order derivatives) are not available: the backward produces
+    /// untracked tensors.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<5> {
-        let [batch, channels, h, w] = input.dims();
+        let [batch, channels, h, w] = self.check_input(&input);
+        let x = input.reshape([batch * channels, h, w]);
+        let psi = self.filters.spectra(); // [J·L, Mp, Np]
+        let out = if super::fused::supports_fused(&x.device()) {
+            super::fused::scattering2d(x, psi, &self.options)
+        } else {
+            self.composed(x, psi)
+        };
+        let [_, k, oh, ow] = out.dims();
+        out.reshape([batch, channels, k, oh, ow])
+    }
+
+    /// [`Scattering2d::forward`] as a composition of burn tensor operations (the FFT and the fused
+    /// filter product of [`super::spectral`]), differentiated by burn's autodiff: what the layer
+    /// runs on wgpu, available on every backend as a reference.
+    ///
+    /// # Shapes
+    /// As [`Scattering2d::forward`].
+    ///
+    /// # Panics
+    /// As [`Scattering2d::forward`].
+    pub fn forward_composed(&self, input: Tensor<4>) -> Tensor<5> {
+        let [batch, channels, h, w] = self.check_input(&input);
+        let out = self.composed(
+            input.reshape([batch * channels, h, w]),
+            self.filters.spectra(),
+        );
+        let [_, k, oh, ow] = out.dims();
+        out.reshape([batch, channels, k, oh, ow])
+    }
+
+    fn check_input(&self, input: &Tensor<4>) -> [usize; 4] {
+        let dims = input.dims();
+        let [batch, channels, h, w] = dims;
         let g = &self.geometry;
         assert!(
             [h, w] == [g.height, g.width] && batch > 0 && channels > 0,
             "Scattering2d: expected input [batch > 0, channels > 0, {}, {}], got {:?}",
             g.height,
             g.width,
-            input.dims()
+            dims
         );
-        let device = input.device();
-        let (big_j, big_l) = (self.options.num_scales, self.options.num_orientations);
-        let planes = batch * channels;
-        let x = input.reshape([planes, h, w]);
-        let x = pad(x, g, &device);
-        let x_hat = ComplexTensor::fft2_real(x);
+        dims
+    }
 
-        let psi = self.filters.spectra(); // [J·L, Mp, Np]
+    /// The cascade in tensor operations: planes `[P, H, W]` and spectra `[J·L, Mp, Np]` to
+    /// `[P, K, ho, wo]`. Blocks are computed scale by scale and put in the order of
+    /// [`crate::geometry::paths`] at the end.
+    fn composed(&self, x: Tensor<3>, psi: Tensor<3>) -> Tensor<4> {
+        let device = x.device();
+        let [planes, _, _] = x.dims();
+        let g = &self.geometry;
+        let (big_j, big_l) = (self.options.num_scales, self.options.num_orientations);
+        let x_hat = ComplexTensor::fft2_real(pad(x, g, &device));
         let psi_j = |j: usize, res: usize| -> Tensor<3> {
             let full = psi.clone().narrow(0, j * big_l, big_l);
             crop(full, res)
         };
 
+        // Blocks in computation order, with the path of every channel they hold.
         let mut blocks: Vec<Tensor<4>> = Vec::new(); // each [planes, k, out_h, out_w]
+        let mut order: Vec<ScatteringPath> = Vec::new();
         blocks.push(self.low_pass(x_hat.clone(), 0).unsqueeze_dim(1));
+        order.push(ScatteringPath::Zeroth);
         let mut first = Vec::with_capacity(big_j);
         for j1 in 0..big_j {
             let u1 = wavelet_step(&x_hat, psi_j(j1, 0), 1 << j1); // [P·L, m, n]
@@ -207,11 +254,12 @@ impl Scattering2d {
             let s1 = self.low_pass(u1_hat.clone(), j1);
             let [_, oh, ow] = s1.dims();
             blocks.push(s1.reshape([planes, big_l, oh, ow]));
+            order.extend((0..big_l).map(|l1| ScatteringPath::First { j1, l1 }));
             first.push(u1_hat);
         }
         if self.options.max_order >= 2 {
             for (j1, u1_hat) in first.iter().enumerate() {
-                // Lexicographic (l1, j2, l2) within j1: stack the j2 blocks on a middle axis.
+                // Stack the j2 blocks on a middle axis: (l1, j2, l2) within j1.
                 let mut per_j2 = Vec::new();
                 for j2 in j1 + 1..big_j {
                     let u2 = wavelet_step(u1_hat, psi_j(j2, j1), 1 << (j2 - j1));
@@ -225,12 +273,30 @@ impl Scattering2d {
                 let n2 = per_j2.len();
                 let [oh, ow] = g.output_size();
                 blocks.push(Tensor::cat(per_j2, 2).reshape([planes, big_l * n2 * big_l, oh, ow]));
+                for l1 in 0..big_l {
+                    for j2 in j1 + 1..big_j {
+                        order.extend((0..big_l).map(|l2| ScatteringPath::Second {
+                            j1,
+                            l1,
+                            j2,
+                            l2,
+                        }));
+                    }
+                }
             }
         }
         let out = Tensor::cat(blocks, 1);
-        let [_, k, oh, ow] = out.dims();
-        debug_assert_eq!(k, self.num_paths());
-        out.reshape([batch, channels, k, oh, ow])
+        let position: std::collections::HashMap<ScatteringPath, usize> =
+            order.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let wanted: Vec<i64> = self.paths().iter().map(|p| position[p] as i64).collect();
+        if wanted.iter().enumerate().all(|(i, &p)| p == i as i64) {
+            return out;
+        }
+        let n = wanted.len();
+        out.select(
+            1,
+            Tensor::<1, Int>::from_data(TensorData::new(wanted, [n]), &device),
+        )
     }
 
     /// `unpad(Re ifft2(sub_{2^(J−res)}(û · φ̂[res])))`: `[Q, m, n]` at resolution `res` to

@@ -31,7 +31,7 @@ use num_complex::Complex;
 use rayon::prelude::*;
 use rustfft::{FftNum, FftPlanner};
 
-use super::product::{composed, host};
+use super::product::composed;
 use crate::fast::kernels::{Fft2, natural_in_place};
 
 /// The spectral operations a backend supplies to the scattering layer.
@@ -116,38 +116,6 @@ pub fn mul_subsample(
         k,
     );
     (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
-}
-
-/// The two gradients of [`mul_subsample`] from the output gradient `g` (`[Q, L, M/k, N/k]`):
-/// `(x̄_re, x̄_im, psī)`, computed by the backend's kernels ([`SpectralOps`]) when `composed` is
-/// false, or by burn tensor operations (what the wgpu backend runs) when it is true. For tests and
-/// comparisons; training goes through autodiff.
-pub fn mul_subsample_grads(
-    g: (Tensor<4>, Tensor<4>),
-    x: (Tensor<3>, Tensor<3>),
-    psi: Tensor<3>,
-    k: usize,
-    composed: bool,
-) -> (Tensor<3>, Tensor<3>, Tensor<3>) {
-    let (g_re, g_im) = (g.0.into_dispatch(), g.1.into_dispatch());
-    let (x_re, x_im) = (x.0.into_dispatch(), x.1.into_dispatch());
-    let psi = psi.into_dispatch();
-    let ((a, b), c) = if composed {
-        (
-            composed::grad_input::<Dispatch>(g_re.clone(), g_im.clone(), psi, k),
-            composed::grad_filter::<Dispatch>(g_re, g_im, x_re, x_im, k),
-        )
-    } else {
-        (
-            <Dispatch as SpectralOps>::mul_subsample_grad_input(g_re.clone(), g_im.clone(), psi, k),
-            <Dispatch as SpectralOps>::mul_subsample_grad_filter(g_re, g_im, x_re, x_im, k),
-        )
-    };
-    (
-        Tensor::from_dispatch(a),
-        Tensor::from_dispatch(b),
-        Tensor::from_dispatch(c),
-    )
 }
 
 /// [`mul_subsample`] composed of burn tensor operations (what the wgpu backend runs), on any
@@ -239,7 +207,9 @@ fn transform<const D: usize>(
 // ---------------------------------------------------------------------------------------------
 // CPU: RustFFT over host copies.
 
-/// The CPU backends run [`host_fft2`].
+/// The CPU backends run [`host_fft2`] for the transforms; the filter product is the tensor-op
+/// composition with its hand-written backward, as on wgpu (the layer itself runs the fused
+/// cascade of [`super::fused`] on these backends).
 macro_rules! host_spectral_ops {
     ($feature:literal, $backend:ty) => {
         #[cfg(feature = $feature)]
@@ -262,7 +232,7 @@ macro_rules! host_spectral_ops {
                 psi: FloatTensor<Self>,
                 k: usize,
             ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-                host::mul_subsample::<Self>(x_re, x_im, psi, k)
+                composed::mul_subsample::<Self>(x_re, x_im, psi, k)
             }
 
             fn mul_subsample_grad_input(
@@ -271,7 +241,7 @@ macro_rules! host_spectral_ops {
                 psi: FloatTensor<Self>,
                 k: usize,
             ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-                host::grad_input::<Self>(g_re, g_im, psi, k)
+                composed::grad_input::<Self>(g_re, g_im, psi, k)
             }
 
             fn mul_subsample_grad_filter(
@@ -281,7 +251,7 @@ macro_rules! host_spectral_ops {
                 x_im: FloatTensor<Self>,
                 k: usize,
             ) -> FloatTensor<Self> {
-                host::grad_filter::<Self>(g_re, g_im, x_re, x_im, k)
+                composed::grad_filter::<Self>(g_re, g_im, x_re, x_im, k)
             }
         }
     };

@@ -1,0 +1,214 @@
+//! What learning the filters costs next to the fast path, side by side in one process.
+//!
+//! For each case (`1×28×28 J=2`, `3×32×32 J=2`, `1×64×64 J=3`; `L = 8`, batch 128 by default)
+//! it times, best of `--repeats` after one warm-up:
+//!
+//! - **(a)** the fast path's fixed forward ([`Scattering2dPlan::transform`]);
+//! - **(b)** the burn layer's forward with frozen filters (flex, autodiff device, as in training);
+//! - **(c)** the layer's forward + backward with learnable filters, loss `Σ w·S` with fixed
+//!   weights `w`, gradients of every filter parameter read back;
+//! - **(d)** the layer's forward + backward with frozen filters and a tracked input (the input
+//!   gradient alone: no filter-gradient work).
+//!
+//! and prints a Markdown table with the ratios to (a), then one JSON line per case.
+//!
+//! `cargo run --release --example layer_costs [-- --batch 128 --repeats 5 --case 3x32x32]`
+//!
+//! With `--mode c --case 3x32x32` only that mode runs, and the peak resident memory printed at the
+//! end is that of mode (c) alone.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use clap::Parser;
+use learnable_scattering::ScatteringOptions;
+use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::nn::{Scattering2dConfig, Trainable};
+use ndarray::Array4;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Images per batch.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Timed repetitions per mode (after one warm-up); the best is reported.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Cases to run (`CxHxW`), default all three.
+    #[arg(long, value_delimiter = ',')]
+    case: Vec<String>,
+    /// Modes to run (a, b, c, d), default all.
+    #[arg(long, value_delimiter = ',')]
+    mode: Vec<String>,
+    /// Number of orientations `L`.
+    #[arg(long = "l", default_value_t = 8)]
+    l: usize,
+}
+
+/// `(channels, size, J)` of the default cases.
+const CASES: [(usize, usize, usize); 3] = [(1, 28, 2), (3, 32, 2), (1, 64, 3)];
+
+fn best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..repeats.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn main() {
+    let args = Args::parse();
+    let device = Device::flex().autodiff();
+    let wants = |m: &str| args.mode.is_empty() || args.mode.iter().any(|x| x == m);
+    println!(
+        "| case | (a) fast path | (b) layer, frozen | (c) layer + backward, learnable | (d) layer + backward, frozen (input gradient) | b/a | c/a | d/a |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut lines = Vec::new();
+    for (c, size, j) in CASES {
+        let name = format!("{c}x{size}x{size}");
+        if !args.case.is_empty() && !args.case.contains(&name) {
+            continue;
+        }
+        let shape = [args.batch, c, size, size];
+        let x = Array4::<f32>::from_shape_fn(shape, |(b, ch, i, k)| {
+            (((b * 31 + ch * 7 + i * 13 + k * 5) % 97) as f32 / 97.0)
+                + ((i * k) as f32 * 0.01).sin()
+        });
+        let values: Vec<f32> = x.iter().copied().collect();
+        let xt = Tensor::<4>::from_data(burn::tensor::TensorData::new(values, shape), &device);
+        let config = Scattering2dConfig::new(j, [size, size]).with_num_orientations(args.l);
+        let mut times = [f64::NAN; 4];
+
+        if wants("a") {
+            let options = ScatteringOptions::new(j, args.l).expect("valid options");
+            let plan = Scattering2dPlan::<f32>::new(size, size, options).expect("valid plan");
+            times[0] = best_of(args.repeats, || {
+                std::hint::black_box(plan.transform(x.view()).expect("transform"));
+            });
+        }
+        if wants("b") {
+            let frozen = config
+                .clone()
+                .with_trainable(Trainable::none())
+                .init(&device);
+            times[1] = best_of(args.repeats, || {
+                let s = frozen.forward(xt.clone());
+                std::hint::black_box(s.into_data());
+            });
+        }
+        let k = config.init(&device).num_paths();
+        let [ho, wo] = [size >> j, size >> j];
+        let weights =
+            Tensor::<5>::random([1, c, k, ho, wo], Distribution::Uniform(0.5, 1.5), &device);
+        if wants("c") {
+            let learnable = config.init(&device);
+            times[2] = best_of(args.repeats, || {
+                let loss = (learnable.forward(xt.clone()) * weights.clone()).sum();
+                let grads = loss.backward();
+                let f = &learnable.filters;
+                for p in [&f.log_sigma, &f.xi, &f.theta, &f.log_slant] {
+                    let g = p.val().grad(&grads).expect("filter gradient");
+                    std::hint::black_box(g.into_data());
+                }
+            });
+        }
+        if wants("d") {
+            let frozen = config
+                .clone()
+                .with_trainable(Trainable::none())
+                .init(&device);
+            times[3] = best_of(args.repeats, || {
+                let input = xt.clone().require_grad();
+                let loss = (frozen.forward(input.clone()) * weights.clone()).sum();
+                let grads = loss.backward();
+                let g = input.grad(&grads).expect("input gradient");
+                std::hint::black_box(g.into_data());
+            });
+        }
+        if wants("f") {
+            let learnable = config.init(&device);
+            let psi_shape = learnable.filters.spectra().dims();
+            let w = Tensor::<3>::random(psi_shape, Distribution::Uniform(0.5, 1.5), &device);
+            let t = best_of(args.repeats, || {
+                let grads = (learnable.filters.spectra() * w.clone()).sum().backward();
+                let g = learnable
+                    .filters
+                    .xi
+                    .val()
+                    .grad(&grads)
+                    .expect("xi gradient");
+                std::hint::black_box(g.into_data());
+            });
+            eprintln!(
+                "{name}: filter construction forward + backward {:.1} ms",
+                t * 1e3
+            );
+            let t = best_of(args.repeats, || {
+                std::hint::black_box(learnable.filters.spectra().into_data());
+            });
+            eprintln!("{name}: filter construction forward {:.1} ms", t * 1e3);
+        }
+        let [a, b, cc, d] = times;
+        let cell = |t: f64| {
+            if t.is_nan() {
+                "–".to_string()
+            } else {
+                format!("{:.1} ms ({:.0} img/s)", t * 1e3, args.batch as f64 / t)
+            }
+        };
+        let ratio = |t: f64| {
+            if t.is_nan() || a.is_nan() {
+                "–".to_string()
+            } else {
+                format!("{:.2}×", t / a)
+            }
+        };
+        println!(
+            "| {name} J={j} L={} b{} | {} | {} | {} | {} | {} | {} | {} |",
+            args.l,
+            args.batch,
+            cell(a),
+            cell(b),
+            cell(cc),
+            cell(d),
+            ratio(b),
+            ratio(cc),
+            ratio(d)
+        );
+        let json = |t: f64| {
+            if t.is_nan() {
+                "null".to_string()
+            } else {
+                format!("{t:.5}")
+            }
+        };
+        lines.push(format!(
+            "{{\"case\": \"{name}\", \"J\": {j}, \"L\": {}, \"batch\": {}, \"fast_s\": {}, \"frozen_forward_s\": {}, \"learnable_step_s\": {}, \"input_grad_step_s\": {}}}",
+            args.l,
+            args.batch,
+            json(a),
+            json(b),
+            json(cc),
+            json(d)
+        ));
+    }
+    println!();
+    for line in lines {
+        println!("{line}");
+    }
+    if let Some(mb) = peak_rss_mb() {
+        println!("peak resident memory of this process: {mb:.0} MB");
+    }
+}
+
+/// Peak resident set size of this process (`VmHWM` in `/proc/self/status`), Linux only.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
