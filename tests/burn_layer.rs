@@ -170,7 +170,18 @@ fn spectra_match_the_framework_free_filters_to_f32_precision() {
         ("tight frame", FilterInit::TightFrame),
         ("random", FilterInit::Random { seed: 7 }),
     ];
-    for (name, device) in devices() {
+    // On a plain device the (untracked) spectra come from the framework-free closed form; on an
+    // autodiff device the trained ones are built in tensor operations. Both are checked.
+    let devices: Vec<(String, Device)> = devices()
+        .into_iter()
+        .flat_map(|(n, d)| {
+            [
+                (n.to_string(), d.clone()),
+                (format!("{n} autodiff"), d.autodiff()),
+            ]
+        })
+        .collect();
+    for (name, device) in devices {
         for (label, init) in &inits {
             for parametrization in [
                 Parametrization::Full,
@@ -207,6 +218,37 @@ fn spectra_match_the_framework_free_filters_to_f32_precision() {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Wavelets wide across their wave vector (kymatio's `L = 1` and `L = 2`, slant 4 and 2) need
+/// many more aliases than the usual ±2: the tensor-op construction sums what each wavelet needs,
+/// by the rule of the framework-free closed form.
+#[test]
+fn spectra_of_few_orientations_sum_every_alias_they_need() {
+    for (name, device) in devices() {
+        let device = device.autodiff();
+        for l in [1, 2] {
+            let config = MorletFilterBankConfig::new(3, [40, 48]).with_num_orientations(l);
+            let bank = config.initial_bank().unwrap();
+            let radii: Vec<usize> = bank
+                .wavelets()
+                .iter()
+                .map(|p| learnable_scattering::filters::spectral::alias_radius(p).unwrap())
+                .collect();
+            assert!(radii.iter().any(|&r| r > 2), "L = {l}: radii {radii:?}");
+            let reference = bank_spectra(&bank, 40, 48);
+            let want: Vec<f64> = reference
+                .psi
+                .iter()
+                .flat_map(|p| p.iter().copied())
+                .collect();
+            let module = config.init(&device);
+            assert!(module.xi.val().is_require_grad());
+            let dev = max_rel(&to_vec(module.spectra()), &want);
+            println!("{name} L = {l}, radii {radii:?}: max |d| / max|psi| = {dev:.2e}");
+            assert!(dev < 2e-6, "{name} L = {l}: {dev:e}");
         }
     }
 }
@@ -277,6 +319,143 @@ fn layer_matches_the_fast_path_on_frozen_filters() {
         }
     }
     println!("largest deviation from the fast path: {worst:.2e} of max|S|");
+}
+
+/// The fused CPU operation (what `forward` runs on flex and ndarray) against the tensor-op
+/// composition (what wgpu runs) on every kind of bank, odd and non-square sizes, `2^J == size`,
+/// both orders and `J = 1..=4`: the largest deviation of each order, relative to that order's
+/// largest coefficient, is below 1e-6 in f32.
+#[test]
+fn fused_operation_equals_the_composed_operation() {
+    let random = FilterInit::Random { seed: 21 };
+    #[rustfmt::skip]
+    let cases: Vec<(usize, usize, [usize; 2], usize, Parametrization, FilterInit)> = vec![
+        (1, 8, [16, 16], 2, Parametrization::Full, FilterInit::TightFrame),
+        (2, 8, [32, 32], 2, Parametrization::Full, FilterInit::TightFrame),
+        (2, 5, [20, 28], 2, Parametrization::Full, random.clone()),
+        (2, 4, [17, 23], 1, Parametrization::Full, FilterInit::TightFrame),
+        (3, 3, [24, 20], 2, Parametrization::Equivariant, random.clone()),
+        (3, 4, [8, 8], 2, Parametrization::Full, FilterInit::TightFrame),
+        (3, 4, [19, 26], 2, Parametrization::Pixelwise, FilterInit::TightFrame),
+        (4, 2, [32, 16], 2, Parametrization::Full, random),
+    ];
+    for (name, base) in devices() {
+        for device in [base.clone(), base.autodiff()] {
+            for (j, l, size, max_order, parametrization, init) in &cases {
+                let layer = Scattering2dConfig::new(*j, *size)
+                    .with_num_orientations(*l)
+                    .with_max_order(*max_order)
+                    .with_parametrization(*parametrization)
+                    .with_init(init.clone())
+                    .init(&device);
+                let x = tensor4(&images([2, 3, size[0], size[1]], 17), &device);
+                let fused = to_vec(layer.forward(x.clone()));
+                let composed = to_vec(layer.forward_composed(x));
+                let k = layer.num_paths();
+                let plane = fused.len() / (6 * k);
+                let first = 1 + j * l;
+                for (order, channels) in [(0, 0..1), (1, 1..first), (2, first..k)] {
+                    if channels.is_empty() {
+                        continue;
+                    }
+                    let pick = |v: &[f64]| -> Vec<f64> {
+                        v.chunks(k * plane)
+                            .flat_map(|p| p[channels.start * plane..channels.end * plane].to_vec())
+                            .collect()
+                    };
+                    let dev = max_rel(&pick(&fused), &pick(&composed));
+                    assert!(
+                        dev < 1e-6,
+                        "{name} J={j} L={l} {size:?} {parametrization:?} order {order}: {dev:e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The operation's input checks name what they expected and what they got.
+mod fused_op_checks {
+    use super::*;
+    use burn::tensor::FloatDType;
+    use learnable_scattering::ScatteringOptions;
+    use learnable_scattering::nn::fused::scattering2d;
+
+    fn options() -> ScatteringOptions {
+        ScatteringOptions::new(2, 4).unwrap()
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "scattering2d: expected wavelet spectra [J·L, Mp, Np] = [8, 40, 40] for a 32x32 input at J = 2, L = 4, got [8, 32, 32]"
+    )]
+    fn spectra_on_another_grid() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([1, 32, 32], device),
+            Tensor::zeros([8, 32, 32], device),
+            &options(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "= [8, 40, 40] for a 32x32 input at J = 2, L = 4, got [16, 40, 40]")]
+    fn wrong_number_of_wavelets() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([1, 32, 32], device),
+            Tensor::zeros([16, 40, 40], device),
+            &options(),
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "scattering2d: input (F64) and wavelet spectra (F32) must have the same dtype"
+    )]
+    fn mixed_dtypes() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::<3>::zeros([1, 32, 32], device).cast(FloatDType::F64),
+            Tensor::zeros([8, 40, 40], device),
+            &options(),
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "scattering2d: expected f32 or f64 tensors, got F16 (half precision is not supported)"
+    )]
+    fn half_precision() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::<3>::zeros([1, 32, 32], device).cast(FloatDType::F16),
+            Tensor::<3>::zeros([8, 40, 40], device).cast(FloatDType::F16),
+            &options(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "scattering2d: expected at least one plane, got [0, 32, 32]")]
+    fn no_plane() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([0, 32, 32], device),
+            Tensor::zeros([8, 40, 40], device),
+            &options(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "scattering2d: 2^J = 64 exceeds input size 32x32")]
+    fn scale_too_large() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([1, 32, 32], device),
+            Tensor::zeros([8, 40, 40], device),
+            &ScatteringOptions::new(6, 4).unwrap(),
+        );
+    }
 }
 
 #[test]

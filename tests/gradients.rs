@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use burn::module::Param;
 use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData};
 mod common;
-use common::to_vec;
+use common::{max_rel, to_vec};
 use learnable_scattering::nn::{
     FilterInit, Parametrization, Scattering2d, Scattering2dConfig, Trainable,
 };
@@ -40,10 +40,16 @@ fn from_vec<const D: usize>(v: Vec<f64>, shape: [usize; D], device: &Device) -> 
 const SIZE: [usize; 2] = [16, 16];
 
 fn input(device: &Device) -> Tensor<4> {
-    let v: Vec<f64> = (0..SIZE[0] * SIZE[1])
+    input_of([1, 1, SIZE[0], SIZE[1]], device)
+}
+
+/// A deterministic, non-symmetric image batch.
+fn input_of(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n)
         .map(|i| ((i * 37 % 101) as f64 / 101.0 - 0.3).powi(2) + (i as f64 * 0.13).sin())
         .collect();
-    from_vec(v, [1, 1, SIZE[0], SIZE[1]], device)
+    from_vec(v, shape, device)
 }
 
 /// Which paths the loss reaches.
@@ -55,20 +61,23 @@ enum Reach {
 
 /// `Σ_k w_k·S_k` over the channels of one order, with fixed weights `w_k` in `[0.5, 1.5)`.
 fn loss(layer: &Scattering2d, x: Tensor<4>, reach: Reach) -> Tensor<1> {
-    let s = layer.forward(x);
-    let [_, _, k, h, w] = s.dims();
+    weighted(layer.forward(x), layer, reach)
+}
+
+fn weighted(s: Tensor<5>, layer: &Scattering2d, reach: Reach) -> Tensor<1> {
+    let [b, c, k, h, w] = s.dims();
     let first = 1 + layer.options().num_scales * layer.options().num_orientations;
     let range = match reach {
         Reach::FirstOrder => 1..first,
         Reach::SecondOrder => first..k,
     };
     let n = range.len();
-    let weights: Vec<f64> = (0..n)
+    let weights: Vec<f64> = (0..c * n)
         .map(|i| 0.5 + ((i * 7919) % 97) as f64 / 97.0)
         .collect();
     let device = s.device();
-    let weights = from_vec(weights, [1, 1, n, 1, 1], &device);
-    (s.slice([0..1, 0..1, range, 0..h, 0..w]) * weights).sum()
+    let weights = from_vec(weights, [1, c, n, 1, 1], &device);
+    (s.slice([0..b, 0..c, range, 0..h, 0..w]) * weights).sum()
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
@@ -97,7 +106,8 @@ fn param_mut(layer: &mut Scattering2d, family: Family) -> &mut Param<Tensor<1>> 
 /// of one parameter family; entries whose gradient is below 1e-3 of the family's largest are
 /// compared against that largest gradient instead of themselves.
 fn check_family(layer: &Scattering2d, family: Family, reach: Reach, device: &Device) -> f64 {
-    let x = input(device);
+    let g = layer.geometry();
+    let x = input_of([1, 2, g.height, g.width], device);
     let grads = loss(layer, x.clone(), reach).backward();
     let mut probe = layer.clone();
     let values = to_vec(param_mut(&mut probe, family).val());
@@ -292,5 +302,141 @@ fn all_zero_input_gives_finite_gradients() {
                 );
             }
         }
+    }
+}
+
+/// `J = 3` (the second order applied at resolution 1 and 2), a non-square input, an odd `L` (an
+/// unpaired orientation) and two channels: every family against finite differences.
+#[test]
+fn three_scales_non_square_gradients_match_finite_differences() {
+    for (name, device) in devices() {
+        for init in [FilterInit::TightFrame, FilterInit::Random { seed: 5 }] {
+            let layer = Scattering2dConfig::new(3, [24, 20])
+                .with_num_orientations(3)
+                .with_init(init.clone())
+                .init(&device);
+            check_layer(&format!("{name} J=3 24x20 {init:?}"), &layer, &device);
+        }
+    }
+}
+
+/// The input gradient against finite differences at 12 pixels, corners and edges included (the
+/// reflect padding folds several padded pixels onto them).
+#[test]
+fn input_gradient_matches_finite_differences() {
+    let shape = [1, 2, 24, 20];
+    let pixels: Vec<usize> = [0, 19, 20 * 23, 24 * 20 - 1, 7 * 20 + 3, 12 * 20 + 19]
+        .into_iter()
+        .flat_map(|p| [p, 24 * 20 + (p * 7 + 11) % (24 * 20)])
+        .collect();
+    for (name, device) in devices() {
+        let layer = Scattering2dConfig::new(3, [24, 20])
+            .with_num_orientations(3)
+            .with_init(FilterInit::Random { seed: 8 })
+            .with_trainable(Trainable::none())
+            .init(&device);
+        let x0 = to_vec(input_of(shape, &device));
+        for reach in [Reach::FirstOrder, Reach::SecondOrder] {
+            let x = from_vec(x0.clone(), shape, &device).require_grad();
+            let grads = loss(&layer, x.clone(), reach).backward();
+            let auto = to_vec(x.grad(&grads).expect("input gradient").flatten::<1>(0, 3));
+            let largest = auto.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let step = 1e-5;
+            let mut worst = 0.0f64;
+            for &p in &pixels {
+                let eval = |delta: f64| {
+                    let mut v = x0.clone();
+                    v[p] += delta;
+                    scalar(loss(&layer, from_vec(v, shape, &device), reach))
+                };
+                let fd = (eval(step) - eval(-step)) / (2.0 * step);
+                worst = worst.max((fd - auto[p]).abs() / auto[p].abs().max(1e-3 * largest));
+            }
+            println!("{name} input {reach:?}: max rel error {worst:.2e}");
+            assert!(worst < 1e-3, "{name} input {reach:?}: {worst:e}");
+        }
+    }
+}
+
+/// The analytic backward of the fused operation against burn's autodiff of the tensor-op
+/// composition, for every parameter family and the input, in f64.
+#[test]
+fn fused_gradients_equal_the_gradients_of_the_composition() {
+    let (name, device) = devices()[0].clone();
+    for (j, l, size, parametrization) in [
+        (2, 4, [16, 16], Parametrization::Full),
+        (3, 3, [24, 20], Parametrization::Full),
+        (3, 2, [16, 24], Parametrization::Equivariant),
+        (2, 3, [12, 20], Parametrization::Pixelwise),
+    ] {
+        let layer = Scattering2dConfig::new(j, size)
+            .with_num_orientations(l)
+            .with_parametrization(parametrization)
+            .with_init(FilterInit::Random { seed: 13 })
+            .init(&device);
+        let x = input_of([2, 2, size[0], size[1]], &device);
+        let grads_of = |composed: bool| -> Vec<Vec<f64>> {
+            let x = x.clone().require_grad();
+            let s = if composed {
+                layer.forward_composed(x.clone())
+            } else {
+                layer.forward(x.clone())
+            };
+            let grads = (weighted(s.clone(), &layer, Reach::FirstOrder)
+                + weighted(s, &layer, Reach::SecondOrder))
+            .backward();
+            let f = &layer.filters;
+            let mut out: Vec<Vec<f64>> = [&f.log_sigma, &f.xi, &f.theta, &f.log_slant]
+                .iter()
+                .filter_map(|p| p.val().grad(&grads).map(to_vec))
+                .collect();
+            if let Some(p) = &f.pixels {
+                out.push(to_vec(p.val().grad(&grads).expect("pixel gradient")));
+            }
+            out.push(to_vec(
+                x.grad(&grads).expect("input gradient").flatten::<1>(0, 3),
+            ));
+            out
+        };
+        let (fused, composed) = (grads_of(false), grads_of(true));
+        assert_eq!(fused.len(), composed.len());
+        for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
+            let dev = max_rel(a, b);
+            println!(
+                "{name} J={j} L={l} {parametrization:?} gradient {i}: max |d|/max|g| = {dev:.2e}"
+            );
+            assert!(dev < 1e-9, "{parametrization:?} gradient {i}: {dev:e}");
+        }
+    }
+}
+
+#[test]
+fn constant_input_gives_finite_gradients() {
+    for (name, device) in devices() {
+        let layer = Scattering2dConfig::new(3, [24, 20])
+            .with_num_orientations(3)
+            .init(&device);
+        let x = Tensor::<4>::ones([1, 2, 24, 20], &device)
+            .mul_scalar(0.7)
+            .require_grad();
+        let s = layer.forward(x.clone());
+        let grads = weighted(s.clone(), &layer, Reach::SecondOrder).backward();
+        let f = &layer.filters;
+        for (label, g) in [
+            ("log_sigma", f.log_sigma.val().grad(&grads)),
+            ("xi", f.xi.val().grad(&grads)),
+            ("theta", f.theta.val().grad(&grads)),
+            ("log_slant", f.log_slant.val().grad(&grads)),
+            ("input", x.grad(&grads).map(|g| g.flatten(0, 3))),
+        ] {
+            let g = to_vec(g.unwrap_or_else(|| panic!("{name}: no gradient for {label}")));
+            assert!(
+                g.iter().all(|v| v.is_finite()),
+                "{name}: non-finite gradient for {label}"
+            );
+        }
+        // S0 of a constant image is the constant times φ̂(0); the wavelet channels vanish.
+        let s = to_vec(s);
+        assert!(s.iter().all(|v| v.is_finite()));
     }
 }

@@ -1057,3 +1057,123 @@ impl<T: Float> Workspace<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic plane batch.
+    fn planes(count: usize, h: usize, w: usize) -> Vec<f64> {
+        (0..count * h * w)
+            .map(|i| ((i * 37 % 101) as f64 / 101.0 - 0.3) + (i as f64 * 0.21).sin())
+            .collect()
+    }
+
+    fn cascade(h: usize, w: usize, j: usize, l: usize) -> (Cascade<f64>, PreparedFilters<f64>) {
+        let cascade = Cascade::<f64>::new(h, w, ScatteringOptions::new(j, l).unwrap()).unwrap();
+        let bank = FilterBankParams::random(j, l, 3).unwrap();
+        let [mp, np] = cascade.geometry().padded_size();
+        let spectra = crate::filters::spectral::bank_spectra(&bank, mp, np);
+        let flat: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
+        let filters = cascade.prepare_filters(&flat);
+        (cascade, filters)
+    }
+
+    #[test]
+    fn backward_from_the_tape_equals_backward_by_recomputation() {
+        let (c, f) = cascade(20, 12, 3, 3);
+        let x = planes(3, 20, 12);
+        let mut out = vec![0.0; 3 * c.output_plane()];
+        let mut tape = c.new_tape(3).unwrap();
+        c.forward(&f, &x, &mut out, Some(&mut tape));
+        let grad: Vec<f64> = (0..out.len())
+            .map(|i| ((i % 13) as f64 - 6.0) / 7.0)
+            .collect();
+        let with = c.backward(&f, &x, Some(&tape), &grad, true, true);
+        let without = c.backward(&f, &x, None, &grad, true, true);
+        assert_eq!(with.0, without.0);
+        assert_eq!(with.1, without.1);
+        // Asking for less computes less, not something else.
+        assert_eq!(
+            c.backward(&f, &x, Some(&tape), &grad, true, false).0,
+            with.0
+        );
+        assert_eq!(c.backward(&f, &x, None, &grad, false, true).1, with.1);
+    }
+
+    /// `⟨J·v, g⟩ = ⟨v, Jᵀ·g⟩` for the linearisation `J` of the cascade at `x`, with `J·v` by
+    /// central differences: the backward is the adjoint of the forward.
+    #[test]
+    fn backward_is_the_adjoint_of_the_forward() {
+        let (c, f) = cascade(16, 24, 2, 3);
+        let x = planes(2, 16, 24);
+        let v: Vec<f64> = (0..x.len()).map(|i| ((i * 7) % 5) as f64 - 2.0).collect();
+        let grad: Vec<f64> = (0..2 * c.output_plane())
+            .map(|i| ((i * 3) % 7) as f64 - 3.0)
+            .collect();
+        let run = |t: f64| {
+            let xt: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + t * b).collect();
+            let mut out = vec![0.0; grad.len()];
+            c.forward(&f, &xt, &mut out, None);
+            out
+        };
+        let h = 1e-6;
+        let (plus, minus) = (run(h), run(-h));
+        let jv_g: f64 = plus
+            .iter()
+            .zip(&minus)
+            .zip(&grad)
+            .map(|((p, m), g)| (p - m) / (2.0 * h) * g)
+            .sum();
+        let (dx, _) = c.backward(&f, &x, None, &grad, true, false);
+        let v_jtg: f64 = v.iter().zip(dx.unwrap()).map(|(a, b)| a * b).sum();
+        assert!(
+            (jv_g - v_jtg).abs() <= 1e-7 * v_jtg.abs(),
+            "{jv_g} vs {v_jtg}"
+        );
+    }
+
+    /// Scattering is positively homogeneous; planes beyond `SAFE_MAGNITUDE` are scaled by a
+    /// power of two and give exactly the scaled coefficients and gradients, where an unscaled
+    /// cascade would overflow in `re² + im²`.
+    #[test]
+    fn huge_planes_are_scaled_exactly() {
+        let (c, f) = cascade(16, 16, 2, 4);
+        let x = planes(1, 16, 16);
+        let factor = 2f64.powi(600); // far beyond 2^400 and sqrt(f64::MAX) = 2^512
+        let big: Vec<f64> = x.iter().map(|v| v * factor).collect();
+        let mut out = vec![0.0; c.output_plane()];
+        let mut out_big = out.clone();
+        c.forward(&f, &x, &mut out, None);
+        c.forward(&f, &big, &mut out_big, None);
+        assert!(out_big.iter().all(|v| v.is_finite()));
+        for (a, b) in out.iter().zip(&out_big) {
+            assert_eq!(a * factor, *b);
+        }
+        let grad: Vec<f64> = (0..out.len()).map(|i| (i % 5) as f64 - 2.0).collect();
+        let (dx, dpsi) = c.backward(&f, &x, None, &grad, true, true);
+        let (dx_big, dpsi_big) = c.backward(&f, &big, None, &grad, true, true);
+        assert_eq!(dx, dx_big);
+        for (a, b) in dpsi.unwrap().iter().zip(dpsi_big.unwrap()) {
+            assert_eq!(a * factor, b);
+        }
+    }
+
+    #[test]
+    fn f32_planes_of_any_finite_magnitude_give_finite_coefficients() {
+        let cascade = Cascade::<f32>::new(16, 16, ScatteringOptions::new(2, 4).unwrap()).unwrap();
+        let bank = FilterBankParams::tight_frame(2, 4).unwrap();
+        let spectra = crate::filters::spectral::bank_spectra(&bank, 24, 24);
+        let flat: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
+        let f = cascade.prepare_filters(&flat);
+        for scale in [1.0f32, 1e20, 1e30, 1e36] {
+            let x: Vec<f32> = planes(1, 16, 16)
+                .iter()
+                .map(|v| *v as f32 * scale)
+                .collect();
+            let mut out = vec![0.0f32; cascade.output_plane()];
+            cascade.forward(&f, &x, &mut out, None);
+            assert!(out.iter().all(|v| v.is_finite()), "scale {scale:e}");
+        }
+    }
+}

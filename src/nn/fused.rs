@@ -177,7 +177,7 @@ mod host {
         cascade: Arc<Cascade<T>>,
         filters: PreparedFilters<T>,
         x: Vec<T>,
-        tape: Option<Tape<T>>,
+        tape: Tape<T>,
         input_shape: [usize; 3],
         filter_shape: [usize; 3],
     }
@@ -192,8 +192,8 @@ mod host {
     impl std::fmt::Debug for Saved {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             let (dtype, bytes) = match self {
-                Saved::F32(s) => ("f32", s.tape.as_ref().map_or(0, Tape::bytes)),
-                Saved::F64(s) => ("f64", s.tape.as_ref().map_or(0, Tape::bytes)),
+                Saved::F32(s) => ("f32", s.tape.bytes()),
+                Saved::F64(s) => ("f64", s.tape.bytes()),
             };
             write!(f, "Saved {{ dtype: {dtype}, tape_bytes: {bytes} }}")
         }
@@ -244,7 +244,7 @@ mod host {
             cascade.forward(&filters, &x, &mut out, tape.as_mut());
             let [ho, wo] = cascade.geometry().output_size();
             let data = TensorData::new(out, [planes, cascade.paths().len(), ho, wo]);
-            let saved = keep.then(|| {
+            let saved = tape.map(|tape| {
                 Arc::new(SavedAs {
                     cascade,
                     filters,
@@ -289,7 +289,7 @@ mod host {
             let (dx, dpsi) = s.cascade.backward(
                 &s.filters,
                 &s.x,
-                s.tape.as_ref(),
+                Some(&s.tape),
                 &g,
                 want_input,
                 want_filters,
