@@ -1,23 +1,37 @@
-//! Criterion benchmarks of the burn layer: filter generation, forward (fixed and learnable
-//! filters), forward + backward, and the any-size FFT (RustFFT extension vs dense DFT matmuls).
+//! Criterion benchmarks of the burn layer next to the fast path, for the three cases of
+//! `examples/layer_costs` (`1×28×28 J=2`, `3×32×32 J=2`, `1×64×64 J=3`; `L = 8`, batch 128):
 //!
-//! `cargo bench --bench burn` (CPU backends); `cargo bench --bench burn --features wgpu` adds wgpu.
-//! Every timed closure ends with `device.sync()` so asynchronous backends are really timed.
+//! - `fast_path`: [`Scattering2dPlan::transform`], fixed tight frame (the reference cost);
+//! - `frozen_forward`: the layer's forward with frozen filters (autodiff device, as in training);
+//! - `learnable_step`: forward + backward with learnable filters, loss `Σ w·S`;
+//! - `input_gradient_step`: forward + backward with frozen filters and a tracked input. Next to
+//!   `learnable_step` it shows what the filter gradient costs: frozen filters run no
+//!   filter-gradient kernel at all;
+//! - `composed_step`: `learnable_step` through the tensor-op composition (what wgpu runs), flex
+//!   only, 3×32×32 only;
+//! - `filters_step`: the filter construction alone, forward + backward.
+//!
+//! plus the any-size FFT (RustFFT extension vs dense DFT matmuls). `cargo bench --bench burn`
+//! (CPU backends); `cargo bench --bench burn --features wgpu` adds wgpu. Every timed closure ends
+//! with `device.sync()` so asynchronous backends are really timed. The side-by-side table with
+//! ratios is `cargo run --release --example layer_costs`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use learnable_scattering::ScatteringOptions;
+use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::nn::spectral::{dft2, fft2};
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
+use ndarray::Array4;
 
-const J: usize = 2;
 const L: usize = 8;
-const SIZE: usize = 32;
 const BATCH: usize = 128;
-const CHANNELS: usize = 3;
+/// `(channels, size, J)`.
+const CASES: [(usize, usize, usize); 3] = [(1, 28, 2), (3, 32, 2), (1, 64, 3)];
 
 fn devices() -> Vec<(&'static str, Device)> {
     #[allow(deprecated, unused_mut)] // ndarray is deprecated; `out` grows with the wgpu feature
@@ -44,72 +58,107 @@ fn timed(device: &Device, iters: u64, mut f: impl FnMut()) -> Duration {
     t.elapsed()
 }
 
-fn scattering(c: &mut Criterion) {
-    let label = format!("J{J}_L{L}_{CHANNELS}x{SIZE}x{SIZE}_b{BATCH}");
-    let mut group = c.benchmark_group("burn_scattering2d");
-    configure(&mut group);
-    for (name, base) in devices() {
-        let device = base.autodiff();
-        let config = Scattering2dConfig::new(J, [SIZE, SIZE]).with_num_orientations(L);
-        let learnable = config.init(&device);
-        let fixed = config
-            .clone()
-            .with_trainable(Trainable::none())
-            .init(&device);
-        let x = Tensor::<4>::random(
-            [BATCH, CHANNELS, SIZE, SIZE],
-            Distribution::Default,
-            &device,
-        );
+fn images(channels: usize, size: usize) -> Array4<f32> {
+    Array4::from_shape_fn((BATCH, channels, size, size), |(b, c, i, j)| {
+        (((b * 31 + c * 7 + i * 3 + j) % 97) as f32 * 0.37).sin()
+    })
+}
 
-        group.bench_function(BenchmarkId::new("filters_learnable", name), |b| {
-            b.iter_custom(|iters| {
-                timed(&device, iters, || {
-                    drop(black_box(learnable.filters.spectra()))
-                })
-            })
+fn scattering(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scattering2d_layer");
+    configure(&mut group);
+    for (channels, size, j) in CASES {
+        let label = format!("J{j}_L{L}_{channels}x{size}x{size}_b{BATCH}");
+        let x = images(channels, size);
+        let options = ScatteringOptions::new(j, L).expect("valid options");
+        let plan = Scattering2dPlan::<f32>::new(size, size, options).expect("valid plan");
+        group.bench_function(BenchmarkId::new("fast_path", &label), |b| {
+            b.iter(|| black_box(plan.transform(x.view()).unwrap()))
         });
-        group.bench_function(
-            BenchmarkId::new(format!("fixed_forward_{label}"), name),
-            |b| {
+        for (name, base) in devices() {
+            let device = base.autodiff();
+            let id = |mode: &str| BenchmarkId::new(format!("{mode}_{name}"), &label);
+            let xt = Tensor::<4>::from_data(
+                TensorData::new(x.iter().copied().collect(), [BATCH, channels, size, size]),
+                &device,
+            );
+            let config = Scattering2dConfig::new(j, [size, size]).with_num_orientations(L);
+            let learnable = config.init(&device);
+            let frozen = config
+                .clone()
+                .with_trainable(Trainable::none())
+                .init(&device);
+            let weights = Tensor::<5>::random(
+                [1, channels, learnable.num_paths(), size >> j, size >> j],
+                Distribution::Uniform(0.5, 1.5),
+                &device,
+            );
+            group.bench_function(id("frozen_forward"), |b| {
                 b.iter_custom(|iters| {
-                    timed(&device, iters, || drop(black_box(fixed.forward(x.clone()))))
+                    timed(&device, iters, || drop(black_box(frozen.forward(xt.clone()))))
                 })
-            },
-        );
-        group.bench_function(
-            BenchmarkId::new(format!("learnable_forward_{label}"), name),
-            |b| {
+            });
+            group.bench_function(id("learnable_step"), |b| {
                 b.iter_custom(|iters| {
                     timed(&device, iters, || {
-                        drop(black_box(learnable.forward(x.clone())))
-                    })
-                })
-            },
-        );
-        group.bench_function(
-            BenchmarkId::new(format!("learnable_forward_backward_{label}"), name),
-            |b| {
-                b.iter_custom(|iters| {
-                    timed(&device, iters, || {
-                        let grads = learnable.forward(x.clone()).sum().backward();
+                        let grads = (learnable.forward(xt.clone()) * weights.clone())
+                            .sum()
+                            .backward();
                         black_box(learnable.filters.xi.val().grad(&grads));
                     })
                 })
-            },
-        );
+            });
+            group.bench_function(id("input_gradient_step"), |b| {
+                b.iter_custom(|iters| {
+                    timed(&device, iters, || {
+                        let input = xt.clone().require_grad();
+                        let grads = (frozen.forward(input.clone()) * weights.clone())
+                            .sum()
+                            .backward();
+                        black_box(input.grad(&grads));
+                    })
+                })
+            });
+            if name == "flex" && size == 32 {
+                group.bench_function(id("composed_step"), |b| {
+                    b.iter_custom(|iters| {
+                        timed(&device, iters, || {
+                            let grads = (learnable.forward_composed(xt.clone()) * weights.clone())
+                                .sum()
+                                .backward();
+                            black_box(learnable.filters.xi.val().grad(&grads));
+                        })
+                    })
+                });
+            }
+            let spectra_weights = Tensor::<3>::random(
+                learnable.filters.spectra().dims(),
+                Distribution::Uniform(0.5, 1.5),
+                &device,
+            );
+            group.bench_function(id("filters_step"), |b| {
+                b.iter_custom(|iters| {
+                    timed(&device, iters, || {
+                        let grads = (learnable.filters.spectra() * spectra_weights.clone())
+                            .sum()
+                            .backward();
+                        black_box(learnable.filters.xi.val().grad(&grads));
+                    })
+                })
+            });
+        }
     }
     group.finish();
 }
 
-/// The any-size FFT alone, forward + backward, on the layer's first transform:
-/// `[BATCH·CHANNELS, 40, 40]`.
+/// The any-size FFT alone, forward + backward, on the composition's first transform at
+/// 3×32×32, batch 128: `[384, 40, 40]`.
 fn fft(c: &mut Criterion) {
     let mut group = c.benchmark_group("burn_fft2_40x40_b384_forward_backward");
     configure(&mut group);
     for (name, base) in devices() {
         let device = base.autodiff();
-        let shape = [BATCH * CHANNELS, 40, 40];
+        let shape = [BATCH * 3, 40, 40];
         let re = Tensor::<3>::random(shape, Distribution::Default, &device).require_grad();
         let im = Tensor::<3>::random(shape, Distribution::Default, &device).require_grad();
         for method in ["extension", "dense_matmul"] {

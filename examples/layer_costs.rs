@@ -4,7 +4,8 @@
 //! it times, best of `--repeats` after one warm-up:
 //!
 //! - **(a)** the fast path's fixed forward ([`Scattering2dPlan::transform`]);
-//! - **(b)** the burn layer's forward with frozen filters (flex, autodiff device, as in training);
+//! - **(b)** the burn layer's forward with frozen filters (on `--device`, flex by default, an
+//!   autodiff device as in training);
 //! - **(c)** the layer's forward + backward with learnable filters, loss `Σ w·S` with fixed
 //!   weights `w`, gradients of every filter parameter read back;
 //! - **(d)** the layer's forward + backward with frozen filters and a tracked input (the input
@@ -15,7 +16,9 @@
 //! `cargo run --release --example layer_costs [-- --batch 128 --repeats 5 --case 3x32x32]`
 //!
 //! With `--mode c --case 3x32x32` only that mode runs, and the peak resident memory printed at the
-//! end is that of mode (c) alone.
+//! end is that of mode (c) alone. `--mode f` also prints the cost of the filter construction
+//! alone (forward + backward). With the `wgpu` feature, `--device wgpu` times the layer on the GPU
+//! (the fast path stays on the CPU): `benches/gpu.sh` runs that.
 
 use std::time::Instant;
 
@@ -26,8 +29,20 @@ use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
 use ndarray::Array4;
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Backend {
+    Flex,
+    #[cfg(feature = "ndarray")]
+    Ndarray,
+    #[cfg(feature = "wgpu")]
+    Wgpu,
+}
+
 #[derive(Parser, Debug)]
 struct Args {
+    /// Backend of the burn layer.
+    #[arg(long, value_enum, default_value = "flex")]
+    device: Backend,
     /// Images per batch.
     #[arg(long, default_value_t = 128)]
     batch: usize,
@@ -43,17 +58,24 @@ struct Args {
     /// Number of orientations `L`.
     #[arg(long = "l", default_value_t = 8)]
     l: usize,
+    /// Recompute the intermediates in the backward instead of keeping them
+    /// (`Scattering2dConfig::with_keep_intermediates(false)`).
+    #[arg(long)]
+    recompute: bool,
 }
 
 /// `(channels, size, J)` of the default cases.
 const CASES: [(usize, usize, usize); 3] = [(1, 28, 2), (3, 32, 2), (1, 64, 3)];
 
-fn best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
+/// Best time of `repeats` runs of `f` after one warm-up, the device synchronised before the clock
+/// stops (asynchronous backends).
+fn best_of(device: &Device, repeats: usize, mut f: impl FnMut()) -> f64 {
     f();
     (0..repeats.max(1))
         .map(|_| {
             let t = Instant::now();
             f();
+            device.sync().expect("device sync");
             t.elapsed().as_secs_f64()
         })
         .fold(f64::INFINITY, f64::min)
@@ -61,8 +83,21 @@ fn best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let args = Args::parse();
-    let device = Device::flex().autodiff();
+    let device = match args.device {
+        Backend::Flex => Device::flex(),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        Backend::Ndarray => Device::ndarray(),
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => Device::wgpu(Default::default()),
+    }
+    .autodiff();
     let wants = |m: &str| args.mode.is_empty() || args.mode.iter().any(|x| x == m);
+    println!(
+        "layer on {:?}, intermediates {}\n",
+        args.device,
+        if args.recompute { "recomputed" } else { "kept" }
+    );
     println!(
         "| case | (a) fast path | (b) layer, frozen | (c) layer + backward, learnable | (d) layer + backward, frozen (input gradient) | b/a | c/a | d/a |"
     );
@@ -80,13 +115,15 @@ fn main() {
         });
         let values: Vec<f32> = x.iter().copied().collect();
         let xt = Tensor::<4>::from_data(burn::tensor::TensorData::new(values, shape), &device);
-        let config = Scattering2dConfig::new(j, [size, size]).with_num_orientations(args.l);
+        let config = Scattering2dConfig::new(j, [size, size])
+            .with_num_orientations(args.l)
+            .with_keep_intermediates(!args.recompute);
         let mut times = [f64::NAN; 4];
 
         if wants("a") {
             let options = ScatteringOptions::new(j, args.l).expect("valid options");
             let plan = Scattering2dPlan::<f32>::new(size, size, options).expect("valid plan");
-            times[0] = best_of(args.repeats, || {
+            times[0] = best_of(&device, args.repeats, || {
                 std::hint::black_box(plan.transform(x.view()).expect("transform"));
             });
         }
@@ -95,7 +132,7 @@ fn main() {
                 .clone()
                 .with_trainable(Trainable::none())
                 .init(&device);
-            times[1] = best_of(args.repeats, || {
+            times[1] = best_of(&device, args.repeats, || {
                 let s = frozen.forward(xt.clone());
                 std::hint::black_box(s.into_data());
             });
@@ -106,7 +143,7 @@ fn main() {
             Tensor::<5>::random([1, c, k, ho, wo], Distribution::Uniform(0.5, 1.5), &device);
         if wants("c") {
             let learnable = config.init(&device);
-            times[2] = best_of(args.repeats, || {
+            times[2] = best_of(&device, args.repeats, || {
                 let loss = (learnable.forward(xt.clone()) * weights.clone()).sum();
                 let grads = loss.backward();
                 let f = &learnable.filters;
@@ -121,7 +158,7 @@ fn main() {
                 .clone()
                 .with_trainable(Trainable::none())
                 .init(&device);
-            times[3] = best_of(args.repeats, || {
+            times[3] = best_of(&device, args.repeats, || {
                 let input = xt.clone().require_grad();
                 let loss = (frozen.forward(input.clone()) * weights.clone()).sum();
                 let grads = loss.backward();
@@ -133,7 +170,7 @@ fn main() {
             let learnable = config.init(&device);
             let psi_shape = learnable.filters.spectra().dims();
             let w = Tensor::<3>::random(psi_shape, Distribution::Uniform(0.5, 1.5), &device);
-            let t = best_of(args.repeats, || {
+            let t = best_of(&device, args.repeats, || {
                 let grads = (learnable.filters.spectra() * w.clone()).sum().backward();
                 let g = learnable
                     .filters
@@ -147,7 +184,7 @@ fn main() {
                 "{name}: filter construction forward + backward {:.1} ms",
                 t * 1e3
             );
-            let t = best_of(args.repeats, || {
+            let t = best_of(&device, args.repeats, || {
                 std::hint::black_box(learnable.filters.spectra().into_data());
             });
             eprintln!("{name}: filter construction forward {:.1} ms", t * 1e3);
@@ -187,7 +224,8 @@ fn main() {
             }
         };
         lines.push(format!(
-            "{{\"case\": \"{name}\", \"J\": {j}, \"L\": {}, \"batch\": {}, \"fast_s\": {}, \"frozen_forward_s\": {}, \"learnable_step_s\": {}, \"input_grad_step_s\": {}}}",
+            "{{\"device\": \"{:?}\", \"case\": \"{name}\", \"J\": {j}, \"L\": {}, \"batch\": {}, \"fast_s\": {}, \"frozen_forward_s\": {}, \"learnable_step_s\": {}, \"input_grad_step_s\": {}}}",
+            args.device,
             args.l,
             args.batch,
             json(a),

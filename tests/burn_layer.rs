@@ -395,6 +395,7 @@ mod fused_op_checks {
             Tensor::zeros([1, 32, 32], device),
             Tensor::zeros([8, 32, 32], device),
             &options(),
+            true,
         );
     }
 
@@ -406,6 +407,7 @@ mod fused_op_checks {
             Tensor::zeros([1, 32, 32], device),
             Tensor::zeros([16, 40, 40], device),
             &options(),
+            true,
         );
     }
 
@@ -419,6 +421,7 @@ mod fused_op_checks {
             Tensor::<3>::zeros([1, 32, 32], device).cast(FloatDType::F64),
             Tensor::zeros([8, 40, 40], device),
             &options(),
+            true,
         );
     }
 
@@ -432,6 +435,7 @@ mod fused_op_checks {
             Tensor::<3>::zeros([1, 32, 32], device).cast(FloatDType::F16),
             Tensor::<3>::zeros([8, 40, 40], device).cast(FloatDType::F16),
             &options(),
+            true,
         );
     }
 
@@ -443,6 +447,7 @@ mod fused_op_checks {
             Tensor::zeros([0, 32, 32], device),
             Tensor::zeros([8, 40, 40], device),
             &options(),
+            true,
         );
     }
 
@@ -454,6 +459,7 @@ mod fused_op_checks {
             Tensor::zeros([1, 32, 32], device),
             Tensor::zeros([8, 40, 40], device),
             &ScatteringOptions::new(6, 4).unwrap(),
+            true,
         );
     }
 }

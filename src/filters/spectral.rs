@@ -193,6 +193,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn alias_radius_of_the_tight_frames() {
+        let radii = |j: usize, l: usize| -> Vec<usize> {
+            let bank = FilterBankParams::tight_frame(j, l).unwrap();
+            (0..j)
+                .map(|s| alias_radius(bank.wavelet(s, 0)).unwrap())
+                .collect()
+        };
+        println!("L=8: {:?}, L=2: {:?}, L=1: {:?}", radii(4, 8), radii(4, 2), radii(4, 1));
+        // The fixed ±2 of earlier versions for the finest scale at L = 8; fewer above it.
+        assert_eq!(radii(4, 8), [2, 1, 1, 0]);
+        assert_eq!(radii(4, 1), [8, 4, 2, 1]);
+        // Slant 4/L: wide across the wave vector in frequency for L < 4.
+        assert!(radii(4, 1)[0] > 2 && radii(4, 2)[0] > 2);
+        let phi = FilterBankParams::tight_frame(3, 8).unwrap().low_pass();
+        assert!(alias_radius(&phi).unwrap() <= 1);
+        // Out of reach: a wavelet far narrower than a pixel.
+        let needle = MorletParams { sigma: 1e-3, xi: 1.0, theta: 0.0, slant: 1.0 };
+        assert_eq!(alias_radius(&needle), None);
+    }
+
+    #[test]
     fn morlet_has_zero_mean_and_peaks_at_the_wave_vector() {
         let bank = FilterBankParams::tight_frame(2, 8).unwrap();
         // j = 0, θ = 0 (l = 3): peak at bin (15, 0) on a 40×40 grid (15/40·2π = 3π/4).

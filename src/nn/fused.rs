@@ -38,12 +38,16 @@ pub trait ScatteringOps: Backend {
     /// Scattering coefficients of the planes `x` (`[P, H, W]`) with the wavelet spectra `psi`
     /// (`[J·L, Mp, Np]` on the padded grid of `H × W`, FFT order): `[P, K, H/2^J, W/2^J]`, channels
     /// in the order of [`crate::geometry::paths`].
+    ///
+    /// Under autodiff, `keep_intermediates` keeps `X` and every `u1`, `u2` for the backward (faster
+    /// backward, more memory); otherwise the backward recomputes them.
     fn scattering2d(
         x: FloatTensor<Self>,
         psi: FloatTensor<Self>,
         num_scales: usize,
         num_orientations: usize,
         max_order: usize,
+        keep_intermediates: bool,
     ) -> FloatTensor<Self>;
 }
 
@@ -64,6 +68,11 @@ pub fn supports_fused(device: &Device) -> bool {
 /// Scattering coefficients of `x` with the wavelet spectra `psi`, by the fused CPU operation,
 /// differentiable with respect to both.
 ///
+/// When a backward will follow, `keep_intermediates` keeps the complex signals of every path for
+/// it (`X`, every `u1` and `u2`: 133 MB at batch 128 × 3 × 32 × 32, `J = 2`, `L = 8`, f32), which
+/// makes the step faster; `false` has the backward recompute them, for large inputs where memory
+/// counts (measured in `docs/benchmarks.md`).
+///
 /// # Shapes
 /// - `x`: `[planes, height, width]`
 /// - `psi`: `[J·L, Mp, Np]`, the padded grid of `height × width` ([`crate::PaddedGeometry`])
@@ -74,7 +83,12 @@ pub fn supports_fused(device: &Device) -> bool {
 /// if the two tensors have different dtypes or a dtype other than f32 or f64 (f16 and bf16 are
 /// not supported), if the device is not a CPU backend ([`supports_fused`]), or when second-order
 /// derivatives are requested.
-pub fn scattering2d(x: Tensor<3>, psi: Tensor<3>, options: &ScatteringOptions) -> Tensor<4> {
+pub fn scattering2d(
+    x: Tensor<3>,
+    psi: Tensor<3>,
+    options: &ScatteringOptions,
+    keep_intermediates: bool,
+) -> Tensor<4> {
     let [planes, h, w] = x.dims();
     let geometry = crate::PaddedGeometry::new(h, w, options.num_scales)
         .unwrap_or_else(|e| panic!("scattering2d: {e}"));
@@ -111,6 +125,7 @@ pub fn scattering2d(x: Tensor<3>, psi: Tensor<3>, options: &ScatteringOptions) -
         options.num_scales,
         options.num_orientations,
         options.max_order,
+        keep_intermediates,
     );
     Tensor::from_dispatch(out)
 }
@@ -132,9 +147,10 @@ macro_rules! fused_ops {
                 num_scales: usize,
                 num_orientations: usize,
                 max_order: usize,
+                _keep_intermediates: bool,
             ) -> FloatTensor<Self> {
                 let options = options(num_scales, num_orientations, max_order);
-                host::forward::<Self>(x, psi, &options, false).0
+                host::forward::<Self>(x, psi, &options, host::Keep::Nothing).0
             }
         }
     };
@@ -177,7 +193,7 @@ mod host {
         cascade: Arc<Cascade<T>>,
         filters: PreparedFilters<T>,
         x: Vec<T>,
-        tape: Tape<T>,
+        tape: Option<Tape<T>>,
         input_shape: [usize; 3],
         filter_shape: [usize; 3],
     }
@@ -192,8 +208,8 @@ mod host {
     impl std::fmt::Debug for Saved {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             let (dtype, bytes) = match self {
-                Saved::F32(s) => ("f32", s.tape.bytes()),
-                Saved::F64(s) => ("f64", s.tape.bytes()),
+                Saved::F32(s) => ("f32", s.tape.as_ref().map_or(0, Tape::bytes)),
+                Saved::F64(s) => ("f64", s.tape.as_ref().map_or(0, Tape::bytes)),
             };
             write!(f, "Saved {{ dtype: {dtype}, tape_bytes: {bytes} }}")
         }
@@ -209,12 +225,23 @@ mod host {
             .unwrap_or_else(|e| panic!("scattering2d: unexpected tensor data: {e:?}"))
     }
 
-    /// Runs the cascade; with `keep`, also returns what the backward needs.
+    /// What a forward keeps for the backward.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) enum Keep {
+        /// Nothing: no backward follows.
+        Nothing,
+        /// The input and the filters; the backward recomputes the intermediates.
+        Inputs,
+        /// The input, the filters and the intermediates (the tape).
+        Intermediates,
+    }
+
+    /// Runs the cascade, and returns what the backward needs as `keep` says.
     pub(super) fn forward<B: Backend>(
         x: FloatTensor<B>,
         psi: FloatTensor<B>,
         options: &ScatteringOptions,
-        keep: bool,
+        keep: Keep,
     ) -> (FloatTensor<B>, Option<Saved>) {
         let device = x.device();
         let dtype = x.dtype();
@@ -229,14 +256,14 @@ mod host {
             input_shape: [usize; 3],
             filter_shape: [usize; 3],
             options: &ScatteringOptions,
-            keep: bool,
+            keep: Keep,
         ) -> (TensorData, Option<Arc<SavedAs<T>>>) {
             let [planes, h, w] = input_shape;
             let cascade = cached_cascade::<T>(h, w, options);
             let x = values::<T>(xd);
             let filters = cascade.prepare_filters(&values::<T>(pd));
             let mut out = vec![T::zero(); planes * cascade.output_plane()];
-            let mut tape = keep.then(|| {
+            let mut tape = (keep == Keep::Intermediates).then(|| {
                 cascade
                     .new_tape(planes)
                     .unwrap_or_else(|e| panic!("scattering2d: {e}"))
@@ -244,7 +271,7 @@ mod host {
             cascade.forward(&filters, &x, &mut out, tape.as_mut());
             let [ho, wo] = cascade.geometry().output_size();
             let data = TensorData::new(out, [planes, cascade.paths().len(), ho, wo]);
-            let saved = tape.map(|tape| {
+            let saved = (keep != Keep::Nothing).then(|| {
                 Arc::new(SavedAs {
                     cascade,
                     filters,
@@ -289,7 +316,7 @@ mod host {
             let (dx, dpsi) = s.cascade.backward(
                 &s.filters,
                 &s.x,
-                Some(&s.tape),
+                s.tape.as_ref(),
                 &g,
                 want_input,
                 want_filters,
@@ -310,7 +337,7 @@ mod host {
 
 mod autodiff {
     use super::ScatteringOps;
-    use super::host::{self, Saved};
+    use super::host::{self, Keep, Saved};
     use burn::backend::Backend;
     use burn::backend::autodiff::{
         Autodiff,
@@ -352,6 +379,7 @@ mod autodiff {
             num_scales: usize,
             num_orientations: usize,
             max_order: usize,
+            keep_intermediates: bool,
         ) -> FloatTensor<Self> {
             let options = super::options(num_scales, num_orientations, max_order);
             let guards = [x.node(), psi.node()];
@@ -362,11 +390,16 @@ mod autodiff {
                 .stateful()
             {
                 OpsKind::Tracked(prep) => {
-                    let (out, saved) = host::forward::<B>(x, psi, &options, true);
+                    let keep = if keep_intermediates {
+                        Keep::Intermediates
+                    } else {
+                        Keep::Inputs
+                    };
+                    let (out, saved) = host::forward::<B>(x, psi, &options, keep);
                     prep.finish(saved.expect("kept for the backward"), out)
                 }
                 OpsKind::UnTracked(prep) => {
-                    prep.finish(host::forward::<B>(x, psi, &options, false).0)
+                    prep.finish(host::forward::<B>(x, psi, &options, Keep::Nothing).0)
                 }
             }
         }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The GPU figures in one command, for a machine with a GPU and a Vulkan (or Metal/DX12) driver:
+# builds with the `wgpu` feature, runs the wgpu test suite, then prints
+#   - the side-by-side table of `examples/layer_costs` with the layer on wgpu (the fast path,
+#     column (a), stays on the CPU), and
+#   - the cost of one training step of the hybrid model with the linear and WRN heads on wgpu.
+#
+#   benches/gpu.sh                 # REPEATS=10 BATCH=128 by default
+#   REPEATS=20 BATCH=256 benches/gpu.sh
+#
+# A cold build compiles the GPU compiler stack (about 40 minutes on 2 cores, a few on 16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+REPEATS="${REPEATS:-10}"
+BATCH="${BATCH:-128}"
+bin="$CARGO_TARGET_DIR/release/examples"
+
+echo "=== machine"
+(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) 2>/dev/null
+echo "CPU cores: $(nproc)"
+rustc --version
+
+echo "=== build (release, features wgpu)"
+cargo build --release --features wgpu --example layer_costs --example train_step
+
+echo "=== wgpu test suite"
+cargo test --release --features wgpu --test burn_wgpu -- --nocapture
+
+echo "=== layer costs: CPU fast path (a) against the layer on wgpu (b, c, d)"
+"$bin/layer_costs" --device wgpu --batch "$BATCH" --repeats "$REPEATS"
+
+echo "=== the same on the CPU (flex), for comparison"
+"$bin/layer_costs" --device flex --batch "$BATCH" --repeats "$REPEATS"
+
+echo "=== one training step of the hybrid model on wgpu (1x28x28, J=2, L=8)"
+"$bin/train_step" --device wgpu --batch "$BATCH" --channels 1 --size 28 --step-only \
+    --head linear,wrn --steps "$REPEATS"
