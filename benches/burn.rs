@@ -95,7 +95,9 @@ fn scattering(c: &mut Criterion) {
             );
             group.bench_function(id("frozen_forward"), |b| {
                 b.iter_custom(|iters| {
-                    timed(&device, iters, || drop(black_box(frozen.forward(xt.clone()))))
+                    timed(&device, iters, || {
+                        drop(black_box(frozen.forward(xt.clone())))
+                    })
                 })
             });
             group.bench_function(id("learnable_step"), |b| {

@@ -170,6 +170,91 @@ fn explicit_filter_banks() {
     ));
 }
 
+/// Values that pass the sign checks but have no usable spectrum are refused, naming the wavelet.
+#[test]
+fn wavelets_without_a_usable_spectrum() {
+    let tf = FilterBankParams::tight_frame(2, 4).unwrap();
+    for (index, change, name) in [
+        (
+            1,
+            MorletParams {
+                sigma: 1e200,
+                ..tf.wavelets()[1]
+            },
+            "sigma",
+        ),
+        (
+            2,
+            MorletParams {
+                slant: 1e-300,
+                ..tf.wavelets()[2]
+            },
+            "slant",
+        ),
+        (
+            3,
+            MorletParams {
+                sigma: 1e-4,
+                ..tf.wavelets()[3]
+            },
+            "sigma",
+        ),
+        (
+            5,
+            MorletParams {
+                xi: 1e6,
+                ..tf.wavelets()[5]
+            },
+            "xi",
+        ),
+    ] {
+        let mut w = tf.wavelets().to_vec();
+        w[index] = change;
+        let e = FilterBankParams::from_wavelets(2, 4, w).unwrap_err();
+        println!("{e}");
+        assert!(
+            matches!(e, ScatterError::InvalidWavelet { index: i, name: n, .. } if i == index && n == name),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("wavelet {index}: invalid `{name}`")),
+            "{e}"
+        );
+    }
+}
+
+/// No finite input overflows the fast path: planes beyond 2^40 (f32) are scaled by a power of
+/// two inside the cascade. Non-finite values are refused with their position.
+#[test]
+fn huge_finite_inputs_give_finite_coefficients() {
+    let p = plan(32, 32);
+    let base = Array4::from_shape_fn((1, 2, 32, 32), |(_, c, i, j)| {
+        ((i * 3 + j * 5 + c) % 7) as f32 - 3.0
+    });
+    let s = p.transform(base.view()).unwrap();
+    for scale in [1e20f32, 1e30, 3e37] {
+        let big = base.mapv(|v| v * scale);
+        let out = p.transform(big.view()).unwrap();
+        assert!(out.iter().all(|v| v.is_finite()), "scale {scale:e}");
+        let rel = out
+            .iter()
+            .zip(s.iter())
+            .map(|(a, b)| (a / scale - b).abs())
+            .fold(0.0f32, f32::max)
+            / s.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(rel < 1e-5, "scale {scale:e}: {rel:e}");
+    }
+    let p64 = Scattering2dPlan::<f64>::new(32, 32, ScatteringOptions::new(2, 8).unwrap()).unwrap();
+    let big = base.mapv(|v| f64::from(v) * 1e300);
+    assert!(
+        p64.transform(big.view())
+            .unwrap()
+            .iter()
+            .all(|v| v.is_finite())
+    );
+}
+
 #[test]
 fn unreadable_and_wrongly_typed_npy() {
     let dir = temp_dir("npy");

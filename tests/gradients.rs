@@ -458,7 +458,9 @@ fn recomputed_intermediates_give_the_same_gradients() {
             .iter()
             .map(|p| to_vec(p.val().grad(&grads).expect("filter gradient")))
             .collect();
-        out.push(to_vec(x.grad(&grads).expect("input gradient").flatten::<1>(0, 3)));
+        out.push(to_vec(
+            x.grad(&grads).expect("input gradient").flatten::<1>(0, 3),
+        ));
         out
     };
     assert_eq!(grads(true), grads(false));

@@ -265,3 +265,74 @@ fn plans_can_be_shared_across_threads() {
         }
     });
 }
+
+/// The aliasing diagnostic of a learned-looking bank (narrow wavelets with high central
+/// frequencies in the coarse slots, as learning drifts them) against an independent computation:
+/// kymatio's spatial construction, a dense f64 DFT written out here, and the energy at signed
+/// frequency indices outside `[−m/2, m/2)`, `m = size / 2^j`, on each axis.
+#[test]
+fn aliasing_diagnostic_equals_a_dense_dft_of_the_spatial_filters() {
+    use learnable_scattering::MorletParams;
+    use learnable_scattering::filters::spatial;
+    let (h, w) = (24, 20);
+    let wavelets: Vec<MorletParams> = (0..6)
+        .map(|n| MorletParams {
+            sigma: 0.65 + 0.1 * n as f64,
+            xi: 2.8 - 0.35 * n as f64,
+            theta: 0.9 * n as f64 - 1.3,
+            slant: 0.7 + 0.3 * n as f64,
+        })
+        .collect();
+    let bank = FilterBankParams::from_wavelets(2, 3, wavelets.clone()).unwrap();
+    let diagnostic = bank.aliasing(h, w);
+    for (n, p) in wavelets.iter().enumerate() {
+        let j = n / 3;
+        let psi = spatial::morlet_2d(h, w, p);
+        let (mut total, mut outside) = (0.0f64, 0.0f64);
+        for k in 0..h {
+            for l in 0..w {
+                let mut acc = num_complex::Complex64::new(0.0, 0.0);
+                for r in 0..h {
+                    for c in 0..w {
+                        let angle = -2.0
+                            * std::f64::consts::PI
+                            * ((k * r) as f64 / h as f64 + (l * c) as f64 / w as f64);
+                        acc += psi[[r, c]] * num_complex::Complex64::from_polar(1.0, angle);
+                    }
+                }
+                let energy = acc.re * acc.re; // kymatio keeps the real part
+                total += energy;
+                let signed = |i: usize, len: usize| {
+                    if 2 * i < len {
+                        i as i64
+                    } else {
+                        i as i64 - len as i64
+                    }
+                };
+                let kept = |f: i64, len: usize| {
+                    let m = (len >> j) as i64;
+                    -m / 2 <= f && f < m / 2
+                };
+                if !(kept(signed(k, h), h) && kept(signed(l, w), w)) {
+                    outside += energy;
+                }
+            }
+        }
+        let independent = outside / total;
+        println!(
+            "wavelet {n} (slot {j}): diagnostic {:.6}, dense DFT {independent:.6}",
+            diagnostic[n]
+        );
+        assert!(
+            (diagnostic[n] - independent).abs() < 1e-9,
+            "wavelet {n}: {} vs {independent}",
+            diagnostic[n]
+        );
+        if j == 1 {
+            assert!(
+                independent > 0.05,
+                "the test bank should alias: {independent}"
+            );
+        }
+    }
+}

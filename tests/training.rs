@@ -453,3 +453,41 @@ fn fit_rejects_bad_settings_with_typed_errors() {
     .unwrap_err();
     assert!(err.to_string().contains("channels"), "{err}");
 }
+
+/// Rates and normalisations that would train to NaN are refused before the first step.
+#[test]
+fn fit_rejects_non_finite_rates_and_zero_std() {
+    let (train, test) = tiny_data();
+    let cases: Vec<(&str, Box<dyn Fn(&mut TrainConfig)>)> = vec![
+        ("filter_lr = inf", Box::new(|c| c.filter_lr = f64::INFINITY)),
+        ("filter_lr = 0", Box::new(|c| c.filter_lr = 0.0)),
+        ("head_max_lr = NaN", Box::new(|c| c.head_max_lr = f64::NAN)),
+        ("head_max_lr < 0", Box::new(|c| c.head_max_lr = -0.1)),
+        (
+            "weight_decay = inf",
+            Box::new(|c| c.weight_decay = f64::INFINITY),
+        ),
+        ("std = 0", Box::new(|c| c.normalization.std = vec![0.0])),
+        (
+            "mean = NaN",
+            Box::new(|c| c.normalization.mean = vec![f32::NAN]),
+        ),
+    ];
+    for (label, change) in cases {
+        let mut config = tiny_config();
+        change(&mut config);
+        let err = fit(
+            tiny_model(Trainable::all(), FilterInit::TightFrame),
+            &train,
+            &test,
+            &config,
+            &FitOptions::default(),
+        )
+        .unwrap_err();
+        println!("{label}: {err}");
+        assert!(
+            matches!(err, ScatterError::InvalidTraining(_)),
+            "{label}: {err}"
+        );
+    }
+}

@@ -54,6 +54,9 @@ impl MorletParams {
         if self.slant <= 0.0 {
             return Err(bad("slant", self.slant, "must be positive"));
         }
+        if let Some((name, value, reason)) = super::spectral::spectrum_defect(self) {
+            return Err(bad(name, value, reason));
+        }
         Ok(())
     }
 }
@@ -143,8 +146,9 @@ impl FilterBankParams {
     ///
     /// # Errors
     /// [`ScatterError::InvalidParameter`] for bad `J` / `L`, [`ScatterError::FilterCount`] if
-    /// `wavelets.len() != J·L`, [`ScatterError::InvalidWavelet`] for a non-finite value or a
-    /// non-positive `σ` or `slant`.
+    /// `wavelets.len() != J·L`, [`ScatterError::InvalidWavelet`] for a non-finite value, a
+    /// non-positive `σ` or `slant`, or a wavelet whose spectrum is not finite or cannot be built
+    /// ([`crate::filters::spectral::spectrum_defect`]), naming the wavelet.
     pub fn from_wavelets(
         num_scales: usize,
         num_orientations: usize,
@@ -208,6 +212,17 @@ impl FilterBankParams {
             self.num_orientations
         );
         &self.wavelets[j * self.num_orientations + l]
+    }
+
+    /// Fraction of each wavelet's spectral energy that the subsampling after it aliases, on an
+    /// `height × width` Fourier grid (the padded grid of the input): see
+    /// [`crate::filters::diagnostics::aliased_energy`]. Index `n = j·L + l`.
+    ///
+    /// # Panics
+    /// If the grid is not divisible by `2^J` (padded grids always are).
+    pub fn aliasing(&self, height: usize, width: usize) -> Vec<f64> {
+        let spectra = super::spectral::bank_spectra(self, height, width);
+        super::diagnostics::aliasing_fractions(&spectra, self.num_orientations)
     }
 
     /// Width of the fixed low-pass, `σ_φ = 0.8·2^(J−1)`.

@@ -111,6 +111,61 @@ mod tests {
         }
     }
 
+    /// Banks at the edges of what learning reaches: narrow wavelets (small σ, a wide spectrum),
+    /// large slants (narrow across the wave vector in space, wide in frequency: kymatio's `L = 1`
+    /// and beyond), ξ near π, many orientations. The closed form sums the aliases each wavelet
+    /// needs ([`super::super::spectral::alias_radius`], up to 34 per axis here) and meets kymatio's
+    /// spatial construction to 1e-9: each Gabor relative to its own maximum, each Morlet relative
+    /// to the maximum of its Gabor. (The zero-mean correction nearly cancels the Gabor of a
+    /// wavelet much narrower than a pixel, σ = 0.35 and slant 8 leave a Morlet of 2.5e-8; its own
+    /// maximum is then no scale for rounding errors of the ~1 terms it is the difference of.)
+    #[test]
+    fn closed_form_equals_spatial_construction_on_extreme_banks() {
+        let mut wavelets = Vec::new();
+        for (i, sigma) in [0.35, 0.5, 0.65, 0.9, 1.14].into_iter().enumerate() {
+            for (k, slant) in [0.3, 1.0, 2.25, 4.0, 8.0].into_iter().enumerate() {
+                for xi in [0.4, 2.8, 3.1] {
+                    let theta = 0.37 * (i * 5 + k) as f64 - 1.0;
+                    wavelets.push(MorletParams {
+                        sigma,
+                        xi,
+                        theta,
+                        slant,
+                    });
+                }
+            }
+        }
+        let (mut worst_gabor, mut worst_morlet) = (0.0f64, 0.0f64);
+        for (h, w) in [(24, 20), (17, 30)] {
+            for p in &wavelets {
+                let radius = super::super::spectral::alias_radius(p).unwrap();
+                let closed = spectral::gabor_spectrum(h, w, p);
+                let err = max_rel(&closed, &gabor_spectrum(h, w, p));
+                assert!(
+                    err < 1e-9,
+                    "Gabor {h}x{w} {p:?} (alias radius {radius}): {err:e}"
+                );
+                worst_gabor = worst_gabor.max(err);
+                let scale = closed.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let (a, b) = (spectral::morlet_spectrum(h, w, p), morlet_spectrum(h, w, p));
+                let err = a
+                    .iter()
+                    .zip(&b)
+                    .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+                    / scale;
+                assert!(
+                    err < 1e-9,
+                    "Morlet {h}x{w} {p:?} (alias radius {radius}): {err:e}"
+                );
+                worst_morlet = worst_morlet.max(err);
+            }
+        }
+        println!(
+            "closed form vs spatial on {} extreme wavelets: Gabor {worst_gabor:.2e}, Morlet {worst_morlet:.2e}",
+            wavelets.len()
+        );
+    }
+
     #[test]
     fn fft2_matches_a_naive_dft() {
         let x = Array2::from_shape_fn((3, 4), |(i, j)| {

@@ -39,6 +39,50 @@ pub const MAX_ALIAS_RADIUS: usize = 64;
 /// [`MAX_ALIAS_RADIUS`]'s 16641 skipped terms stay below [`ALIAS_TOLERANCE`] / 4.
 const NEGLIGIBLE_EXPONENT: f64 = 50.0;
 
+/// Largest `σ²·max(1, 1/slant²)` a wavelet may have: the coefficients of the Gabor's quadratic
+/// form, `σ²/2` along and `σ²/(2·slant²)` across the wave vector, must stay finite where the burn
+/// layer evaluates them in `f32` (largest value `3.4e38`), with room for the squared frequencies
+/// (up to `(2π·65)²`) they multiply. Beyond it (`σ ≈ 1e15` pixels, or a slant of `1e-15`) the
+/// spectrum would be `NaN` or a single spike.
+pub const MAX_QUADRATIC_COEFFICIENT: f64 = 1e30;
+
+/// Why a wavelet has no usable spectrum, if it has none: the parameter to blame and the reason,
+/// for [`crate::ScatterError::InvalidWavelet`]. `None` for a usable wavelet.
+pub fn spectrum_defect(p: &MorletParams) -> Option<(&'static str, f64, &'static str)> {
+    let spread = p.sigma * p.sigma * (1.0 / (p.slant * p.slant)).max(1.0);
+    if !(spread <= MAX_QUADRATIC_COEFFICIENT) {
+        return Some(if p.slant < 1.0 {
+            (
+                "slant",
+                p.slant,
+                "σ²/slant² exceeds 1e30: the spectrum is not finite in f32",
+            )
+        } else {
+            (
+                "sigma",
+                p.sigma,
+                "σ² exceeds 1e30: the spectrum is not finite in f32",
+            )
+        });
+    }
+    if alias_radius(p).is_none() {
+        return Some(if p.xi.abs() > 100.0 {
+            (
+                "xi",
+                p.xi,
+                "|ξ| is so large that the spectrum needs more than 64 aliases per axis",
+            )
+        } else {
+            (
+                "sigma",
+                p.sigma,
+                "the wavelet is so narrow that its spectrum needs more than 64 aliases per axis",
+            )
+        });
+    }
+    None
+}
+
 /// Number of aliases `A` the sum `Σ_{a,b ∈ −A..=A} Ĝ(ω + 2π(a, b))` needs on each axis for the
 /// wavelet `p`, so that everything it leaves out adds up to at most [`ALIAS_TOLERANCE`] / 4 at
 /// every frequency of any grid (the Morlet subtracts a multiple `κ ≤ 1` of a second such sum, and
@@ -56,14 +100,15 @@ pub fn alias_radius(p: &MorletParams) -> Option<usize> {
         return None;
     }
     let budget = ALIAS_TOLERANCE / 4.0;
-    // Terms of rings m = 1, 2, ... until they are negligible and fall faster than geometrically
-    // (r_m ≥ 1/λ makes each next term at most 2·e^−2π ≈ 0.004 times the previous one).
+    // Terms of rings m = 1, 2, ... until they are negligible and fall at least geometrically:
+    // t_{m+1}/t_m = ((m+1)/m)·exp(−λ(2π·r_m + 2π²)) ≤ 1/2 once λ(2π·r_m + 2π²) ≥ ln 4, so the
+    // rest of the tail is at most the last term.
     let mut terms = Vec::new();
     for m in 1..=MAX_ALIAS_RADIUS + 1 {
         let r = (2.0 * PI * m as f64 - reach).max(0.0);
         let t = 8.0 * m as f64 * (-0.5 * lambda * r * r).exp();
         terms.push(t);
-        if t < budget * 1e-6 && r * lambda >= 1.0 {
+        if t < budget * 1e-6 && lambda * (2.0 * PI * r + 2.0 * PI * PI) >= 4f64.ln() {
             break;
         }
     }
@@ -200,7 +245,12 @@ mod tests {
                 .map(|s| alias_radius(bank.wavelet(s, 0)).unwrap())
                 .collect()
         };
-        println!("L=8: {:?}, L=2: {:?}, L=1: {:?}", radii(4, 8), radii(4, 2), radii(4, 1));
+        println!(
+            "L=8: {:?}, L=2: {:?}, L=1: {:?}",
+            radii(4, 8),
+            radii(4, 2),
+            radii(4, 1)
+        );
         // The fixed ±2 of earlier versions for the finest scale at L = 8; fewer above it.
         assert_eq!(radii(4, 8), [2, 1, 1, 0]);
         assert_eq!(radii(4, 1), [8, 4, 2, 1]);
@@ -209,7 +259,12 @@ mod tests {
         let phi = FilterBankParams::tight_frame(3, 8).unwrap().low_pass();
         assert!(alias_radius(&phi).unwrap() <= 1);
         // Out of reach: a wavelet far narrower than a pixel.
-        let needle = MorletParams { sigma: 1e-3, xi: 1.0, theta: 0.0, slant: 1.0 };
+        let needle = MorletParams {
+            sigma: 1e-3,
+            xi: 1.0,
+            theta: 0.0,
+            slant: 1.0,
+        };
         assert_eq!(alias_radius(&needle), None);
     }
 

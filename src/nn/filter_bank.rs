@@ -24,6 +24,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::error::ScatterError;
+use crate::filters::diagnostics::aliased_energy;
 use crate::filters::spectral::{MAX_ALIAS_RADIUS, alias_radius, bank_spectra, morlet_spectrum};
 use crate::filters::{FilterBankParams, KYMATIO_NORM_PI, MorletParams, angular_frequencies};
 use crate::geometry::ScatteringOptions;
@@ -489,6 +490,57 @@ impl MorletFilterBank {
                 slant: slant[n],
             })
             .collect()
+    }
+
+    /// Fraction of each wavelet's spectral energy that the subsampling after it aliases (reads
+    /// the spectra back): [`crate::filters::diagnostics::aliased_energy`] of wavelet `n = j·L + l`
+    /// at resolution `j`. Any parametrisation, pixelwise included.
+    pub fn aliasing(&self) -> Vec<f64> {
+        let [h, w] = self.grid_size;
+        let values = self
+            .spectra()
+            .into_data()
+            .convert::<f64>()
+            .try_into_vec::<f64>()
+            .expect("converted to f64");
+        values
+            .chunks(h * w)
+            .enumerate()
+            .map(|(n, plane)| {
+                let view = ndarray::ArrayView2::from_shape((h, w), plane).expect("[h, w] plane");
+                aliased_energy(view, n / self.num_orientations)
+            })
+            .collect()
+    }
+
+    /// A differentiable penalty on aliasing that users can add to their loss: the mean over the
+    /// wavelets of the fraction of `Σ|ψ̂|²` outside the band of the wavelet's slot (as
+    /// [`MorletFilterBank::aliasing`]). A scalar in `[0, 1]`; 0 when no wavelet aliases.
+    ///
+    /// # Shapes
+    /// - output: `[1]`
+    pub fn aliasing_penalty(&self) -> Tensor<1> {
+        let [h, w] = self.grid_size;
+        let count = self.num_scales * self.num_orientations;
+        let energy = {
+            let psi = self.spectra();
+            psi.clone() * psi
+        };
+        // 1 outside the band kept at each wavelet's resolution, 0 inside.
+        let mut mask = vec![1.0f64; count * h * w];
+        for n in 0..count {
+            let j = n / self.num_orientations;
+            let cols = crate::filters::periodize_rows(w, j);
+            for r in crate::filters::periodize_rows(h, j) {
+                for &c in &cols {
+                    mask[n * h * w + r * w + c] = 0.0;
+                }
+            }
+        }
+        let mask = Tensor::<3>::from_data(TensorData::new(mask, [count, h, w]), &energy.device());
+        let outside = (energy.clone() * mask).sum_dim(2).sum_dim(1);
+        let total = energy.sum_dim(2).sum_dim(1).clamp_min(f64::MIN_POSITIVE);
+        (outside / total).mean().reshape([1])
     }
 
     /// The current wavelet parameters as a framework-free bank (reads the tensors back), for

@@ -129,8 +129,38 @@ impl TrainConfig {
         if self.checkpoint_every == 0 || self.eval_every == Some(0) {
             return bad("checkpoint_every and eval_every must be at least 1");
         }
-        if !(self.head_max_lr > 0.0 && self.filter_lr >= 0.0 && self.weight_decay >= 0.0) {
-            return bad("learning rates must be positive and weight decay non-negative");
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(self.head_max_lr) || !positive(self.filter_lr) {
+            return Err(ScatterError::InvalidTraining(format!(
+                "learning rates must be finite and positive, got head_max_lr = {} and filter_lr = {}",
+                self.head_max_lr, self.filter_lr
+            )));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(ScatterError::InvalidTraining(format!(
+                "weight decay must be finite and non-negative, got {}",
+                self.weight_decay
+            )));
+        }
+        let norm = &self.normalization;
+        if norm.mean.len() != norm.std.len() {
+            return Err(ScatterError::InvalidTraining(format!(
+                "normalisation has {} means and {} standard deviations",
+                norm.mean.len(),
+                norm.std.len()
+            )));
+        }
+        if let Some(c) = norm.std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(ScatterError::InvalidTraining(format!(
+                "normalisation std of channel {c} must be finite and positive, got {}",
+                norm.std[c]
+            )));
+        }
+        if let Some(c) = norm.mean.iter().position(|m| !m.is_finite()) {
+            return Err(ScatterError::InvalidTraining(format!(
+                "normalisation mean of channel {c} must be finite, got {}",
+                norm.mean[c]
+            )));
         }
         Ok(())
     }
