@@ -50,7 +50,7 @@ pub const MAX_QUADRATIC_COEFFICIENT: f64 = 1e30;
 /// for [`crate::ScatterError::InvalidWavelet`]. `None` for a usable wavelet.
 pub fn spectrum_defect(p: &MorletParams) -> Option<(&'static str, f64, &'static str)> {
     let spread = p.sigma * p.sigma * (1.0 / (p.slant * p.slant)).max(1.0);
-    if !(spread <= MAX_QUADRATIC_COEFFICIENT) {
+    if spread.is_nan() || spread > MAX_QUADRATIC_COEFFICIENT {
         return Some(if p.slant < 1.0 {
             (
                 "slant",
