@@ -458,20 +458,15 @@ fn fit_rejects_bad_settings_with_typed_errors() {
 #[test]
 fn fit_rejects_non_finite_rates_and_zero_std() {
     let (train, test) = tiny_data();
-    let cases: Vec<(&str, Box<dyn Fn(&mut TrainConfig)>)> = vec![
-        ("filter_lr = inf", Box::new(|c| c.filter_lr = f64::INFINITY)),
-        ("filter_lr = 0", Box::new(|c| c.filter_lr = 0.0)),
-        ("head_max_lr = NaN", Box::new(|c| c.head_max_lr = f64::NAN)),
-        ("head_max_lr < 0", Box::new(|c| c.head_max_lr = -0.1)),
-        (
-            "weight_decay = inf",
-            Box::new(|c| c.weight_decay = f64::INFINITY),
-        ),
-        ("std = 0", Box::new(|c| c.normalization.std = vec![0.0])),
-        (
-            "mean = NaN",
-            Box::new(|c| c.normalization.mean = vec![f32::NAN]),
-        ),
+    type Change = fn(&mut TrainConfig);
+    let cases: [(&str, Change); 7] = [
+        ("filter_lr = inf", |c| c.filter_lr = f64::INFINITY),
+        ("filter_lr = 0", |c| c.filter_lr = 0.0),
+        ("head_max_lr = NaN", |c| c.head_max_lr = f64::NAN),
+        ("head_max_lr < 0", |c| c.head_max_lr = -0.1),
+        ("weight_decay = inf", |c| c.weight_decay = f64::INFINITY),
+        ("std = 0", |c| c.normalization.std = vec![0.0]),
+        ("mean = NaN", |c| c.normalization.mean = vec![f32::NAN]),
     ];
     for (label, change) in cases {
         let mut config = tiny_config();
