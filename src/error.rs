@@ -42,7 +42,10 @@ pub enum ScatterError {
     },
 
     /// The input's shape does not match what the plan was built for.
-    #[error("input shape mismatch: expected {}, got {got:?}", format_shape(expected))]
+    #[error(
+        "input shape mismatch: expected {}, got {got:?}",
+        format_shape(expected)
+    )]
     InvalidShape {
         /// Expected shape (`usize::MAX` marks a free axis, shown as `_` in the message).
         expected: Vec<usize>,
@@ -478,7 +481,9 @@ pub enum ScatterError {
     /// A checkpoint was written for another model: another architecture, other parameter
     /// shapes, or other trainable parameter families (for example a learnable checkpoint resumed
     /// into a frozen model).
-    #[error("checkpoint {path}: written for another model: {what}: checkpoint has {found}, the model {expected}")]
+    #[error(
+        "checkpoint {path}: written for another model: {what}: checkpoint has {found}, the model {expected}"
+    )]
     CheckpointModel {
         /// The checkpoint directory.
         path: PathBuf,

@@ -116,7 +116,11 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
         .filter(|&&d| d != 0)
         .try_fold(1u128, |acc, &d| acc.checked_mul(d as u128))
         .unwrap_or(u128::MAX);
-    let elements: u128 = if header.shape.contains(&0) { 0 } else { nonzero };
+    let elements: u128 = if header.shape.contains(&0) {
+        0
+    } else {
+        nonzero
+    };
     let data_bytes = elements.saturating_mul(item as u128);
     if nonzero > isize::MAX as u128 {
         return Err(ScatterError::DeclaredTooLarge {
@@ -169,12 +173,18 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
     };
     Ok(match item {
         4 => NpyArray::F32(
-            ArrayD::from_shape_vec(shape, decode(&data, little, f32::from_le_bytes, f32::from_be_bytes))
-                .map_err(too_large)?,
+            ArrayD::from_shape_vec(
+                shape,
+                decode(&data, little, f32::from_le_bytes, f32::from_be_bytes),
+            )
+            .map_err(too_large)?,
         ),
         _ => NpyArray::F64(
-            ArrayD::from_shape_vec(shape, decode(&data, little, f64::from_le_bytes, f64::from_be_bytes))
-                .map_err(too_large)?,
+            ArrayD::from_shape_vec(
+                shape,
+                decode(&data, little, f64::from_le_bytes, f64::from_be_bytes),
+            )
+            .map_err(too_large)?,
         ),
     })
 }
@@ -187,7 +197,10 @@ fn header_end(prefix: &[u8]) -> Option<std::result::Result<usize, usize>> {
         return None;
     }
     let (len, field) = match prefix[6..8] {
-        [1, 0] => (usize::from(u16::from_le_bytes(prefix.get(8..10)?.try_into().ok()?)), 2),
+        [1, 0] => (
+            usize::from(u16::from_le_bytes(prefix.get(8..10)?.try_into().ok()?)),
+            2,
+        ),
         [2, 0] | [3, 0] => (
             u32::from_le_bytes(prefix.get(8..12)?.try_into().ok()?) as usize,
             4,

@@ -268,12 +268,11 @@ pub(crate) fn decode_image(
     limits: &ReadLimits,
 ) -> Result<Decoded> {
     let (decoder, height, width) = open_checked(path, limits)?;
-    let img = image::DynamicImage::from_decoder(decoder).map_err(|source| {
-        ScatterError::ImageDecode {
+    let img =
+        image::DynamicImage::from_decoder(decoder).map_err(|source| ScatterError::ImageDecode {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
+        })?;
     if height == 0 || width == 0 {
         return Err(ScatterError::BadHeader {
             path: path.to_path_buf(),
@@ -607,10 +606,7 @@ mod tests {
         let out = apply_resize(&src, 3, 20, 30, Resize::ShorterThenCenterCrop(20));
         assert_eq!((out.height, out.width), (20, 20));
         let plane = 400;
-        assert_eq!(
-            [out.chw[0], out.chw[plane], out.chw[2 * plane]],
-            [5, 0, 7]
-        );
+        assert_eq!([out.chw[0], out.chw[plane], out.chw[2 * plane]], [5, 0, 7]);
     }
 
     #[test]
@@ -618,7 +614,10 @@ mod tests {
         // 65535 x 1 to shorter side 200: the full resize would be 13 107 000 x 200 pixels.
         let src = pattern(3, 1, 65_535, 1);
         let out = apply_resize(&src, 3, 1, 65_535, Resize::ShorterThenCenterCrop(200));
-        assert_eq!((out.height, out.width, out.chw.len()), (200, 200, 3 * 200 * 200));
+        assert_eq!(
+            (out.height, out.width, out.chw.len()),
+            (200, 200, 3 * 200 * 200)
+        );
     }
 
     #[test]

@@ -67,7 +67,8 @@ pub fn plan_bytes<T: Float>(options: &ScatteringOptions, geometry: &PaddedGeomet
     let wavelets = options.num_scales as u128 * options.num_orientations as u128;
     let spectra_f64 = 2 * 8 * wavelets * plane + 8 * plane;
     let prepared = complex * (wavelets + 1) * plane * 4 / 3;
-    let tables = 8 * wavelets * wavelets + 64 * options.num_paths() as u128 + 16 * (mp + np) as u128;
+    let tables =
+        8 * wavelets * wavelets + 64 * options.num_paths() as u128 + 16 * (mp + np) as u128;
     let workspace = 8 * complex * plane;
     spectra_f64 + prepared + tables + workspace
 }
@@ -123,7 +124,10 @@ impl<T: Float> Scattering2dPlan<T> {
     /// bank or any buffer is built.
     pub fn new(height: usize, width: usize, options: ScatteringOptions) -> Result<Self> {
         options.validate()?;
-        check_plan_size::<T>(&options, &PaddedGeometry::new(height, width, options.num_scales)?)?;
+        check_plan_size::<T>(
+            &options,
+            &PaddedGeometry::new(height, width, options.num_scales)?,
+        )?;
         let bank = FilterBankParams::tight_frame(options.num_scales, options.num_orientations)?;
         Self::with_filter_bank(height, width, options.max_order, bank)
     }
@@ -145,7 +149,10 @@ impl<T: Float> Scattering2dPlan<T> {
             bank.num_orientations(),
             max_order,
         )?;
-        check_plan_size::<T>(&options, &PaddedGeometry::new(height, width, options.num_scales)?)?;
+        check_plan_size::<T>(
+            &options,
+            &PaddedGeometry::new(height, width, options.num_scales)?,
+        )?;
         let cascade = Cascade::new(height, width, options)?;
         let [mp, np] = cascade.geometry().padded_size();
         let spectra = spectral::bank_spectra(&bank, mp, np);

@@ -6,15 +6,16 @@
 //! fit(model, &train, &test, &TrainConfig, &FitOptions) ─▶ (trained model, TrainReport)
 //! ```
 
+pub mod checkpoint;
 pub mod experiment;
 mod heads;
 mod model;
 pub mod optim;
 mod trainer;
 
+pub use checkpoint::{FILTERS_FILE, remove_checkpoint};
 pub use heads::{BasicBlock, Head, HeadConfig, LinearHead, MlpHead, PlainBatchNorm, WrnHead};
 pub use model::{Hybrid, HybridConfig, num_trainable_params};
 pub use trainer::{
-    EpochStats, FILTERS_FILE, FitOptions, HEAD_WEIGHT_DECAY, TrainConfig, TrainReport, evaluate,
-    fit,
+    EpochStats, FitOptions, HEAD_WEIGHT_DECAY, TrainConfig, TrainReport, evaluate, fit,
 };
