@@ -396,9 +396,8 @@ pub enum ScatterError {
     /// An input size whose padded plane exceeds [`crate::geometry::MAX_PADDED_PLANE`] values (or
     /// overflows `usize`).
     #[error(
-        "input {height}x{width} at J = {num_scales} pads to {padded_height}x{padded_width} = {} \
-         values per plane, more than the limit of {limit}",
-        padded_height * padded_width
+        "input {height}x{width} at J = {num_scales} pads to {padded_height}x{padded_width}, more \
+         than the limit of {limit} values per plane"
     )]
     InputTooLarge {
         /// Input height.

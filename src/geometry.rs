@@ -177,7 +177,10 @@ impl PaddedGeometry {
         // In u128 first: `(usize::MAX / step + 2)·step` overflows usize.
         let padded = |n: usize| (n / step) as u128 * step as u128 + 2 * step as u128;
         let (ph, pw) = (padded(height), padded(width));
-        if ph * pw > MAX_PADDED_PLANE as u128 {
+        if ph
+            .checked_mul(pw)
+            .is_none_or(|n| n > MAX_PADDED_PLANE as u128)
+        {
             return Err(ScatterError::InputTooLarge {
                 height,
                 width,
