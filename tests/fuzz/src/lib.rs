@@ -360,6 +360,193 @@ pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     }
 }
 
+/// The inputs of issue 12 that crashed, aborted or exhausted memory before it was fixed, as
+/// inputs of `target` (written to `regressions/<target>/` by the `write_corpus` binary).
+pub fn issue12_regressions(target: &str) -> Vec<(String, Vec<u8>)> {
+    let with_mode = |mode: u8, bytes: &[u8]| {
+        let mut v = vec![mode];
+        v.extend_from_slice(bytes);
+        v
+    };
+    match target {
+        "npy" => {
+            let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
+            v2.extend_from_slice(&u32::MAX.to_le_bytes());
+            v2.extend_from_slice(&[b' '; 116]);
+            vec![
+                // 128 bytes declaring 2^40 elements: aborted allocating 4 TiB.
+                (
+                    "issue12-f32-2pow40.npy".into(),
+                    npy_header_128("<f4", "(1048576, 1048576)"),
+                ),
+                (
+                    "issue12-f64-2pow40.npy".into(),
+                    npy_header_128("<f8", "(1048576, 1048576)"),
+                ),
+                (
+                    "issue12-i4-2pow40.npy".into(),
+                    npy_header_128("<i4", "(1048576, 1048576)"),
+                ),
+                (
+                    "issue12-f32-16GB.npy".into(),
+                    npy_header_128("<f4", "(4000000000,)"),
+                ),
+                ("issue12-header-len-4GiB.npy".into(), v2),
+            ]
+        }
+        "idx" => {
+            let mut bad_magic = idx_bytes(0x0000_0900, &[65_536, 32, 32], &[]);
+            bad_magic.resize(bad_magic.len() + (4 << 20), 0);
+            let images = idx_bytes(idx::IDX_IMAGES_MAGIC, &[2, 3, 4], &[5; 24]);
+            let mut two_members = gzip(&images[..10]);
+            two_members.extend(gzip(&images[10..]));
+            vec![
+                // 16 bytes: panicked with an arithmetic overflow.
+                (
+                    "issue12-16-bytes-overflow.idx".into(),
+                    idx_bytes(idx::IDX_IMAGES_MAGIC, &[u32::MAX, u32::MAX, 0], &[]),
+                ),
+                // Zero images of 2^31 x 2^31: accepted as a data set.
+                (
+                    "issue12-zero-images-2pow31.idx".into(),
+                    idx_bytes(idx::IDX_IMAGES_MAGIC, &[0, 1 << 31, 1 << 31], &[]),
+                ),
+                // A wrong magic number before megabytes of zeros: inflated in full first.
+                (
+                    "issue12-gzip-inflated-before-header.idx.gz".into(),
+                    gzip(&bad_magic),
+                ),
+                // Two gzip members: reported as a truncated file.
+                ("issue12-two-gzip-members.idx.gz".into(), two_members),
+            ]
+        }
+        "image_folder" => {
+            let wide = png_bytes(&image::RgbImage::from_pixel(
+                65_535,
+                1,
+                image::Rgb([1, 2, 3]),
+            ));
+            vec![
+                // A 65535 x 1 PNG in a KTH tree: resized to 13 million x 200 before cropping.
+                ("issue12-kth-65535x1.png".into(), with_mode(2, &wide)),
+                // A 22000 x 22000 grey PNG header: a 484 MB buffer before decoding.
+                (
+                    "issue12-png-22000x22000.png".into(),
+                    with_mode(1, &huge_grey_png(22_000)),
+                ),
+                // A JPEG declaring 49712 x 2760: decoded as 1.2 GB.
+                (
+                    "issue12-jpeg-49712x2760.jpg".into(),
+                    with_mode(0, &jpeg_declaring(2760, 49_712)),
+                ),
+            ]
+        }
+        "cifar" => {
+            let mut record = vec![10u8];
+            record.extend((0..3072).map(|i| (i % 256) as u8));
+            vec![
+                ("issue12-label-10.bin".into(), record.clone()),
+                ("issue12-record-and-a-half.bin".into(), {
+                    let mut r = record;
+                    r[0] = 1;
+                    let half = r[..1536].to_vec();
+                    r.extend(half);
+                    r
+                }),
+            ]
+        }
+        "checkpoint" => {
+            let template = checkpoint::template();
+            let text = std::fs::read_to_string(template.join("state.json")).expect("state");
+            let state: serde_json::Value = serde_json::from_str(&text).expect("state parses");
+            let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+                let mut s = state.clone();
+                edit(&mut s);
+                s.to_string().into_bytes()
+            };
+            let mut model = std::fs::read(template.join("model.bpk")).expect("model");
+            let n = model.len();
+            model[n - 64..].fill(0xff);
+            vec![
+                // epochs_done = u64::MAX: wrapped.
+                (
+                    "issue12-epochs-done-max.json".into(),
+                    with_mode(1, &edited(&|s| s["epochs_done"] = u64::MAX.into())),
+                ),
+                // epochs_done beyond the configured epochs: Ok with accuracy NaN.
+                (
+                    "issue12-epochs-done-beyond.json".into(),
+                    with_mode(1, &edited(&|s| s["epochs_done"] = 2.into())),
+                ),
+                // Overwritten tensor bytes (with their checksum recorded): reach burn's reader.
+                (
+                    "issue12-model-bytes-overwritten.bpk".into(),
+                    with_mode(2, &model),
+                ),
+            ]
+        }
+        other => panic!("unknown fuzz target {other}"),
+    }
+}
+
+/// A 128-byte version 1.0 `.npy` file declaring `shape` of `descr`, without data.
+fn npy_header_128(descr: &str, shape: &str) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while 10 + header.len() + 1 < 128 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// A PNG chunk: length, type, data, CRC-32 of type and data (PNG specification, §5.3).
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc.sum().to_be_bytes());
+    out
+}
+
+/// A grey 8-bit PNG whose header declares `side × side`, with the first rows' data only.
+pub fn huge_grey_png(side: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut ihdr = side.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&vec![0u8; 16 * (side as usize + 1)])
+        .expect("in memory");
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(png_chunk(b"IHDR", &ihdr));
+    out.extend(png_chunk(b"IDAT", &z.finish().expect("in memory")));
+    out.extend(png_chunk(b"IEND", &[]));
+    out
+}
+
+/// A small JPEG whose frame header (SOF0) declares `height × width`.
+pub fn jpeg_declaring(height: u16, width: u16) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(16, 16, image::Rgb([10, 200, 30]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut bytes)
+        .encode_image(&img)
+        .expect("encode JPEG");
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xff, 0xc0])
+        .expect("a baseline frame header");
+    // FF C0, length (2), precision (1), height (2), width (2).
+    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    bytes
+}
+
 /// An IDX file: big-endian magic, dimensions, data.
 pub fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
     let mut b = magic.to_be_bytes().to_vec();
