@@ -268,11 +268,6 @@ pub(crate) fn decode_image(
     limits: &ReadLimits,
 ) -> Result<Decoded> {
     let (decoder, height, width) = open_checked(path, limits)?;
-    let img =
-        image::DynamicImage::from_decoder(decoder).map_err(|source| ScatterError::ImageDecode {
-            path: path.to_path_buf(),
-            source,
-        })?;
     if height == 0 || width == 0 {
         return Err(ScatterError::BadHeader {
             path: path.to_path_buf(),
@@ -281,6 +276,11 @@ pub(crate) fn decode_image(
             reason: "an image needs at least one row and one column",
         });
     }
+    let img =
+        image::DynamicImage::from_decoder(decoder).map_err(|source| ScatterError::ImageDecode {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(match channels {
         Channels::Gray => {
             let img = img.into_luma8();

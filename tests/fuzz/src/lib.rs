@@ -159,7 +159,8 @@ fn png_bytes(img: &image::RgbImage) -> Vec<u8> {
 /// model (`% 3`): 0 `state.json` as it is, 1 `state.json` with the recorded digests set to the
 /// files' own (so that the input reaches the checks behind the checksums), 2 `model.bpk` with
 /// its digest recorded (so that it reaches burn's record reader). The checkpoint is then read
-/// ([`CheckpointManifest::read`], `verify_files`) and resumed with `fit`.
+/// ([`CheckpointManifest::read`], `verify_files`) and, when its manifest reads, resumed with
+/// `fit`.
 ///
 /// [`CheckpointManifest::read`]: learnable_scattering::train::checkpoint::CheckpointManifest::read
 pub fn fuzz_checkpoint(data: &[u8]) {
@@ -186,9 +187,16 @@ mod checkpoint {
     }
 
     fn model() -> Hybrid {
-        let device = Device::flex().autodiff();
-        let scattering = Scattering2dConfig::new(1, [8, 8]).with_num_orientations(2);
-        HybridConfig::new(scattering, 1, 2).init(&device)
+        // Built once per thread (a fresh model per input would dominate the run time); each
+        // input gets a clone, into which `fit` loads the checkpoint.
+        thread_local! {
+            static MODEL: Hybrid = {
+                let device = Device::flex().autodiff();
+                let scattering = Scattering2dConfig::new(1, [8, 8]).with_num_orientations(2);
+                HybridConfig::new(scattering, 1, 2).init(&device)
+            };
+        }
+        MODEL.with(Hybrid::clone)
     }
 
     fn config() -> TrainConfig {
@@ -244,9 +252,17 @@ mod checkpoint {
         let template = template();
         let dir = scratch("checkpoint").join("ckpt");
         std::fs::create_dir_all(&dir).expect("checkpoint folder");
-        for name in DATA_FILES.iter().chain(&[STATE_FILE]) {
-            std::fs::copy(template.join(name), dir.join(name)).expect("copy the template");
+        // The template's files, rewritten only where the previous input changed them (fit never
+        // writes here: the template's one epoch is done, and resuming it trains no further).
+        thread_local! {
+            static MODEL_CHANGED: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
         }
+        if MODEL_CHANGED.with(|c| c.replace(mode % 3 == 2)) || !dir.join(STATE_FILE).exists() {
+            for name in DATA_FILES {
+                std::fs::copy(template.join(name), dir.join(name)).expect("copy the template");
+            }
+        }
+        std::fs::copy(template.join(STATE_FILE), dir.join(STATE_FILE)).expect("copy the state");
         match mode % 3 {
             0 => write(&dir.join(STATE_FILE), rest),
             1 => match serde_json::from_slice::<serde_json::Value>(rest) {
@@ -265,9 +281,11 @@ mod checkpoint {
                 write(&dir.join(STATE_FILE), state.to_string().as_bytes());
             }
         }
-        if let Ok(manifest) = CheckpointManifest::read(&dir) {
-            let _ = manifest.verify_files(&dir);
-        }
+        let Ok(manifest) = CheckpointManifest::read(&dir) else {
+            // `fit` would stop at the same read (after building a model: not worth the time).
+            return;
+        };
+        let _ = manifest.verify_files(&dir);
         // Resuming reads the same manifest again, checks it against the model and loads it.
         let ds = data();
         let options = FitOptions {
