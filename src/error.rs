@@ -511,6 +511,16 @@ pub enum ScatterError {
         epochs: usize,
     },
 
+    /// A path the crate needs for its own files is taken by something it did not write; nothing
+    /// was removed.
+    #[error("{path}: already exists and was not written by this crate: {reason}")]
+    PathInUse {
+        /// The path.
+        path: PathBuf,
+        /// What the crate uses it for.
+        reason: &'static str,
+    },
+
     /// A download failed (network unreachable, DNS failure, HTTP error).
     #[error(
         "cannot download {url}: {reason}. This machine looks offline or the server is \

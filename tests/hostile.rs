@@ -862,6 +862,53 @@ fn remove_checkpoint_deletes_only_the_checkpoint() {
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
+#[test]
+fn an_extraction_folder_the_crate_did_not_make_is_kept() {
+    use learnable_scattering::data::download::{RemoteArchive, install_archive};
+    use learnable_scattering::data::sha256_file;
+    let _g = lock();
+    let dir = scratch("extract");
+    let archive = dir.join("a.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&archive).unwrap());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "top/hello.txt", &b"hello"[..])
+            .unwrap();
+        b.finish().unwrap();
+    }
+    let spec = RemoteArchive {
+        name: "test archive",
+        url: "http://127.0.0.1:9/a.tar",
+        sha256: Some(sha256_file(&archive).unwrap().leak()),
+        md5: None,
+        file_name: "a.tar",
+        extracted_dir: "top",
+    };
+    // A user's folder with the name the crate extracts through: refused, kept.
+    user_files(&dir.join(".top.extracting"));
+    let e = install_archive(&spec, &archive, &dir).unwrap_err();
+    assert!(matches!(e, ScatterError::PathInUse { .. }), "{e}");
+    assert_user_files(&dir.join(".top.extracting"));
+    std::fs::remove_dir_all(dir.join(".top.extracting")).unwrap();
+    // The crate's own leftover (an interrupted extraction, with the crate's marker file) is
+    // replaced.
+    let leftover = dir.join(".top.extracting");
+    std::fs::create_dir_all(leftover.join("top")).unwrap();
+    std::fs::write(leftover.join(".learnable-scattering-extraction"), "").unwrap();
+    std::fs::write(leftover.join("top/hel"), "half").unwrap();
+    install_archive(&spec, &archive, &dir).unwrap();
+    assert!(!dir.join("top/hel").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("top/hello.txt")).unwrap(),
+        "hello"
+    );
+    assert!(!dir.join(".top.extracting").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 // ------------------------------------------------------------------ 7. smaller
 
 #[cfg(unix)]
