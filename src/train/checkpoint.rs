@@ -381,6 +381,29 @@ fn checkpoint_err(path: &Path, reason: impl ToString) -> ScatterError {
     }
 }
 
+/// Runs a burn record operation on `path`; its error, or a panic inside burn, becomes
+/// [`ScatterError::Checkpoint`] naming the file.
+fn guarded<T>(
+    path: &Path,
+    load: impl FnOnce() -> std::result::Result<T, burn::store::RecordError>,
+) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(checkpoint_err(path, e)),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            Err(checkpoint_err(
+                path,
+                format!("burn cannot load this record: {message}"),
+            ))
+        }
+    }
+}
+
 fn sha256_file(path: &Path) -> Result<String> {
     crate::data::sha256_file(path)
 }
@@ -527,27 +550,24 @@ impl CheckpointDir {
         let signature = ModelSignature::of(&model);
         manifest.model.check_matches(&signature, dir)?;
         manifest.verify_files(dir)?;
-        let load_err = |name: &str| {
-            let path = dir.join(name);
-            move |e| checkpoint_err(&path, format!("{e:?}"))
-        };
-        let model = model
-            .try_load_file(dir.join(MODEL_FILE))
-            .map_err(load_err(MODEL_FILE))?;
+        // The records' bytes are the ones written (checksums above); the dtype of each tensor
+        // is still cast to the model's, and a panic inside burn's reader (a record that passes
+        // a forged manifest but not burn's assumptions) becomes an error.
+        let model_path = dir.join(MODEL_FILE);
+        let model = guarded(&model_path, || {
+            let record = burn::store::ModuleRecord::load(&model_path)?.cast_to_module_dtype();
+            model.try_load_record(record)
+        })?;
         // The record must not have changed the architecture or what trains.
         manifest
             .model
             .check_matches(&ModelSignature::of(&model), dir)?;
-        let head_optimizer = head
-            .optimizer
-            .clone()
-            .load(dir.join(OPTIM_HEAD_FILE))
-            .map_err(load_err(OPTIM_HEAD_FILE))?;
-        let filter_optimizer = filters
-            .optimizer
-            .clone()
-            .load(dir.join(OPTIM_FILTERS_FILE))
-            .map_err(load_err(OPTIM_FILTERS_FILE))?;
+        let head_path = dir.join(OPTIM_HEAD_FILE);
+        let head_optimizer = guarded(&head_path, || head.optimizer.clone().load(&head_path))?;
+        let filters_path = dir.join(OPTIM_FILTERS_FILE);
+        let filter_optimizer = guarded(&filters_path, || {
+            filters.optimizer.clone().load(&filters_path)
+        })?;
         let trajectory = FilterTrajectory::read_json(dir.join(FILTERS_FILE))?;
         let epochs_done = manifest.epochs_done as usize; // <= config.epochs, checked on read
         if trajectory
