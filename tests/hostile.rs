@@ -286,6 +286,7 @@ fn a_128_byte_npy_declaring_2_pow_40_elements_is_refused_without_allocating() {
                 "{descr} {shape}: {e}"
             );
         }
+        println!("{descr} {shape}: peak {peak} bytes");
         assert!(peak < MB, "{descr} {shape}: peak {peak} bytes");
     }
     // A header length field of 4 GiB (version 2.0) is refused before it is read.
@@ -522,6 +523,7 @@ fn image_bombs_are_refused_on_their_header() {
         "{e}"
     );
     assert!(e.to_string().contains("huge.png"), "{e}");
+    println!("peak {peak} bytes");
     assert!(peak < 4 * MB, "peak {peak}");
     std::fs::remove_file(&png).unwrap();
     // 638 bytes in the issue; this one is about as small.
@@ -566,6 +568,7 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     let (result, peak) = with_memory_cap(16 * MB, || idx::read_images(&path));
     let e = result.unwrap_err();
     assert!(matches!(e, ScatterError::BadMagic { .. }), "{e}");
+    println!("peak {peak} bytes");
     assert!(peak < 2 * MB, "peak {peak}");
     // A right header declaring one image, then 64 MB more than it: counted, not stored.
     let mut payload = idx_bytes(idx::IDX_IMAGES_MAGIC, &[1, 28, 28], &[7; 784]);
@@ -577,6 +580,7 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
         matches!(e, ScatterError::TrailingData { expected: 800, got, .. } if got == 800 + 64 * MB as u64),
         "{e}"
     );
+    println!("peak {peak} bytes");
     assert!(peak < 2 * MB, "peak {peak}");
     // A header declaring 2^20 images over a stream of one: the buffer follows the stream.
     let payload = idx_bytes(idx::IDX_IMAGES_MAGIC, &[1 << 20, 28, 28], &[7; 784]);
@@ -587,6 +591,7 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
         matches!(e, ScatterError::TruncatedFile { got: 800, .. }),
         "{e}"
     );
+    println!("peak {peak} bytes");
     assert!(peak < 4 * MB, "peak {peak}");
     // A declaration above the byte limit is refused outright.
     let small = ReadLimits {
@@ -624,6 +629,7 @@ fn a_cifar_file_takes_its_own_size_in_memory_not_twice() {
     });
     let ds = result.unwrap();
     assert_eq!(ds.len(), records);
+    println!("peak {peak} bytes for a file of {size} bytes");
     assert!(
         peak < size * 3 / 2,
         "peak {peak} for a file of {size} bytes"
@@ -656,6 +662,7 @@ fn plans_and_geometries_refuse_absurd_sizes_with_a_typed_error() {
         ),
         "{e}"
     );
+    println!("peak {peak} bytes");
     assert!(peak < MB, "peak {peak}");
     // Within the plane limit, but a plan of about 70 GB.
     let (result, _) = with_memory_cap(16 * MB, || {
