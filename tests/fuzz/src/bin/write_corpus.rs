@@ -3,8 +3,11 @@
 //! `learnable_scattering_fuzz::issue12_regressions`.
 //!
 //! ```text
-//! cargo +nightly run --manifest-path tests/fuzz/Cargo.toml --bin write_corpus
+//! cargo +nightly fuzz build --fuzz-dir tests/fuzz
+//! ASAN_OPTIONS=detect_leaks=0 tests/fuzz/target/x86_64-unknown-linux-gnu/release/write_corpus
 //! ```
+//!
+//! The checkpoint files differ from one run to the next (burn draws parameter ids at random).
 
 use std::path::Path;
 
