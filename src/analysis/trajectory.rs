@@ -24,6 +24,11 @@ pub struct TrajectoryPoint {
     pub epoch: usize,
     /// The bank's parameters at that epoch.
     pub bank: FilterBankParams,
+    /// Fraction of each wavelet's spectral energy that the subsampling after it aliases
+    /// ([`crate::filters::diagnostics::aliased_energy`] on the layer's padded grid), index
+    /// `n = j·L + l`; recorded by `train::fit`, absent in trajectories written before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliasing: Option<Vec<f64>>,
 }
 
 /// The filter banks of one training run, in recording order (normally increasing epochs).
@@ -115,16 +120,22 @@ impl FilterTrajectory {
         std::fs::write(path, text).map_err(io_error(path))
     }
 
-    /// The trajectory as CSV text: header `epoch,index,j,l,sigma,xi,theta,slant`, then one row
-    /// per epoch × wavelet (index `n = j·L + l`), values in full `f64` precision.
+    /// The trajectory as CSV text: header `epoch,index,j,l,sigma,xi,theta,slant,aliasing`, then
+    /// one row per epoch × wavelet (index `n = j·L + l`), values in full `f64` precision; the
+    /// aliasing fraction is empty where it was not recorded.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("epoch,index,j,l,sigma,xi,theta,slant\n");
+        let mut out = String::from("epoch,index,j,l,sigma,xi,theta,slant,aliasing\n");
         for p in &self.points {
             let big_l = p.bank.num_orientations();
             for (n, w) in p.bank.wavelets().iter().enumerate() {
+                let aliasing = p
+                    .aliasing
+                    .as_ref()
+                    .and_then(|a| a.get(n))
+                    .map_or(String::new(), f64::to_string);
                 let _ = writeln!(
                     out,
-                    "{},{n},{},{},{},{},{},{}",
+                    "{},{n},{},{},{},{},{},{},{aliasing}",
                     p.epoch,
                     n / big_l,
                     n % big_l,
@@ -226,10 +237,12 @@ mod tests {
                 TrajectoryPoint {
                     epoch: 0,
                     bank: FilterBankParams::tight_frame(1, 2).unwrap(),
+                    aliasing: None,
                 },
                 TrajectoryPoint {
                     epoch: 1,
                     bank: FilterBankParams::random(1, 2, 3).unwrap(),
+                    aliasing: Some(vec![0.0, 0.25]),
                 },
             ],
         }
@@ -240,10 +253,16 @@ mod tests {
         let t = trajectory();
         let csv = t.to_csv();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "epoch,index,j,l,sigma,xi,theta,slant");
+        assert_eq!(lines[0], "epoch,index,j,l,sigma,xi,theta,slant,aliasing");
         assert_eq!(lines.len(), 1 + 2 * 2);
         assert!(lines[2].starts_with("0,1,0,1,0.8,"), "{}", lines[2]);
         assert!(lines[3].starts_with("1,0,0,0,"), "{}", lines[3]);
+        assert!(
+            lines[2].ends_with(','),
+            "no aliasing recorded: {}",
+            lines[2]
+        );
+        assert!(lines[4].ends_with(",0.25"), "{}", lines[4]);
         assert_eq!(t.first(), Some(&t.points[0].bank));
         assert_eq!(t.last(), Some(&t.points[1].bank));
     }

@@ -452,7 +452,8 @@ impl<T: Float> Cascade<T> {
     fn scale_exponent(&self, x: &[T]) -> i32 {
         let largest = x.iter().fold(T::zero(), |m, v| m.max(v.abs()));
         let ratio = largest.to_f64().unwrap_or(0.0) / T::SAFE_MAGNITUDE;
-        if ratio > 1.0 {
+        // A non-finite plane is left as it is: its coefficients are NaN either way.
+        if ratio > 1.0 && ratio.is_finite() {
             ratio.log2().ceil() as i32
         } else {
             0

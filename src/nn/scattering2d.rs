@@ -51,6 +51,12 @@ pub struct Scattering2dConfig {
     /// 128 × 3 × 32 × 32, `J = 2`, `L = 8`). Measured in `docs/benchmarks.md`.
     #[config(default = true)]
     pub keep_intermediates: bool,
+    /// Check every input for NaN and infinite values and panic at the first one, with its
+    /// position ([`Scattering2d::forward`]). Off by default: the check reads the input back to
+    /// the host, and without it a non-finite pixel turns the coefficients of its image (and every
+    /// filter gradient) into NaN.
+    #[config(default = false)]
+    pub check_finite: bool,
 }
 
 impl Scattering2dConfig {
@@ -114,6 +120,7 @@ impl Scattering2dConfig {
             options,
             geometry,
             keep_intermediates: self.keep_intermediates,
+            check_finite: self.check_finite,
         }
     }
 }
@@ -135,6 +142,8 @@ pub struct Scattering2d {
     geometry: PaddedGeometry,
     #[module(skip)]
     keep_intermediates: bool,
+    #[module(skip)]
+    check_finite: bool,
 }
 
 impl Scattering2d {
@@ -185,11 +194,18 @@ impl Scattering2d {
     /// - output: `[batch, channels, K, height / 2^J, width / 2^J]`, `K = 1 + J·L + L²·J(J−1)/2`
     ///   (`1 + J·L` for `max_order = 1`), channels in the order of [`Scattering2d::paths`]
     ///
+    /// # Non-finite values
+    /// Finite inputs of any magnitude give finite coefficients on the CPU backends (planes beyond
+    /// `2^40` in f32 are scaled by a power of two inside the cascade). A NaN or infinite pixel
+    /// makes the coefficients of its image NaN, and every filter gradient of the batch; other
+    /// images are unaffected. With [`Scattering2dConfig::check_finite`] the layer panics instead.
+    ///
     /// # Panics
     /// If `height × width` is not the configured input size, or `batch` or `channels` is 0; on the
-    /// CPU backends also for a dtype other than f32 or f64 (half precision is not supported).
-    /// Gradients of gradients (second-order derivatives) are not available: the backward produces
-    /// untracked tensors.
+    /// CPU backends also for a dtype other than f32 or f64 (half precision is not supported);
+    /// with `check_finite`, at the first NaN or infinite input value, naming its position
+    /// (`Scattering2d: non-finite input value NaN at index [b, c, i, j]`). Gradients of gradients
+    /// (second-order derivatives) are not available: the backward produces untracked tensors.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<5> {
         let [batch, channels, h, w] = self.check_input(&input);
         let x = input.reshape([batch * channels, h, w]);
@@ -233,6 +249,27 @@ impl Scattering2d {
             g.width,
             dims
         );
+        if self.check_finite {
+            let values = input
+                .clone()
+                .into_data()
+                .convert::<f64>()
+                .try_into_vec::<f64>()
+                .expect("converted to f64");
+            if let Some(flat) = values.iter().position(|v| !v.is_finite()) {
+                let index = vec![
+                    flat / (channels * h * w),
+                    flat / (h * w) % channels,
+                    flat / w % h,
+                    flat % w,
+                ];
+                let e = crate::ScatterError::NonFiniteInput {
+                    index,
+                    value: values[flat],
+                };
+                panic!("Scattering2d: {e}");
+            }
+        }
         dims
     }
 

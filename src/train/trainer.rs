@@ -19,6 +19,7 @@ use crate::analysis::trajectory::{FilterTrajectory, TrajectoryPoint};
 use crate::data::ImageDataset;
 use crate::data::augment::{Augmentation, Normalization, make_batch};
 use crate::error::{Result, ScatterError, io_error};
+use crate::filters::diagnostics::ALIASING_WARNING;
 
 /// Weight decay of the head parameters (paper §3.2); the filters get none.
 pub const HEAD_WEIGHT_DECAY: f64 = 5e-4;
@@ -192,6 +193,11 @@ pub struct TrainReport {
     pub trajectory: FilterTrajectory,
     /// Wall time of this call, in seconds (a resumed run counts only its own part).
     pub wall_seconds: f64,
+    /// Warnings raised while training, each also printed above the progress bar: at most one,
+    /// when a wavelet starts aliasing more than
+    /// [`ALIASING_WARNING`](crate::filters::diagnostics::ALIASING_WARNING) of its energy.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Where and how [`fit`] reports and saves.
@@ -462,10 +468,11 @@ pub fn fit(
         first_epoch = state.epochs_done + 1;
     }
     if trajectory.points.is_empty()
-        && let Ok(bank) = model.scattering.filters.to_params()
+        && let Some(point) = trajectory_point(&model, 0)
     {
-        trajectory.points.push(TrajectoryPoint { epoch: 0, bank });
+        trajectory.points.push(point);
     }
+    let mut warnings = Vec::new();
 
     let cache = (!learnable && is_identity(&config.augmentation)).then(|| {
         (
@@ -562,8 +569,17 @@ pub fn fit(
             ));
         }
         history.push(stats);
-        if let Ok(bank) = model.scattering.filters.to_params() {
-            trajectory.points.push(TrajectoryPoint { epoch, bank });
+        if let Some(point) = trajectory_point(&model, epoch) {
+            if warnings.is_empty()
+                && let Some(warning) = aliasing_warning(&trajectory, &point)
+            {
+                // Once per run, above the progress bar (or in the report alone without one).
+                if let Some(bar) = &bar {
+                    bar.println(&warning);
+                }
+                warnings.push(warning);
+            }
+            trajectory.points.push(point);
         }
         if let Some(dir) = &options.checkpoint_dir
             && (epoch % config.checkpoint_every == 0 || epoch == last_epoch)
@@ -593,8 +609,43 @@ pub fn fit(
         final_test_accuracy,
         trajectory,
         wall_seconds: started.elapsed().as_secs_f64(),
+        warnings,
     };
     Ok((model, report))
+}
+
+/// The filter bank and its aliasing fractions after `epoch` (none for pixelwise filters, which
+/// have no Morlet parameters).
+fn trajectory_point(model: &Hybrid, epoch: usize) -> Option<TrajectoryPoint> {
+    let filters = &model.scattering.filters;
+    let bank = filters.to_params().ok()?;
+    Some(TrajectoryPoint {
+        epoch,
+        bank,
+        aliasing: Some(filters.aliasing()),
+    })
+}
+
+/// A warning when a wavelet of `point` aliases more than [`ALIASING_WARNING`] of its energy while
+/// it did not at the start of the trajectory (kymatio's own `L = 1` frame starts above it).
+fn aliasing_warning(trajectory: &FilterTrajectory, point: &TrajectoryPoint) -> Option<String> {
+    let start = trajectory.points.first()?.aliasing.as_ref()?;
+    let now = point.aliasing.as_ref()?;
+    let (n, fraction) = now.iter().enumerate().find(|&(n, &f)| {
+        f > ALIASING_WARNING && start.get(n).is_some_and(|&s| s <= ALIASING_WARNING)
+    })?;
+    let big_l = point.bank.num_orientations();
+    Some(format!(
+        "warning: after epoch {}, wavelet {n} (j = {}, l = {}) aliases {:.0} % of its spectral energy \
+         (more than {:.0} %, from {:.0} % at the start): learning moved it out of the band its \
+         scale keeps (see MorletFilterBank::aliasing, aliasing_penalty); reported once per run",
+        point.epoch,
+        n / big_l,
+        n % big_l,
+        100.0 * fraction,
+        100.0 * ALIASING_WARNING,
+        100.0 * start[n],
+    ))
 }
 
 fn progress_bar(
@@ -683,4 +734,45 @@ fn write_checkpoint_files(
             history: history.to_vec(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(epoch: usize, aliasing: Vec<f64>) -> TrajectoryPoint {
+        TrajectoryPoint {
+            epoch,
+            bank: crate::filters::FilterBankParams::tight_frame(1, 3).unwrap(),
+            aliasing: Some(aliasing),
+        }
+    }
+
+    #[test]
+    fn aliasing_warns_when_a_wavelet_crosses_the_level() {
+        let trajectory = FilterTrajectory {
+            points: vec![point(0, vec![0.1, 0.2, 0.7])],
+        };
+        // Wavelet 2 started above the level: not a crossing.
+        assert_eq!(
+            aliasing_warning(&trajectory, &point(1, vec![0.1, 0.3, 0.9])),
+            None
+        );
+        let w = aliasing_warning(&trajectory, &point(2, vec![0.1, 0.6, 0.9])).unwrap();
+        assert!(
+            w.contains("epoch 2, wavelet 1 (j = 0, l = 1) aliases 60 %"),
+            "{w}"
+        );
+        // Nothing recorded at the start: nothing to compare with.
+        let bare = FilterTrajectory {
+            points: vec![TrajectoryPoint {
+                aliasing: None,
+                ..point(0, vec![])
+            }],
+        };
+        assert_eq!(
+            aliasing_warning(&bare, &point(1, vec![0.9, 0.9, 0.9])),
+            None
+        );
+    }
 }
