@@ -486,3 +486,128 @@ fn fit_rejects_non_finite_rates_and_zero_std() {
         );
     }
 }
+
+/// The linear head never forms the normalised features, but gives what burn's `BatchNorm`
+/// followed by `Linear` give: outputs and every gradient in training mode, outputs in inference
+/// mode, and the same running statistics.
+#[test]
+fn linear_head_equals_batch_norm_then_linear() {
+    let device = Device::flex().autodiff();
+    let values: Vec<f32> = (0..6 * 5 * 3 * 2)
+        .map(|i| ((i * 37 % 23) as f32 - 9.0) / 7.0 + (i % 5) as f32)
+        .collect();
+    let learnable_scattering::train::Head::Linear(head) =
+        HeadConfig::Linear.init(5, [3, 2], 4, &device)
+    else {
+        unreachable!()
+    };
+    // Move γ and β away from 1 and 0 so that they matter.
+    let mut head = head;
+    head.norm.gamma = head
+        .norm
+        .gamma
+        .map(|g| g.mul_scalar(1.5).add_scalar(0.2).detach().require_grad());
+    head.norm.beta = head
+        .norm
+        .beta
+        .map(|b| b.add_scalar(0.3).detach().require_grad());
+    let x = || {
+        Tensor::<4>::from_data(TensorData::new(values.clone(), [6, 5, 3, 2]), &device)
+            .require_grad()
+    };
+    let grads_of = |logits: Tensor<2>, x: &Tensor<4>| -> (Vec<f32>, Vec<Vec<f32>>) {
+        let out: Vec<f32> = logits
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let weights = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..24).map(|i| (i % 7) as f32 - 3.0).collect::<Vec<_>>(),
+                [6, 4],
+            ),
+            &device,
+        );
+        let grads = (logits * weights).sum().backward();
+        let v = |t: Option<Tensor<1>>| {
+            t.unwrap()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        let w = head
+            .linear
+            .weight
+            .val()
+            .grad(&grads)
+            .unwrap()
+            .flatten::<1>(0, 1);
+        (
+            out,
+            vec![
+                v(Some(w)),
+                v(head.linear.bias.as_ref().unwrap().val().grad(&grads)),
+                v(head.norm.gamma.val().grad(&grads)),
+                v(head.norm.beta.val().grad(&grads)),
+                v(x.grad(&grads).map(|g| g.flatten::<1>(0, 3))),
+            ],
+        )
+    };
+    let x1 = x();
+    let fused = grads_of(head.forward(x1.clone()), &x1);
+    let fused_mean: Vec<f32> = head
+        .norm
+        .running_mean
+        .value_sync()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let x2 = x();
+    let reference = grads_of(
+        head.linear
+            .forward(head.norm.forward(x2.clone()).flatten::<2>(1, 3)),
+        &x2,
+    );
+    let close = |a: &[f32], b: &[f32], what: &str| {
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-5 * scale, "{what}: {a:?} vs {b:?}");
+        }
+    };
+    close(&fused.0, &reference.0, "logits");
+    for (i, (a, b)) in fused.1.iter().zip(&reference.1).enumerate() {
+        close(a, b, &format!("gradient {i}"));
+    }
+    // The running mean after one training step: 0.9·0 + 0.1·(batch mean per channel).
+    for c in 0..5 {
+        let values = &values;
+        let mean: f32 = (0..6)
+            .flat_map(|b| (0..6).map(move |p| values[b * 30 + c * 6 + p]))
+            .sum::<f32>()
+            / 36.0;
+        assert!(
+            (fused_mean[c] - 0.1 * mean).abs() < 1e-6,
+            "channel {c}: {} vs {}",
+            fused_mean[c],
+            0.1 * mean
+        );
+    }
+    // Inference mode (no autodiff): running statistics.
+    let plain = Device::flex();
+    let head_plain = head.clone().valid();
+    let xp = Tensor::<4>::from_data(TensorData::new(values.clone(), [6, 5, 3, 2]), &plain);
+    let a: Vec<f32> = head_plain
+        .forward(xp.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let b: Vec<f32> = head_plain
+        .linear
+        .forward(head_plain.norm.forward(xp).flatten::<2>(1, 3))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    close(&a, &b, "inference logits");
+}
