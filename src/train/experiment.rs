@@ -15,6 +15,7 @@ use super::{FitOptions, HeadConfig, HybridConfig, TrainConfig, fit};
 use crate::data::ImageDataset;
 use crate::data::sampler::balanced_subset;
 use crate::error::{Result, ScatterError, io_error};
+use crate::filters::FilterBankParams;
 use crate::nn::{FilterInit, Scattering2dConfig, Trainable};
 
 /// The paper's CIFAR-10 seeds (`parametric-scattering-paper.md` §3.3).
@@ -113,6 +114,22 @@ pub struct RunRecord {
     pub epochs: usize,
     /// Wall time of the run, seconds.
     pub wall_seconds: f64,
+    /// Training accuracy of the final epoch (over its batches, in training mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_train_accuracy: Option<f64>,
+    /// `(epoch, test accuracy)` at every evaluated epoch (`TrainConfig::eval_every` and the last).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_curve: Vec<(usize, f64)>,
+    /// The filter bank at initialisation (absent for pixelwise filters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_bank: Option<FilterBankParams>,
+    /// The filter bank after the final epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_bank: Option<FilterBankParams>,
+    /// Aliasing fraction of every wavelet after the final epoch
+    /// ([`crate::filters::diagnostics::aliased_energy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_aliasing: Option<Vec<f64>>,
 }
 
 /// Runs every cell of `grid` with `run`, appending each record as one JSON line to `results`
@@ -434,6 +451,93 @@ pub fn csv_table(rows: &[SummaryRow]) -> String {
     out
 }
 
+/// Two-sided 95 % quantiles of Student's t distribution, `t_{0.975, df}` for `df = 1..=30`
+/// (standard tables, three decimals); larger `df` use the normal quantile 1.960.
+const T_975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// `t_{0.975, df}` ([`T_975`]).
+pub fn t_quantile_975(df: usize) -> f64 {
+    match df {
+        0 => f64::NAN,
+        1..=30 => T_975[df - 1],
+        _ => 1.960,
+    }
+}
+
+/// Learnable minus fixed, paired by seed, for one initialisation, head and size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairedRow {
+    /// Initialisation.
+    pub init: InitKind,
+    /// Head name.
+    pub head: String,
+    /// Training-set size.
+    pub train_size: usize,
+    /// `(seed, LS accuracy − S accuracy)` in percentage points, for every seed with both runs.
+    pub differences: Vec<(u32, f64)>,
+    /// Mean difference (points).
+    pub mean: f64,
+    /// Half-width of the 95 % t-interval of the mean (points); NaN for fewer than two pairs.
+    pub half_width: f64,
+    /// Pairs where learning the filters gave the higher accuracy.
+    pub wins: usize,
+}
+
+/// The paired comparison `LS − S` of every (init, head, size) that has both kinds of runs, pairs
+/// matched by seed (same subset, same initial filters and head).
+pub fn paired_differences(records: &[RunRecord]) -> Vec<PairedRow> {
+    // (init, head, size) -> seed -> [S accuracy, LS accuracy]
+    type Pairs = BTreeMap<u32, [Option<f64>; 2]>;
+    let mut groups: BTreeMap<(InitKind, String, usize), Pairs> = BTreeMap::new();
+    for r in records {
+        let c = &r.cell;
+        let slot = groups
+            .entry((c.init, c.head.clone(), c.train_size))
+            .or_default()
+            .entry(c.seed)
+            .or_default();
+        slot[usize::from(c.learnable)] = Some(r.test_accuracy);
+    }
+    groups
+        .into_iter()
+        .filter_map(|((init, head, train_size), seeds)| {
+            let differences: Vec<(u32, f64)> = seeds
+                .into_iter()
+                .filter_map(|(seed, [s, ls])| Some((seed, 100.0 * (ls? - s?))))
+                .collect();
+            if differences.is_empty() {
+                return None;
+            }
+            let n = differences.len();
+            let mean = differences.iter().map(|d| d.1).sum::<f64>() / n as f64;
+            let half_width = if n > 1 {
+                let var = differences
+                    .iter()
+                    .map(|d| (d.1 - mean).powi(2))
+                    .sum::<f64>()
+                    / (n - 1) as f64;
+                t_quantile_975(n - 1) * (var / n as f64).sqrt()
+            } else {
+                f64::NAN
+            };
+            let wins = differences.iter().filter(|d| d.1 > 0.0).count();
+            Some(PairedRow {
+                init,
+                head,
+                train_size,
+                differences,
+                mean,
+                half_width,
+                wins,
+            })
+        })
+        .collect()
+}
+
 /// What an experiment trains: the grid and the scattering shared by its cells.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentSpec {
@@ -557,12 +661,22 @@ pub fn run_experiment(
         if !spec.keep_checkpoints {
             std::fs::remove_dir_all(&checkpoint).map_err(io_error(&checkpoint))?;
         }
+        let trajectory = &report.trajectory;
         Ok(RunRecord {
             cell: cell.clone(),
             test_accuracy: report.final_test_accuracy,
             final_train_loss: report.history.last().map_or(f64::NAN, |s| s.train_loss),
             epochs: report.history.len(),
             wall_seconds: report.wall_seconds,
+            final_train_accuracy: report.history.last().map(|s| s.train_accuracy),
+            test_curve: report
+                .history
+                .iter()
+                .filter_map(|s| s.test_accuracy.map(|a| (s.epoch, a)))
+                .collect(),
+            initial_bank: trajectory.first().cloned(),
+            final_bank: trajectory.last().cloned(),
+            final_aliasing: trajectory.points.last().and_then(|p| p.aliasing.clone()),
         })
     })?;
     let rows = summarize(&records, spec.dataset);
@@ -607,7 +721,39 @@ mod tests {
             final_train_loss: 0.1,
             epochs: 3,
             wall_seconds: 2.0,
+            final_train_accuracy: None,
+            test_curve: vec![],
+            initial_bank: None,
+            final_bank: None,
+            final_aliasing: None,
         }
+    }
+
+    #[test]
+    fn paired_differences_match_by_seed() {
+        let records = vec![
+            record(true, InitKind::TightFrame, 100, 1, 0.70),
+            record(false, InitKind::TightFrame, 100, 1, 0.69),
+            record(true, InitKind::TightFrame, 100, 2, 0.71),
+            record(false, InitKind::TightFrame, 100, 2, 0.73),
+            record(true, InitKind::TightFrame, 100, 3, 0.80),
+            record(false, InitKind::TightFrame, 100, 3, 0.77),
+            // No fixed partner: left out.
+            record(true, InitKind::TightFrame, 100, 4, 0.99),
+            record(false, InitKind::Random, 500, 1, 0.5),
+        ];
+        let rows = paired_differences(&records);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        let d: Vec<f64> = r.differences.iter().map(|d| d.1).collect();
+        for (a, b) in d.iter().zip([1.0, -2.0, 3.0]) {
+            assert!((a - b).abs() < 1e-9);
+        }
+        assert!((r.mean - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(r.wins, 2);
+        // sd of (1, −2, 3) = 2.5166; t_{0.975, 2} = 4.303; half-width = 4.303·2.5166/√3.
+        assert!((r.half_width - 4.303 * 2.516611478423583 / 3f64.sqrt()).abs() < 1e-9);
+        assert_eq!(t_quantile_975(9), 2.262);
     }
 
     #[test]
@@ -682,6 +828,11 @@ mod tests {
                 final_train_loss: 1.0,
                 epochs: 1,
                 wall_seconds: 0.0,
+                final_train_accuracy: None,
+                test_curve: vec![],
+                initial_bank: None,
+                final_bank: None,
+                final_aliasing: None,
             })
         };
         assert!(run_grid(&grid, &path, |c| run(c, &mut calls, &mut fail_after)).is_err());

@@ -6,6 +6,7 @@
 //! fit(model, &train, &test, &TrainConfig, &FitOptions) ─▶ (trained model, TrainReport)
 //! ```
 
+pub mod baseline;
 pub mod experiment;
 mod heads;
 mod model;
