@@ -132,7 +132,7 @@ fn scattering(
             .transform(x.view())
             .expect("validated plan and finite input");
         let per = s.len() / chunk.len();
-        rows.extend(s.into_iter());
+        rows.extend(s);
         debug_assert_eq!(rows.len() % per, 0);
     }
     let per = rows.len() / indices.len();
@@ -161,7 +161,7 @@ fn baselines(
         Vec::new()
     };
     let all_test: Vec<usize> = (0..test.len()).collect();
-    let test_labels: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
+    let test_labels: Vec<usize> = test.labels.clone();
     let t = Instant::now();
     let test_features = [
         ("scattering_tf", scattering(&plan, &test, &all_test, &norm)),
@@ -171,7 +171,7 @@ fn baselines(
     for &seed in seeds {
         for &size in samples {
             let indices = balanced_subset(&train.labels, train.num_classes(), size, seed)?;
-            let labels: Vec<usize> = indices.iter().map(|&i| train.labels[i] as usize).collect();
+            let labels: Vec<usize> = indices.iter().map(|&i| train.labels[i]).collect();
             for (name, test_x) in &test_features {
                 if done
                     .iter()
