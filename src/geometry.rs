@@ -319,7 +319,8 @@ mod tests {
 
     #[test]
     fn padding_table_of_the_reference() {
-        // (M, J, Mp, top, bottom) from kymatio-scattering2d.md §1.
+        // (M, J, Mp, top, bottom) as kymatio 0.3.0 pads (`scattering2d/utils.py::compute_padding`);
+        // the padded fixtures of tests/golden_kymatio.rs check the rule against kymatio itself.
         for (m, j, mp, top, bottom) in [
             (32, 2, 40, 4, 4),
             (64, 3, 80, 8, 8),

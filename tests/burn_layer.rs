@@ -743,3 +743,20 @@ fn layer_round_trips_through_a_record_and_its_config_through_json() {
     assert_eq!(back.init, FilterInit::Explicit { bank });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn display_shows_the_configuration() {
+    let device = devices()[0].1.clone().autodiff();
+    let layer = Scattering2dConfig::new(2, [32, 28])
+        .with_num_orientations(4)
+        .with_trainable(Trainable::all().with_theta(false))
+        .init(&device);
+    let text = format!("{layer}");
+    println!("{text}");
+    for part in [
+        "Scattering2d {J: 2, L: 4, max_order: 2, K: 25, input: 32x28, padded: 40x36, output: 8x7",
+        "MorletFilterBank {J: 2, L: 4, grid: 40x36, parametrization: Full, trained: [sigma, xi, slant]",
+    ] {
+        assert!(text.contains(part), "{text}");
+    }
+}

@@ -62,7 +62,8 @@ fn wavelets_have_zero_mean_for_every_bank() {
 
 #[test]
 fn littlewood_paley_sum_is_bounded() {
-    // Bounds of the tight frame measured on the actual bank (style.md §6): the symmetrised sum
+    // Bounds of the tight frame measured on the actual bank (kymatio's own values,
+    // tests/fixtures/frame_bounds.json): the symmetrised sum
     // stays within (0, 1.05] for J = 2..4; the plain one below 2.05.
     for (size, j) in [(32, 2), (64, 3), (128, 4)] {
         let g = PaddedGeometry::new(size, size, j).unwrap();

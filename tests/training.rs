@@ -137,7 +137,8 @@ fn sgd_with_two_groups_matches_pytorch() {
 
 #[test]
 fn head_parameter_counts_match_the_paper() {
-    // parametric-scattering-paper.md §3.1: CIFAR J=2 → 243 channels at 8×8, 10 classes.
+    // The reference code's logged parameter counts (parametricSN/models/sn_top_models.py): CIFAR
+    // J=2 → 243 channels at 8×8, 10 classes.
     let device = Device::flex().autodiff();
     let linear = HeadConfig::Linear.init(243, [8, 8], 10, &device);
     assert_eq!(num_trainable_params(&linear), 156_016);

@@ -17,7 +17,7 @@
 use std::f64::consts::PI;
 
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -299,6 +299,7 @@ fn grid<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> T
 /// Parameter shapes: `[J·L]` (full and pixelwise) or `[J]` (equivariant). Wavelet `n = j·L + l`
 /// sits in scale slot `j`.
 #[derive(Module, Debug)]
+#[module(custom_display)]
 pub struct MorletFilterBank {
     /// `ln σ`, shape `[J·L]` or `[J]`.
     pub log_sigma: Param<Tensor<1>>,
@@ -322,6 +323,41 @@ pub struct MorletFilterBank {
     grid_size: [usize; 2],
     #[module(skip)]
     parametrization: Parametrization,
+}
+
+impl ModuleDisplay for MorletFilterBank {
+    fn custom_settings(&self) -> Option<DisplaySettings> {
+        DisplaySettings::new()
+            .with_new_line_after_attribute(false)
+            .optional()
+    }
+
+    fn custom_content(&self, content: Content) -> Option<Content> {
+        let [h, w] = self.grid_size;
+        let trained: Vec<&str> = [
+            ("sigma", &self.log_sigma),
+            ("xi", &self.xi),
+            ("theta", &self.theta),
+            ("slant", &self.log_slant),
+        ]
+        .iter()
+        .filter(|(_, p)| p.val().is_require_grad())
+        .map(|(name, _)| *name)
+        .chain(
+            self.pixels
+                .as_ref()
+                .filter(|p| p.val().is_require_grad())
+                .map(|_| "pixels"),
+        )
+        .collect();
+        content
+            .add("J", &self.num_scales)
+            .add("L", &self.num_orientations)
+            .add("grid", &format!("{h}x{w}"))
+            .add("parametrization", &format!("{:?}", self.parametrization))
+            .add("trained", &format!("[{}]", trained.join(", ")))
+            .optional()
+    }
 }
 
 impl MorletFilterBank {

@@ -13,7 +13,7 @@
 //! table are [`PaddedGeometry`] and [`paths`], as in the fast path.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::complex::ComplexTensor;
@@ -131,6 +131,7 @@ impl Scattering2dConfig {
 /// The same module serves the learnable and the fixed filter bank: a fixed bank is this layer with
 /// every parameter frozen ([`Trainable::none`]), not a second code path.
 #[derive(Module, Debug)]
+#[module(custom_display)]
 pub struct Scattering2d {
     /// The wavelets.
     pub filters: MorletFilterBank,
@@ -144,6 +145,29 @@ pub struct Scattering2d {
     keep_intermediates: bool,
     #[module(skip)]
     check_finite: bool,
+}
+
+impl ModuleDisplay for Scattering2d {
+    fn custom_settings(&self) -> Option<DisplaySettings> {
+        DisplaySettings::new()
+            .with_new_line_after_attribute(false)
+            .optional()
+    }
+
+    fn custom_content(&self, content: Content) -> Option<Content> {
+        let g = &self.geometry;
+        let [ho, wo] = g.output_size();
+        content
+            .add("J", &self.options.num_scales)
+            .add("L", &self.options.num_orientations)
+            .add("max_order", &self.options.max_order)
+            .add("K", &self.num_paths())
+            .add("input", &format!("{}x{}", g.height, g.width))
+            .add("padded", &format!("{}x{}", g.padded_height, g.padded_width))
+            .add("output", &format!("{ho}x{wo}"))
+            .add("filters", &self.filters)
+            .optional()
+    }
 }
 
 impl Scattering2d {

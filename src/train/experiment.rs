@@ -18,7 +18,8 @@ use crate::error::{Result, ScatterError, io_error};
 use crate::filters::FilterBankParams;
 use crate::nn::{FilterInit, Scattering2dConfig, Trainable};
 
-/// The paper's CIFAR-10 seeds (`parametric-scattering-paper.md` §3.3).
+/// The paper's CIFAR-10 seeds (the reference code's `experiments/cifar/**` scripts,
+/// bentherien/parametricScatteringNetworks).
 pub const CIFAR10_SEEDS: [u32; 10] = [
     491659600, 207715039, 737523103, 493572006, 827192296, 877498678, 1103100946, 1210393663,
     1277404878, 1377264326,
@@ -208,7 +209,8 @@ pub enum PaperDataset {
     Other,
 }
 
-/// The paper's result (mean, ±) for a row, in percent, from `parametric-scattering-paper.md` §4.
+/// The paper's result (mean, ±) for a row, in percent, from the reference code's README tables (bentherien/parametricScatteringNetworks, unchanged since
+/// 2021-08-09; PapersWithCode lists the same CIFAR-10 numbers).
 pub fn paper_result(
     dataset: PaperDataset,
     learnable: bool,

@@ -2,7 +2,8 @@
 //!
 //! Every head takes the scattering output reshaped to `[batch, C·K, H', W']` (colour channels
 //! times paths, at `H/2^J × W/2^J`) and returns logits `[batch, classes]`. The architectures are
-//! the ones of "Parametric Scattering Networks" (`parametric-scattering-paper.md` §3.1):
+//! the ones of "Parametric Scattering Networks" (Gauthier et al., CVPR 2022; reference code
+//! `parametricSN/models/sn_top_models.py`, bentherien/parametricScatteringNetworks):
 //!
 //! - **linear** (`LL`): `BatchNorm2d(C·K)` (affine) → flatten → `Linear(C·K·H'·W', classes)`;
 //! - **WRN** (kymatio's `cifar_small_sample` hybrid as the paper used it, `sn_CNN(k = 8, n = 4)`):
