@@ -51,7 +51,8 @@ enum Protocol {
     Budget,
     /// The paper's linear-head schedule (`TrainConfig::paper_cifar10("linear", size)`): 5000
     /// epochs of batches of 128 for 100 images, 1000 of 500 for 500, 500 of 1000 for 1000; head
-    /// peak rates 0.06 / 0.13 / 0.2, filter peak rate 0.1; the test set evaluated every 250 epochs.
+    /// peak rates 0.06 / 0.13 / 0.2, filter peak rate 0.1; the test set evaluated (and a
+    /// checkpoint written) every 250 epochs.
     Paper,
 }
 
