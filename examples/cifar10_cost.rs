@@ -22,7 +22,9 @@ use burn::tensor::Device;
 use clap::Parser;
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::train::{FitOptions, HeadConfig, HybridConfig, TrainConfig, evaluate, fit};
+use learnable_scattering::train::{
+    FitOptions, HeadConfig, HybridConfig, TrainConfig, evaluate, fit,
+};
 use ndarray::Array4;
 
 #[derive(Parser, Debug)]

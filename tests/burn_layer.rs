@@ -9,7 +9,8 @@ use learnable_scattering::FilterBankParams;
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::filters::spectral::bank_spectra;
 use learnable_scattering::nn::spectral::{
-    dft2, fft2, fft2_real, ifft2, mul_subsample, mul_subsample_composed,
+    fft2, fft2_real, ifft2, mul_subsample,
+    testing::{dft2, mul_subsample_composed},
 };
 use learnable_scattering::nn::{
     FilterInit, MorletFilterBankConfig, Parametrization, Scattering2dConfig, Trainable,

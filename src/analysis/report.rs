@@ -324,7 +324,7 @@ fn banks_to_compare(
     Ok(banks)
 }
 
-/// 1. `filters_<bank>.png`: the filter grid of every bank.
+/// Figure 1: `filters_<bank>.png`: the filter grid of every bank.
 fn filter_pictures(
     out: &Path,
     banks: &[NamedBank],
@@ -346,7 +346,7 @@ fn filter_pictures(
     Ok(())
 }
 
-/// 2. `littlewood_paley_<bank>.png` on a common colour range, and `frame_bounds.json`.
+/// Figure 2: `littlewood_paley_<bank>.png` on a common colour range, and `frame_bounds.json`.
 fn frame_bound_pictures(
     out: &Path,
     banks: &[NamedBank],
@@ -389,7 +389,7 @@ fn frame_bound_pictures(
     Ok(frame_bounds)
 }
 
-/// 3. `trajectory.csv` and `trajectory.png`.
+/// Figure 3: `trajectory.csv` and `trajectory.png`.
 fn trajectory_files(
     out: &Path,
     trajectory: &FilterTrajectory,
@@ -406,7 +406,7 @@ fn trajectory_files(
     Ok(())
 }
 
-/// 4. `distance_<a>_vs_<b>.csv` per compared pair and `distances.csv`.
+/// Figure 4: `distance_<a>_vs_<b>.csv` per compared pair and `distances.csv`.
 fn distance_files(
     out: &Path,
     banks: &[NamedBank],
@@ -432,7 +432,7 @@ fn distance_files(
     Ok(distances)
 }
 
-/// 5. `deformation_<family>.csv` and `.png`: stability of the tight frame, the random and the
+/// Figure 5: `deformation_<family>.csv` and `.png`: stability of the tight frame, the random and the
 /// learned bank.
 fn deformation_files(
     out: &Path,
