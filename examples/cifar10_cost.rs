@@ -10,7 +10,7 @@
 //! timed on a stand-in of the same shape: the 20 images repeated to 100 training images (labels
 //! `i mod 10`, since the 20 images miss two classes and the labels do not change the cost) and to
 //! 1000 test images. It trains `--epochs` epochs of the paper's setting
-//! (`TrainConfig::paper_cifar10("linear", 100)`: batches of 100, crop + flip + cutout, CIFAR
+//! (`TrainConfig::paper_cifar10(HeadKind::Linear, 100)`: batches of 100, crop + flip + cutout, CIFAR
 //! normalisation; evaluation only at the end) for learnable and fixed tight-frame scattering, then
 //! prints the measured seconds per epoch and per 1000 test images, and the **extrapolation** to
 //! the paper's 5000 epochs with the 10 000 test images evaluated every 25 epochs.
@@ -23,7 +23,7 @@ use clap::Parser;
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
 use learnable_scattering::train::{
-    FitOptions, HeadConfig, HybridConfig, TrainConfig, evaluate, fit,
+    FitOptions, HeadConfig, HeadKind, HybridConfig, TrainConfig, evaluate, fit,
 };
 use ndarray::Array4;
 
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pixels = foolbox_pixels()?;
     let (train, test) = (repeated(&pixels, 100)?, repeated(&pixels, 1000)?);
     let device = Device::flex().autodiff();
-    let mut config = TrainConfig::paper_cifar10("linear", 100);
+    let mut config = TrainConfig::paper_cifar10(HeadKind::Linear, 100);
     let paper_epochs = config.epochs;
     config.epochs = args.epochs;
     config.eval_every = None;

@@ -22,8 +22,8 @@ use clap::Parser;
 use common::{GridArgs, report};
 use learnable_scattering::data::augment::{Augmentation, Normalization, RandomCrop};
 use learnable_scattering::data::idx::load_fashion_mnist;
-use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{CIFAR10_SEEDS, PaperDataset};
+use learnable_scattering::train::{HeadKind, TrainConfig};
 
 /// Where Debian's `dataset-fashion-mnist` installs the IDX files.
 const DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -49,7 +49,7 @@ enum Protocol {
     /// About 10 000 training images per run, batches of 128, peak rates 0.1 (this crate's cheap
     /// setting, `docs/results.md`).
     Budget,
-    /// The paper's linear-head schedule (`TrainConfig::paper_cifar10("linear", size)`): 5000
+    /// The paper's linear-head schedule (`TrainConfig::paper_cifar10(HeadKind::Linear, size)`): 5000
     /// epochs of batches of 128 for 100 images, 1000 of 500 for 500, 500 of 1000 for 1000; head
     /// peak rates 0.06 / 0.13 / 0.2, filter peak rate 0.1; the test set evaluated (and a
     /// checkpoint written) every 250 epochs.
@@ -72,7 +72,7 @@ fn fashion_config(
             TrainConfig::new(10_000usize.div_ceil(train_size.max(1)), 128, 0.1, 0.1)
         }
         Protocol::Paper => {
-            let paper = TrainConfig::paper_cifar10("linear", train_size);
+            let paper = TrainConfig::paper_cifar10(HeadKind::Linear, train_size);
             let mut config = TrainConfig::new(
                 paper.epochs,
                 paper.batch_size,

@@ -68,7 +68,7 @@ fn run_sample(cli: &Cli, sample: char, out: &Path) -> Result<(), Box<dyn std::er
         PaperDataset::KthTips2,
         (&train, &test),
         out,
-        |cell| TrainConfig::paper_kth(&cell.head),
+        |cell| TrainConfig::paper_kth(cell.head),
     )?;
     Ok(())
 }

@@ -612,3 +612,33 @@ fn linear_head_equals_batch_norm_then_linear() {
         .unwrap();
     close(&a, &b, "inference logits");
 }
+
+/// Heads are named by an enum (a misspelt name is an error, not the linear settings), and the
+/// paper's presets come from its table.
+#[test]
+fn head_kinds_and_paper_presets() {
+    use learnable_scattering::train::HeadKind;
+    assert_eq!("wrn".parse::<HeadKind>().unwrap(), HeadKind::Wrn);
+    let e = "wrm".parse::<HeadKind>().unwrap_err();
+    assert!(e.to_string().contains("expected linear, wrn or mlp"), "{e}");
+    assert_eq!(
+        serde_json::to_string(&HeadKind::Linear).unwrap(),
+        "\"linear\""
+    );
+    for (head, size, epochs, batch, lr) in [
+        (HeadKind::Linear, 100, 5000, 128, 0.06),
+        (HeadKind::Linear, 500, 1000, 500, 0.13),
+        (HeadKind::Linear, 1000, 500, 1000, 0.2),
+        (HeadKind::Linear, 50000, 500, 1024, 0.2),
+        (HeadKind::Wrn, 100, 3000, 128, 0.1),
+        (HeadKind::Wrn, 1000, 1000, 128, 0.1),
+    ] {
+        let c = TrainConfig::paper_cifar10(head, size);
+        assert_eq!(
+            (c.epochs, c.batch_size, c.head_max_lr, c.filter_lr),
+            (epochs, batch, lr, 0.1),
+            "{head} {size}"
+        );
+    }
+    assert_eq!(TrainConfig::paper_kth(HeadKind::Wrn).epochs, 50);
+}

@@ -62,6 +62,47 @@ pub enum FilterInit {
     },
 }
 
+/// The kind of a generated [`FilterInit`], without its seed: what experiment grids and run
+/// records name (`TF`, `Rand`); [`InitKind::filter_init`] adds the seed.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum InitKind {
+    /// [`FilterInit::TightFrame`] (`TF`).
+    TightFrame,
+    /// [`FilterInit::Random`] (`Rand`).
+    Random,
+}
+
+impl InitKind {
+    /// `TF` or `Rand`, as in the paper's tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            InitKind::TightFrame => "TF",
+            InitKind::Random => "Rand",
+        }
+    }
+
+    /// The initialisation of this kind, random draws seeded with `seed`.
+    pub fn filter_init(self, seed: u64) -> FilterInit {
+        match self {
+            InitKind::TightFrame => FilterInit::TightFrame,
+            InitKind::Random => FilterInit::Random { seed },
+        }
+    }
+}
+
+impl FilterInit {
+    /// The kind of this initialisation; `None` for an explicit bank.
+    pub fn kind(&self) -> Option<InitKind> {
+        match self {
+            FilterInit::TightFrame => Some(InitKind::TightFrame),
+            FilterInit::Random { .. } => Some(InitKind::Random),
+            FilterInit::Explicit { .. } => None,
+        }
+    }
+}
+
 /// Which parameter families are trained. Frozen parameters get no gradient.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub struct Trainable {

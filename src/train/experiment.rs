@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use burn::tensor::Device;
 
-use super::{FitOptions, HeadConfig, HybridConfig, TrainConfig, fit};
+use super::HeadKind;
+use super::{FitOptions, HybridConfig, TrainConfig, fit};
 use crate::data::ImageDataset;
 use crate::data::sampler::balanced_subset;
 use crate::error::{Result, ScatterError, io_error};
 use crate::filters::FilterBankParams;
-use crate::nn::{FilterInit, Scattering2dConfig, Trainable};
+pub use crate::nn::InitKind;
+use crate::nn::{Scattering2dConfig, Trainable};
 
 /// The paper's CIFAR-10 seeds (the reference code's `experiments/cifar/**` scripts,
 /// bentherien/parametricScatteringNetworks).
@@ -27,25 +29,6 @@ pub const CIFAR10_SEEDS: [u32; 10] = [
 /// The paper's KTH-TIPS2-b seeds (§3.3).
 pub const KTH_SEEDS: [u32; 4] = [1390666426, 432857963, 1378328753, 1118756524];
 
-/// Filter initialisation of a grid cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum InitKind {
-    /// kymatio's tight frame (`TF`).
-    TightFrame,
-    /// Random parameters drawn with the cell's seed (`Rand`).
-    Random,
-}
-
-impl InitKind {
-    /// `TF` or `Rand`, as in the paper's tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            InitKind::TightFrame => "TF",
-            InitKind::Random => "Rand",
-        }
-    }
-}
-
 /// One training run of the grid.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cell {
@@ -53,8 +36,8 @@ pub struct Cell {
     pub learnable: bool,
     /// Filter initialisation.
     pub init: InitKind,
-    /// Head name (`linear`, `wrn`, `mlp`).
-    pub head: String,
+    /// The head.
+    pub head: HeadKind,
     /// Number of training images (class-balanced).
     pub train_size: usize,
     /// Seed of the subset, the filter and head initialisation, and the batch order.
@@ -68,8 +51,8 @@ pub struct Grid {
     pub learnable: Vec<bool>,
     /// Initialisations.
     pub inits: Vec<InitKind>,
-    /// Head names.
-    pub heads: Vec<String>,
+    /// Heads.
+    pub heads: Vec<HeadKind>,
     /// Training-set sizes.
     pub train_sizes: Vec<usize>,
     /// Seeds.
@@ -83,13 +66,13 @@ impl Grid {
         let mut cells = Vec::new();
         for &seed in &self.seeds {
             for &train_size in &self.train_sizes {
-                for head in &self.heads {
+                for &head in &self.heads {
                     for &init in &self.inits {
                         for &learnable in &self.learnable {
                             cells.push(Cell {
                                 learnable,
                                 init,
-                                head: head.clone(),
+                                head,
                                 train_size,
                                 seed,
                             });
@@ -209,92 +192,107 @@ pub enum PaperDataset {
     Other,
 }
 
-/// The paper's result (mean, ±) for a row, in percent, from the reference code's README tables (bentherien/parametricScatteringNetworks, unchanged since
-/// 2021-08-09; PapersWithCode lists the same CIFAR-10 numbers).
+/// One published number: test accuracy (mean, ±) in percent for a (data set, init, LS/S, head,
+/// training-set size).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PaperResult {
+    /// The data set.
+    pub dataset: PaperDataset,
+    /// Filter initialisation.
+    pub init: InitKind,
+    /// Learnable (`LS`) or fixed (`S`).
+    pub learnable: bool,
+    /// The head.
+    pub head: HeadKind,
+    /// Training images (KTH-TIPS2-b: one physical sample, 1188 images).
+    pub train_size: usize,
+    /// Mean accuracy, percent.
+    pub mean: f64,
+    /// The ± of the table, percent.
+    pub std: f64,
+}
+
+/// The paper's results: the reference code's README tables (bentherien/parametricScatteringNetworks,
+/// unchanged since 2021-08-09; PapersWithCode lists the same CIFAR-10 numbers). CIFAR-10 at J = 2
+/// with 100, 500 and 1000 images; KTH-TIPS2-b trained on one sample.
+pub const PAPER_RESULTS: &[PaperResult] = &{
+    use HeadKind::{Linear, Wrn};
+    use InitKind::{Random, TightFrame};
+    use PaperDataset::{Cifar10, KthTips2};
+    const fn r(
+        dataset: PaperDataset,
+        init: InitKind,
+        learnable: bool,
+        head: HeadKind,
+        train_size: usize,
+        mean: f64,
+        std: f64,
+    ) -> PaperResult {
+        PaperResult {
+            dataset,
+            init,
+            learnable,
+            head,
+            train_size,
+            mean,
+            std,
+        }
+    }
+    [
+        r(Cifar10, TightFrame, true, Linear, 100, 37.84, 0.57),
+        r(Cifar10, TightFrame, true, Linear, 500, 52.68, 0.31),
+        r(Cifar10, TightFrame, true, Linear, 1000, 57.43, 0.17),
+        r(Cifar10, TightFrame, false, Linear, 100, 36.01, 0.55),
+        r(Cifar10, TightFrame, false, Linear, 500, 48.12, 0.25),
+        r(Cifar10, TightFrame, false, Linear, 1000, 53.25, 0.24),
+        r(Cifar10, Random, true, Linear, 100, 34.81, 0.60),
+        r(Cifar10, Random, true, Linear, 500, 49.60, 0.39),
+        r(Cifar10, Random, true, Linear, 1000, 55.72, 0.39),
+        r(Cifar10, Random, false, Linear, 100, 29.77, 0.47),
+        r(Cifar10, Random, false, Linear, 500, 41.85, 0.41),
+        r(Cifar10, Random, false, Linear, 1000, 46.30, 0.37),
+        r(Cifar10, TightFrame, true, Wrn, 100, 43.60, 0.87),
+        r(Cifar10, TightFrame, true, Wrn, 500, 63.13, 0.29),
+        r(Cifar10, TightFrame, true, Wrn, 1000, 70.14, 0.26),
+        r(Cifar10, TightFrame, false, Wrn, 100, 43.16, 0.78),
+        r(Cifar10, TightFrame, false, Wrn, 500, 61.66, 0.32),
+        r(Cifar10, TightFrame, false, Wrn, 1000, 68.16, 0.27),
+        r(Cifar10, Random, true, Wrn, 100, 41.42, 0.65),
+        r(Cifar10, Random, true, Wrn, 500, 59.84, 0.40),
+        r(Cifar10, Random, true, Wrn, 1000, 67.40, 0.28),
+        r(Cifar10, Random, false, Wrn, 100, 32.08, 0.46),
+        r(Cifar10, Random, false, Wrn, 500, 46.84, 0.21),
+        r(Cifar10, Random, false, Wrn, 1000, 52.76, 0.33),
+        r(KthTips2, TightFrame, true, Linear, 1188, 66.83, 0.94),
+        r(KthTips2, TightFrame, false, Linear, 1188, 63.91, 0.57),
+        r(KthTips2, Random, true, Linear, 1188, 65.98, 0.73),
+        r(KthTips2, Random, false, Linear, 1188, 60.42, 0.34),
+        r(KthTips2, TightFrame, true, Wrn, 1188, 66.46, 1.09),
+        r(KthTips2, TightFrame, false, Wrn, 1188, 63.77, 0.59),
+        r(KthTips2, Random, true, Wrn, 1188, 67.35, 0.51),
+        r(KthTips2, Random, false, Wrn, 1188, 65.05, 0.38),
+    ]
+};
+
+/// The paper's result (mean, ±) for a row, in percent ([`PAPER_RESULTS`]); on KTH-TIPS2-b any
+/// training-set size matches (the paper trains on one physical sample).
 pub fn paper_result(
     dataset: PaperDataset,
     learnable: bool,
     init: InitKind,
-    head: &str,
+    head: HeadKind,
     train_size: usize,
 ) -> Option<(f64, f64)> {
-    use InitKind::*;
-    // (init, learnable, head) → results per size.
-    type Row<T> = (InitKind, bool, &'static str, T);
-    let cifar: &[Row<[(f64, f64); 3]>] = &[
-        (
-            TightFrame,
-            true,
-            "linear",
-            [(37.84, 0.57), (52.68, 0.31), (57.43, 0.17)],
-        ),
-        (
-            TightFrame,
-            false,
-            "linear",
-            [(36.01, 0.55), (48.12, 0.25), (53.25, 0.24)],
-        ),
-        (
-            Random,
-            true,
-            "linear",
-            [(34.81, 0.60), (49.60, 0.39), (55.72, 0.39)],
-        ),
-        (
-            Random,
-            false,
-            "linear",
-            [(29.77, 0.47), (41.85, 0.41), (46.30, 0.37)],
-        ),
-        (
-            TightFrame,
-            true,
-            "wrn",
-            [(43.60, 0.87), (63.13, 0.29), (70.14, 0.26)],
-        ),
-        (
-            TightFrame,
-            false,
-            "wrn",
-            [(43.16, 0.78), (61.66, 0.32), (68.16, 0.27)],
-        ),
-        (
-            Random,
-            true,
-            "wrn",
-            [(41.42, 0.65), (59.84, 0.40), (67.40, 0.28)],
-        ),
-        (
-            Random,
-            false,
-            "wrn",
-            [(32.08, 0.46), (46.84, 0.21), (52.76, 0.33)],
-        ),
-    ];
-    let kth: &[Row<(f64, f64)>] = &[
-        (TightFrame, true, "linear", (66.83, 0.94)),
-        (TightFrame, false, "linear", (63.91, 0.57)),
-        (Random, true, "linear", (65.98, 0.73)),
-        (Random, false, "linear", (60.42, 0.34)),
-        (TightFrame, true, "wrn", (66.46, 1.09)),
-        (TightFrame, false, "wrn", (63.77, 0.59)),
-        (Random, true, "wrn", (67.35, 0.51)),
-        (Random, false, "wrn", (65.05, 0.38)),
-    ];
-    match dataset {
-        PaperDataset::Cifar10 => {
-            let col = [100, 500, 1000].iter().position(|&s| s == train_size)?;
-            cifar
-                .iter()
-                .find(|r| r.0 == init && r.1 == learnable && r.2 == head)
-                .map(|r| r.3[col])
-        }
-        PaperDataset::KthTips2 => kth
-            .iter()
-            .find(|r| r.0 == init && r.1 == learnable && r.2 == head)
-            .map(|r| r.3),
-        PaperDataset::Other => None,
-    }
+    PAPER_RESULTS
+        .iter()
+        .find(|r| {
+            r.dataset == dataset
+                && r.learnable == learnable
+                && r.init == init
+                && r.head == head
+                && (dataset == PaperDataset::KthTips2 || r.train_size == train_size)
+        })
+        .map(|r| (r.mean, r.std))
 }
 
 /// One row of a results table: the seeds of one (init, learnable, head, size) combination.
@@ -305,7 +303,7 @@ pub struct SummaryRow {
     /// Learnable or fixed scattering.
     pub learnable: bool,
     /// Head name.
-    pub head: String,
+    pub head: HeadKind,
     /// Training-set size.
     pub train_size: usize,
     /// Number of seeds.
@@ -323,27 +321,22 @@ pub struct SummaryRow {
 impl SummaryRow {
     /// `TF LS+LL`-style architecture label of the paper's tables.
     pub fn label(&self) -> String {
-        let head = match self.head.as_str() {
-            "linear" => "LL",
-            "wrn" => "WRN",
-            "mlp" => "MLP",
-            other => other,
-        };
         format!(
-            "{} {}+{head}",
+            "{} {}+{}",
             self.init.label(),
-            if self.learnable { "LS" } else { "S" }
+            if self.learnable { "LS" } else { "S" },
+            self.head.label()
         )
     }
 }
 
 /// Groups records by (head, init, learnable, size) and computes mean ± std over seeds.
 pub fn summarize(records: &[RunRecord], dataset: PaperDataset) -> Vec<SummaryRow> {
-    let mut groups: BTreeMap<(String, InitKind, bool, usize), Vec<&RunRecord>> = BTreeMap::new();
+    let mut groups: BTreeMap<(HeadKind, InitKind, bool, usize), Vec<&RunRecord>> = BTreeMap::new();
     for r in records {
         let c = &r.cell;
         groups
-            .entry((c.head.clone(), c.init, !c.learnable, c.train_size))
+            .entry((c.head, c.init, !c.learnable, c.train_size))
             .or_default()
             .push(r);
     }
@@ -359,7 +352,7 @@ pub fn summarize(records: &[RunRecord], dataset: PaperDataset) -> Vec<SummaryRow
                 0.0
             };
             SummaryRow {
-                paper: paper_result(dataset, !fixed, init, &head, train_size),
+                paper: paper_result(dataset, !fixed, init, head, train_size),
                 init,
                 learnable: !fixed,
                 head,
@@ -476,7 +469,7 @@ pub struct PairedRow {
     /// Initialisation.
     pub init: InitKind,
     /// Head name.
-    pub head: String,
+    pub head: HeadKind,
     /// Training-set size.
     pub train_size: usize,
     /// `(seed, LS accuracy − S accuracy)` in percentage points, for every seed with both runs.
@@ -494,11 +487,11 @@ pub struct PairedRow {
 pub fn paired_differences(records: &[RunRecord]) -> Vec<PairedRow> {
     // (init, head, size) -> seed -> [S accuracy, LS accuracy]
     type Pairs = BTreeMap<u32, [Option<f64>; 2]>;
-    let mut groups: BTreeMap<(InitKind, String, usize), Pairs> = BTreeMap::new();
+    let mut groups: BTreeMap<(InitKind, HeadKind, usize), Pairs> = BTreeMap::new();
     for r in records {
         let c = &r.cell;
         let slot = groups
-            .entry((c.init, c.head.clone(), c.train_size))
+            .entry((c.init, c.head, c.train_size))
             .or_default()
             .entry(c.seed)
             .or_default();
@@ -557,26 +550,6 @@ pub struct ExperimentSpec {
     pub keep_checkpoints: bool,
 }
 
-impl HeadConfig {
-    /// The head for a grid cell's head name: `linear`, `wrn` (the paper's `k = 8`, `n = 4`) or
-    /// `mlp` (one hidden layer of 512).
-    ///
-    /// # Errors
-    /// [`ScatterError::InvalidParameter`] for another name.
-    pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "linear" => Ok(HeadConfig::Linear),
-            "wrn" => Ok(HeadConfig::wrn()),
-            "mlp" => Ok(HeadConfig::Mlp { hidden: vec![512] }),
-            other => Err(ScatterError::InvalidParameter {
-                name: "head",
-                value: other.to_string(),
-                reason: "expected linear, wrn or mlp",
-            }),
-        }
-    }
-}
-
 /// Directory name of a cell's checkpoint, e.g. `linear-TF-LS-n100-seed491659600`.
 pub fn cell_slug(cell: &Cell) -> String {
     format!(
@@ -600,8 +573,7 @@ pub fn cell_slug(cell: &Cell) -> String {
 /// with `keep_checkpoints` each cell's checkpoint under `checkpoints/<cell_slug>`.
 ///
 /// # Errors
-/// A cell's subset cannot be drawn ([`crate::data::sampler::balanced_subset`]), a head name is
-/// unknown, training fails ([`fit`]), or I/O on `out`.
+/// A cell's subset cannot be drawn ([`crate::data::sampler::balanced_subset`]), training fails ([`fit`]), or I/O on `out`.
 pub fn run_experiment(
     spec: &ExperimentSpec,
     train: &ImageDataset,
@@ -624,12 +596,7 @@ pub fn run_experiment(
             )?;
             train.select(&idx)
         };
-        let init = match cell.init {
-            InitKind::TightFrame => FilterInit::TightFrame,
-            InitKind::Random => FilterInit::Random {
-                seed: u64::from(cell.seed),
-            },
-        };
+        let init = cell.init.filter_init(u64::from(cell.seed));
         let scattering = Scattering2dConfig::new(spec.num_scales, spec.input_size)
             .with_num_orientations(spec.num_orientations)
             .with_init(init)
@@ -640,7 +607,7 @@ pub fn run_experiment(
             });
         device.seed(u64::from(cell.seed));
         let model = HybridConfig::new(scattering, train.channels(), train.num_classes())
-            .with_head(HeadConfig::from_name(&cell.head)?)
+            .with_head(cell.head.config())
             .init(device);
         let mut config = config_for(cell);
         config.seed = u64::from(cell.seed);
@@ -715,7 +682,7 @@ mod tests {
             cell: Cell {
                 learnable,
                 init,
-                head: "linear".into(),
+                head: HeadKind::Linear,
                 train_size: size,
                 seed,
             },
@@ -763,7 +730,7 @@ mod tests {
         let grid = Grid {
             learnable: vec![true, false],
             inits: vec![InitKind::TightFrame, InitKind::Random],
-            heads: vec!["linear".into()],
+            heads: vec![HeadKind::Linear],
             train_sizes: vec![100, 500],
             seeds: vec![1, 2, 3],
         };
@@ -813,7 +780,7 @@ mod tests {
         let grid = Grid {
             learnable: vec![true, false],
             inits: vec![InitKind::TightFrame],
-            heads: vec!["linear".into()],
+            heads: vec![HeadKind::Linear],
             train_sizes: vec![10],
             seeds: vec![1, 2],
         };

@@ -13,9 +13,11 @@ mod model;
 pub mod optim;
 mod trainer;
 
-pub use heads::{BasicBlock, Head, HeadConfig, LinearHead, MlpHead, PlainBatchNorm, WrnHead};
+pub use heads::{
+    BasicBlock, Head, HeadConfig, HeadKind, LinearHead, MlpHead, PlainBatchNorm, WrnHead,
+};
 pub use model::{Hybrid, HybridConfig, num_trainable_params};
 pub use trainer::{
-    EpochStats, FILTERS_FILE, FitOptions, HEAD_WEIGHT_DECAY, TrainConfig, TrainReport, evaluate,
-    fit,
+    EpochStats, FILTERS_FILE, FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR,
+    PaperSchedule, TrainConfig, TrainReport, evaluate, fit,
 };
