@@ -279,40 +279,6 @@ pub fn paths(options: &ScatteringOptions) -> Vec<ScatteringPath> {
     out
 }
 
-/// The channel table as JSON, one object per output channel:
-/// `{"channel", "order", "j1", "l1", "theta1", "j2", "l2", "theta2"}`, with `null` for entries a
-/// path does not use and the angles (radians) read from `bank`.
-///
-/// # Panics
-/// If a path refers to a wavelet outside `bank` (the paths were built for another `J` or `L`).
-pub fn paths_json(
-    paths: &[ScatteringPath],
-    bank: &crate::filters::FilterBankParams,
-) -> serde_json::Value {
-    let theta = |j: usize, l: usize| bank.wavelet(j, l).theta;
-    serde_json::Value::Array(
-        paths
-            .iter()
-            .enumerate()
-            .map(|(channel, p)| {
-                let (j1, l1, j2, l2) = match *p {
-                    ScatteringPath::Zeroth => (None, None, None, None),
-                    ScatteringPath::First { j1, l1 } => (Some(j1), Some(l1), None, None),
-                    ScatteringPath::Second { j1, l1, j2, l2 } => {
-                        (Some(j1), Some(l1), Some(j2), Some(l2))
-                    }
-                };
-                serde_json::json!({
-                    "channel": channel,
-                    "order": p.order(),
-                    "j1": j1, "l1": l1, "theta1": j1.zip(l1).map(|(j, l)| theta(j, l)),
-                    "j2": j2, "l2": l2, "theta2": j2.zip(l2).map(|(j, l)| theta(j, l)),
-                })
-            })
-            .collect(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use super::HeadKind;
 use super::model::Hybrid;
 use super::optim::{OneCycle, ParamGroupOptimizer};
-use crate::analysis::trajectory::{FilterTrajectory, TrajectoryPoint};
 use crate::data::ImageDataset;
 use crate::data::augment::{Augmentation, Normalization, make_batch};
 use crate::error::{Result, ScatterError, io_error};
 use crate::filters::diagnostics::ALIASING_WARNING;
+use crate::filters::trajectory::{FilterTrajectory, TrajectoryPoint};
 
 /// Weight decay of the head parameters (paper §3.2); the filters get none.
 pub const HEAD_WEIGHT_DECAY: f64 = 5e-4;
