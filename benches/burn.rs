@@ -24,7 +24,8 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use learnable_scattering::ScatteringOptions;
 use learnable_scattering::fast::Scattering2dPlan;
-use learnable_scattering::nn::spectral::{dft2, fft2};
+use learnable_scattering::nn::spectral::fft2;
+use learnable_scattering::nn::spectral::testing::dft2;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
 use ndarray::Array4;
 

@@ -62,6 +62,24 @@ fn plan_construction(c: &mut Criterion) {
             },
         );
     }
+    // The bank's spectra alone (the closed form with the aliases each wavelet needs): the tight
+    // frame at L = 8 and at L = 1, whose slant 4 needs 8 aliases per side at j = 0.
+    for (j, l, size) in [(2, 8, 32), (4, 8, 128), (2, 1, 32), (3, 1, 64)] {
+        let bank = learnable_scattering::FilterBankParams::tight_frame(j, l).unwrap();
+        let [mp, np] = learnable_scattering::PaddedGeometry::new(size, size, j)
+            .unwrap()
+            .padded_size();
+        group.bench_function(
+            BenchmarkId::new("bank_spectra", format!("J{j}_L{l}_{mp}x{np}")),
+            |b| {
+                b.iter(|| {
+                    black_box(learnable_scattering::filters::spectral::bank_spectra(
+                        &bank, mp, np,
+                    ))
+                })
+            },
+        );
+    }
     group.finish();
 }
 

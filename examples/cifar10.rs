@@ -49,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         PaperDataset::Cifar10,
         (&train, &test),
         &cli.grid.out,
-        |cell| TrainConfig::paper_cifar10(&cell.head, cell.train_size),
+        |cell| TrainConfig::paper_cifar10(cell.head, cell.train_size),
     )?;
     report(&rows, &cli.grid.out);
     Ok(())

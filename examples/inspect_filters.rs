@@ -17,6 +17,7 @@ use std::time::Instant;
 use clap::Parser;
 use learnable_scattering::analysis::deformation::Deformation;
 use learnable_scattering::analysis::report::{DeformationOptions, ReportOptions, render_all};
+use learnable_scattering::filters::diagnostics::ALIASING_WARNING;
 
 /// Render filter pictures, frame bounds, distances and deformation curves.
 #[derive(Parser, Debug)]
@@ -86,6 +87,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "  {:<20} {:>12.6} {:>12.6} {:>12.6} {:>12.6}",
             b.name, f.plain.lower, f.plain.upper, f.symmetric.lower, f.symmetric.upper
+        );
+    }
+    println!(
+        "\naliasing (fraction of each wavelet's energy beyond the Nyquist frequency of its scale; \
+         warning level {:.0} %):",
+        100.0 * ALIASING_WARNING
+    );
+    let [h, w] = [report.frame_bounds[0].height, report.frame_bounds[0].width];
+    for b in &report.banks {
+        let fractions = b.bank.aliasing(h, w);
+        let (n, worst) = fractions
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, 0.0f64), |m, (n, f)| if f > m.1 { (n, f) } else { m });
+        let above = fractions.iter().filter(|&&f| f > ALIASING_WARNING).count();
+        let big_l = b.bank.num_orientations();
+        println!(
+            "  {:<20} largest {:>5.1} % (wavelet {n}: j = {}, l = {}), {above} above the level",
+            b.name,
+            100.0 * worst,
+            n / big_l,
+            n % big_l
         );
     }
     println!("\nparameter distances (Hungarian matching; Euclidean on (ξ, σ, γ) + arc on θ):");

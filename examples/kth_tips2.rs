@@ -9,8 +9,8 @@
 //! on first use (progress bar; the archive's published MD5 is checked, since no SHA-256 is
 //! published for it), or uses an existing `KTH-TIPS2-b/` there. Images are loaded at 200×200;
 //! training uses random 128 crops and flips, testing the centre crop, ImageNet normalisation,
-//! and the paper's setting ([`TrainConfig::paper_kth`]: J = 3 by default, see
-//! `parametric-scattering-paper.md` §4.2 on J). Each train sample is a separate experiment in
+//! and the paper's setting ([`TrainConfig::paper_kth`]: J = 3 by default, as the reference code's
+//! README says; its experiment configs use J = 4). Each train sample is a separate experiment in
 //! `--out/sample_<x>`; the combined table over all of them is `--out/summary.md`.
 
 mod common;
@@ -68,7 +68,7 @@ fn run_sample(cli: &Cli, sample: char, out: &Path) -> Result<(), Box<dyn std::er
         PaperDataset::KthTips2,
         (&train, &test),
         out,
-        |cell| TrainConfig::paper_kth(&cell.head),
+        |cell| TrainConfig::paper_kth(cell.head),
     )?;
     Ok(())
 }

@@ -106,7 +106,7 @@ fn run(args: Args) -> Result<()> {
     };
     // The paths table first: it is small, and if it cannot be written the output is not.
     if let Some(path) = &args.paths {
-        let json = learnable_scattering::geometry::paths_json(&plan_paths, &bank);
+        let json = bank.paths_json(&plan_paths);
         std::fs::write(
             path,
             serde_json::to_string_pretty(&json).expect("JSON value"),

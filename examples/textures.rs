@@ -15,7 +15,6 @@ use std::time::Instant;
 use clap::Parser;
 use learnable_scattering::analysis::deformation::load_gray;
 use learnable_scattering::fast::Scattering2dPlan;
-use learnable_scattering::geometry::paths_json;
 use learnable_scattering::npy::{NpyArray, write_real_npy};
 use learnable_scattering::{ScatteringOptions, ScatteringPath};
 use ndarray::{Array4, Axis, s};
@@ -114,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dir.join("scattering.npy"),
             &NpyArray::F32(coeffs.into_dyn()),
         )?;
-        let table = paths_json(plan.paths(), plan.filter_bank());
+        let table = plan.filter_bank().paths_json(plan.paths());
         std::fs::write(
             dir.join("paths.json"),
             serde_json::to_string_pretty(&table)?,

@@ -20,7 +20,7 @@ use burn::tensor::Int;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::{Parser, ValueEnum};
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::train::{HeadConfig, HybridConfig};
+use learnable_scattering::train::{HeadKind, HybridConfig};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Backend {
@@ -58,7 +58,7 @@ struct Args {
     step_only: bool,
     /// Also time a training step of the hybrid model with these heads (linear, wrn, mlp).
     #[arg(long, value_delimiter = ',')]
-    head: Vec<String>,
+    head: Vec<HeadKind>,
 }
 
 /// One timed operation.
@@ -121,8 +121,8 @@ fn main() {
             .as_slice(),
         &device,
     );
-    for name in &args.head {
-        let head = HeadConfig::from_name(name).unwrap_or_else(|e| panic!("--head: {e}"));
+    for &kind in &args.head {
+        let (name, head) = (kind.name(), kind.config());
         let model = HybridConfig::new(config.clone(), args.channels, num_classes)
             .with_head(head)
             .init(&device);

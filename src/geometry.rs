@@ -322,47 +322,14 @@ pub fn paths(options: &ScatteringOptions) -> Vec<ScatteringPath> {
     out
 }
 
-/// The channel table as JSON, one object per output channel:
-/// `{"channel", "order", "j1", "l1", "theta1", "j2", "l2", "theta2"}`, with `null` for entries a
-/// path does not use and the angles (radians) read from `bank`.
-///
-/// # Panics
-/// If a path refers to a wavelet outside `bank` (the paths were built for another `J` or `L`).
-pub fn paths_json(
-    paths: &[ScatteringPath],
-    bank: &crate::filters::FilterBankParams,
-) -> serde_json::Value {
-    let theta = |j: usize, l: usize| bank.wavelet(j, l).theta;
-    serde_json::Value::Array(
-        paths
-            .iter()
-            .enumerate()
-            .map(|(channel, p)| {
-                let (j1, l1, j2, l2) = match *p {
-                    ScatteringPath::Zeroth => (None, None, None, None),
-                    ScatteringPath::First { j1, l1 } => (Some(j1), Some(l1), None, None),
-                    ScatteringPath::Second { j1, l1, j2, l2 } => {
-                        (Some(j1), Some(l1), Some(j2), Some(l2))
-                    }
-                };
-                serde_json::json!({
-                    "channel": channel,
-                    "order": p.order(),
-                    "j1": j1, "l1": l1, "theta1": j1.zip(l1).map(|(j, l)| theta(j, l)),
-                    "j2": j2, "l2": l2, "theta2": j2.zip(l2).map(|(j, l)| theta(j, l)),
-                })
-            })
-            .collect(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn padding_table_of_the_reference() {
-        // (M, J, Mp, top, bottom) from kymatio-scattering2d.md §1.
+        // (M, J, Mp, top, bottom) as kymatio 0.3.0 pads (`scattering2d/utils.py::compute_padding`);
+        // the padded fixtures of tests/golden_kymatio.rs check the rule against kymatio itself.
         for (m, j, mp, top, bottom) in [
             (32, 2, 40, 4, 4),
             (64, 3, 80, 8, 8),

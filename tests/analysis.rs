@@ -180,9 +180,11 @@ fn tiny_checkpoint(dir: &Path) -> FilterTrajectory {
                 p.sigma *= 1.0 + 0.01 * epoch as f64;
                 p.theta += 0.02 * epoch as f64;
             }
+            let bank = FilterBankParams::from_wavelets(2, 8, w.clone()).unwrap();
             TrajectoryPoint {
                 epoch,
-                bank: FilterBankParams::from_wavelets(2, 8, w.clone()).unwrap(),
+                aliasing: Some(bank.aliasing(40, 40)),
+                bank,
             }
         })
         .collect();

@@ -9,7 +9,8 @@ use learnable_scattering::FilterBankParams;
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::filters::spectral::bank_spectra;
 use learnable_scattering::nn::spectral::{
-    dft2, fft2, fft2_real, ifft2, mul_subsample, mul_subsample_composed,
+    fft2, fft2_real, ifft2, mul_subsample,
+    testing::{dft2, mul_subsample_composed},
 };
 use learnable_scattering::nn::{
     FilterInit, MorletFilterBankConfig, Parametrization, Scattering2dConfig, Trainable,
@@ -374,6 +375,80 @@ fn fused_operation_equals_the_composed_operation() {
     }
 }
 
+/// Non-finite pixels: without the check they spoil their own image's coefficients only; with it
+/// the layer panics naming the position. Huge finite pixels give finite coefficients.
+#[test]
+fn non_finite_and_huge_inputs() {
+    for (name, device) in devices() {
+        let layer = Scattering2dConfig::new(2, [16, 16])
+            .with_num_orientations(4)
+            .init(&device);
+        let k = layer.num_paths();
+        let mut x = images([2, 2, 16, 16], 3);
+        x[[1, 0, 5, 7]] = f32::NAN;
+        let s = to_vec(layer.forward(tensor4(&x, &device)));
+        let plane = k * 16;
+        let spoiled: Vec<usize> = (0..4)
+            .filter(|p| s[p * plane..(p + 1) * plane].iter().any(|v| v.is_nan()))
+            .collect();
+        assert_eq!(spoiled, [2], "{name}: only image 1, channel 0 is NaN");
+        x[[1, 0, 5, 7]] = f32::INFINITY;
+        let s = to_vec(layer.forward(tensor4(&x, &device)));
+        assert!(s[..2 * plane].iter().all(|v| v.is_finite()), "{name}");
+        let huge = images([1, 1, 16, 16], 4).mapv(|v| v * 1e30);
+        let s = to_vec(layer.forward(tensor4(&huge, &device)));
+        assert!(s.iter().all(|v| v.is_finite()), "{name}: huge input");
+    }
+}
+
+#[test]
+#[should_panic(expected = "Scattering2d: non-finite input value inf at index [1, 0, 5, 7]")]
+fn the_finite_check_names_the_first_bad_pixel() {
+    let device = &devices()[0].1;
+    let layer = Scattering2dConfig::new(2, [16, 16])
+        .with_num_orientations(4)
+        .with_check_finite(true)
+        .init(device);
+    let mut x = images([2, 2, 16, 16], 3);
+    x[[1, 0, 5, 7]] = f32::INFINITY;
+    x[[1, 1, 0, 0]] = f32::NAN;
+    layer.forward(tensor4(&x, device));
+}
+
+/// The aliasing diagnostic of the layer's bank equals the framework-free one, and the penalty is
+/// its mean, differentiable with respect to every parameter family.
+#[test]
+fn aliasing_diagnostic_and_penalty() {
+    for (name, device) in devices() {
+        let device = device.autodiff();
+        let config = MorletFilterBankConfig::new(2, [36, 40])
+            .with_num_orientations(4)
+            .with_init(FilterInit::Random { seed: 2 });
+        let module = config.init(&device);
+        let ours = module.aliasing();
+        let reference = config.initial_bank().unwrap().aliasing(36, 40);
+        for (a, b) in ours.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-6, "{name}: {a} vs {b}");
+        }
+        let penalty = module.aliasing_penalty();
+        let mean = ours.iter().sum::<f64>() / ours.len() as f64;
+        assert!((to_vec(penalty.clone())[0] - mean).abs() < 1e-6, "{name}");
+        let grads = penalty.backward();
+        for p in [
+            &module.log_sigma,
+            &module.xi,
+            &module.theta,
+            &module.log_slant,
+        ] {
+            let g = to_vec(p.val().grad(&grads).expect("penalty gradient"));
+            assert!(
+                g.iter().all(|v| v.is_finite()) && g.iter().any(|v| *v != 0.0),
+                "{name}"
+            );
+        }
+    }
+}
+
 /// The operation's input checks name what they expected and what they got.
 mod fused_op_checks {
     use super::*;
@@ -668,4 +743,21 @@ fn layer_round_trips_through_a_record_and_its_config_through_json() {
     let back = Scattering2dConfig::load(dir.join("explicit.json")).unwrap();
     assert_eq!(back.init, FilterInit::Explicit { bank });
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn display_shows_the_configuration() {
+    let device = devices()[0].1.clone().autodiff();
+    let layer = Scattering2dConfig::new(2, [32, 28])
+        .with_num_orientations(4)
+        .with_trainable(Trainable::all().with_theta(false))
+        .init(&device);
+    let text = format!("{layer}");
+    println!("{text}");
+    for part in [
+        "Scattering2d {J: 2, L: 4, max_order: 2, K: 25, input: 32x28, padded: 40x36, output: 8x7",
+        "MorletFilterBank {J: 2, L: 4, grid: 40x36, parametrization: Full, trained: [sigma, xi, slant]",
+    ] {
+        assert!(text.contains(part), "{text}");
+    }
 }

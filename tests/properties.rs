@@ -62,7 +62,8 @@ fn wavelets_have_zero_mean_for_every_bank() {
 
 #[test]
 fn littlewood_paley_sum_is_bounded() {
-    // Bounds of the tight frame measured on the actual bank (style.md §6): the symmetrised sum
+    // Bounds of the tight frame measured on the actual bank (kymatio's own values,
+    // tests/fixtures/frame_bounds.json): the symmetrised sum
     // stays within (0, 1.05] for J = 2..4; the plain one below 2.05.
     for (size, j) in [(32, 2), (64, 3), (128, 4)] {
         let g = PaddedGeometry::new(size, size, j).unwrap();
@@ -335,4 +336,41 @@ fn aliasing_diagnostic_equals_a_dense_dft_of_the_spatial_filters() {
             );
         }
     }
+}
+
+/// The fast path's vector–Jacobian product against central differences, in f64, and its shape
+/// checks.
+#[test]
+fn input_gradient_matches_finite_differences() {
+    let plan = Scattering2dPlan::<f64>::new(20, 24, ScatteringOptions::new(3, 3).unwrap()).unwrap();
+    let x = ndarray::Array4::from_shape_fn((1, 2, 20, 24), |(_, c, i, j)| {
+        ((i * 7 + j * 3 + c * 5) % 11) as f64 / 11.0 + (i as f64 * 0.3).sin()
+    });
+    let s = plan.transform(x.view()).unwrap();
+    let g = s.mapv(|v| v.signum() * 0.5)
+        + ndarray::Array::from_shape_fn(s.raw_dim(), |(_, c, k, i, j)| {
+            ((c + k * 3 + i + j) % 5) as f64 / 5.0
+        });
+    let dx = plan.input_gradient(x.view(), g.view()).unwrap();
+    assert_eq!(dx.shape(), x.shape());
+    let loss = |x: &ndarray::Array4<f64>| (plan.transform(x.view()).unwrap() * &g).sum();
+    let step = 1e-6;
+    let largest = dx.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for &(c, i, j) in &[(0, 0, 0), (1, 19, 23), (0, 7, 11), (1, 3, 0), (0, 19, 5)] {
+        let mut plus = x.clone();
+        plus[[0, c, i, j]] += step;
+        let mut minus = x.clone();
+        minus[[0, c, i, j]] -= step;
+        let fd = (loss(&plus) - loss(&minus)) / (2.0 * step);
+        let auto = dx[[0, c, i, j]];
+        assert!(
+            (fd - auto).abs() <= 1e-5 * largest,
+            "({c}, {i}, {j}): {fd} vs {auto}"
+        );
+    }
+    let wrong = ndarray::Array5::<f64>::zeros((1, 2, 5, 2, 3));
+    assert!(matches!(
+        plan.input_gradient(x.view(), wrong.view()),
+        Err(learnable_scattering::ScatterError::InvalidShape { .. })
+    ));
 }

@@ -137,7 +137,8 @@ fn sgd_with_two_groups_matches_pytorch() {
 
 #[test]
 fn head_parameter_counts_match_the_paper() {
-    // parametric-scattering-paper.md §3.1: CIFAR J=2 → 243 channels at 8×8, 10 classes.
+    // The reference code's logged parameter counts (parametricSN/models/sn_top_models.py): CIFAR
+    // J=2 → 243 channels at 8×8, 10 classes.
     let device = Device::flex().autodiff();
     let linear = HeadConfig::Linear.init(243, [8, 8], 10, &device);
     assert_eq!(num_trainable_params(&linear), 156_016);
@@ -385,7 +386,7 @@ fn resumed_training_equals_uninterrupted_training() {
     };
     assert_eq!(logits(&resumed), logits(&full));
     // The checkpoint's filter trajectory is the one the report carries.
-    let on_disk = learnable_scattering::analysis::trajectory::FilterTrajectory::read_json(
+    let on_disk = learnable_scattering::filters::trajectory::FilterTrajectory::read_json(
         dir.join(learnable_scattering::train::FILTERS_FILE),
     )
     .unwrap();
@@ -485,4 +486,159 @@ fn fit_rejects_non_finite_rates_and_zero_std() {
             "{label}: {err}"
         );
     }
+}
+
+/// The linear head never forms the normalised features, but gives what burn's `BatchNorm`
+/// followed by `Linear` give: outputs and every gradient in training mode, outputs in inference
+/// mode, and the same running statistics.
+#[test]
+fn linear_head_equals_batch_norm_then_linear() {
+    let device = Device::flex().autodiff();
+    let values: Vec<f32> = (0..6 * 5 * 3 * 2)
+        .map(|i| ((i * 37 % 23) as f32 - 9.0) / 7.0 + (i % 5) as f32)
+        .collect();
+    let learnable_scattering::train::Head::Linear(head) =
+        HeadConfig::Linear.init(5, [3, 2], 4, &device)
+    else {
+        unreachable!()
+    };
+    // Move γ and β away from 1 and 0 so that they matter.
+    let mut head = head;
+    head.norm.gamma = head
+        .norm
+        .gamma
+        .map(|g| g.mul_scalar(1.5).add_scalar(0.2).detach().require_grad());
+    head.norm.beta = head
+        .norm
+        .beta
+        .map(|b| b.add_scalar(0.3).detach().require_grad());
+    let x = || {
+        Tensor::<4>::from_data(TensorData::new(values.clone(), [6, 5, 3, 2]), &device)
+            .require_grad()
+    };
+    let grads_of = |logits: Tensor<2>, x: &Tensor<4>| -> (Vec<f32>, Vec<Vec<f32>>) {
+        let out: Vec<f32> = logits
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let weights = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..24).map(|i| (i % 7) as f32 - 3.0).collect::<Vec<_>>(),
+                [6, 4],
+            ),
+            &device,
+        );
+        let grads = (logits * weights).sum().backward();
+        let v = |t: Option<Tensor<1>>| {
+            t.unwrap()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        let w = head
+            .linear
+            .weight
+            .val()
+            .grad(&grads)
+            .unwrap()
+            .flatten::<1>(0, 1);
+        (
+            out,
+            vec![
+                v(Some(w)),
+                v(head.linear.bias.as_ref().unwrap().val().grad(&grads)),
+                v(head.norm.gamma.val().grad(&grads)),
+                v(head.norm.beta.val().grad(&grads)),
+                v(x.grad(&grads).map(|g| g.flatten::<1>(0, 3))),
+            ],
+        )
+    };
+    let x1 = x();
+    let fused = grads_of(head.forward(x1.clone()), &x1);
+    let fused_mean: Vec<f32> = head
+        .norm
+        .running_mean
+        .value_sync()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let x2 = x();
+    let reference = grads_of(
+        head.linear
+            .forward(head.norm.forward(x2.clone()).flatten::<2>(1, 3)),
+        &x2,
+    );
+    let close = |a: &[f32], b: &[f32], what: &str| {
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-5 * scale, "{what}: {a:?} vs {b:?}");
+        }
+    };
+    close(&fused.0, &reference.0, "logits");
+    for (i, (a, b)) in fused.1.iter().zip(&reference.1).enumerate() {
+        close(a, b, &format!("gradient {i}"));
+    }
+    // The running mean after one training step: 0.9·0 + 0.1·(batch mean per channel).
+    for c in 0..5 {
+        let values = &values;
+        let mean: f32 = (0..6)
+            .flat_map(|b| (0..6).map(move |p| values[b * 30 + c * 6 + p]))
+            .sum::<f32>()
+            / 36.0;
+        assert!(
+            (fused_mean[c] - 0.1 * mean).abs() < 1e-6,
+            "channel {c}: {} vs {}",
+            fused_mean[c],
+            0.1 * mean
+        );
+    }
+    // Inference mode (no autodiff): running statistics.
+    let plain = Device::flex();
+    let head_plain = head.clone().valid();
+    let xp = Tensor::<4>::from_data(TensorData::new(values.clone(), [6, 5, 3, 2]), &plain);
+    let a: Vec<f32> = head_plain
+        .forward(xp.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let b: Vec<f32> = head_plain
+        .linear
+        .forward(head_plain.norm.forward(xp).flatten::<2>(1, 3))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    close(&a, &b, "inference logits");
+}
+
+/// Heads are named by an enum (a misspelt name is an error, not the linear settings), and the
+/// paper's presets come from its table.
+#[test]
+fn head_kinds_and_paper_presets() {
+    use learnable_scattering::train::HeadKind;
+    assert_eq!("wrn".parse::<HeadKind>().unwrap(), HeadKind::Wrn);
+    let e = "wrm".parse::<HeadKind>().unwrap_err();
+    assert!(e.to_string().contains("expected linear, wrn or mlp"), "{e}");
+    assert_eq!(
+        serde_json::to_string(&HeadKind::Linear).unwrap(),
+        "\"linear\""
+    );
+    for (head, size, epochs, batch, lr) in [
+        (HeadKind::Linear, 100, 5000, 128, 0.06),
+        (HeadKind::Linear, 500, 1000, 500, 0.13),
+        (HeadKind::Linear, 1000, 500, 1000, 0.2),
+        (HeadKind::Linear, 50000, 500, 1024, 0.2),
+        (HeadKind::Wrn, 100, 3000, 128, 0.1),
+        (HeadKind::Wrn, 1000, 1000, 128, 0.1),
+    ] {
+        let c = TrainConfig::paper_cifar10(head, size);
+        assert_eq!(
+            (c.epochs, c.batch_size, c.head_max_lr, c.filter_lr),
+            (epochs, batch, lr, 0.1),
+            "{head} {size}"
+        );
+    }
+    assert_eq!(TrainConfig::paper_kth(HeadKind::Wrn).epochs, 50);
 }

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use learnable_scattering::data::ImageDataset;
-use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{
     Cell, ExperimentSpec, Grid, InitKind, PaperDataset, SummaryRow, markdown_table,
     read_run_records, run_experiment, summarize, write_summaries,
 };
+use learnable_scattering::train::{HeadKind, TrainConfig};
 
 /// Backend to train on.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -82,7 +82,7 @@ pub struct GridArgs {
     pub seed_list: Vec<u32>,
     /// Heads: linear, wrn, mlp (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "linear")]
-    pub head: Vec<String>,
+    pub head: Vec<HeadKind>,
     /// Filter initialisation.
     #[arg(long, value_enum, default_value = "both")]
     pub init: Init,

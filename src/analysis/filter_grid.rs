@@ -5,7 +5,7 @@
 //! the spatial real part `Re ψ`, the spatial imaginary part `Im ψ` (both on a blue–white–red map,
 //! symmetric range `±max|ψ|` of that wavelet, the central part of the grid enlarged by
 //! [`spatial_zoom`]) and the Fourier modulus `|ψ̂|` (viridis, `0..max`, whole grid),
-//! and under them its `σ, ξ, θ, γ` (γ = slant). The spatial filter is the inverse FFT of the
+//! and under them its `σ, ξ, θ, γ` (γ = slant) and `α`, the fraction of its energy the subsampling after it aliases ([`crate::filters::diagnostics::aliased_energy`]). The spatial filter is the inverse FFT of the
 //! spectrum the transform multiplies by ([`crate::filters::spectral::morlet_spectrum`]), so the
 //! picture shows exactly what is applied, aliasing included.
 
@@ -145,6 +145,7 @@ pub fn render_filter_grid(
     let (cw, ch) = filter_grid_png_size(big_j, big_l, height, width);
     let (pw, ph) = (s * width as u32, s * height as u32);
     let zoom = spatial_zoom(bank, height, width);
+    let aliasing = bank.aliasing(height, width);
     let mut canvas = Canvas::new(cw, ch);
     canvas.text(
         LEFT as i32,
@@ -198,7 +199,12 @@ pub fn render_filter_grid(
             canvas.text(
                 x as i32,
                 ty + LEGEND_LINE as i32,
-                &format!("θ={}  γ={}", fmt_num(p.theta, 3), fmt_num(p.slant, 3)),
+                &format!(
+                    "θ={}  γ={}  α={:.0}%",
+                    fmt_num(p.theta, 3),
+                    fmt_num(p.slant, 3),
+                    100.0 * aliasing[j * big_l + l]
+                ),
                 12.0,
                 BLACK_RGB,
             )?;
@@ -224,7 +230,7 @@ pub fn render_filter_grid(
     canvas.text(
         LEFT as i32,
         (fy + 18) as i32,
-        "σ: envelope width (px), ξ: frequency (rad/px), θ: orientation (rad), γ: slant",
+        "σ: envelope width (px), ξ: frequency (rad/px), θ: orientation (rad), γ: slant, α: energy aliased by the 2^j subsampling",
         12.0,
         BLACK_RGB,
     )?;

@@ -30,7 +30,7 @@ pub mod distance;
 pub mod filter_grid;
 pub mod littlewood_paley;
 pub mod plot;
-pub mod render;
+mod render;
 pub mod report;
 pub mod trajectory;
 

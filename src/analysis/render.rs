@@ -44,7 +44,7 @@ pub(crate) fn ensure_font() -> Result<()> {
 
 /// A colour map from `t ∈ [0, 1]` to 8-bit RGB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ColorMap {
+pub(crate) enum ColorMap {
     /// Perceptually uniform dark blue → green → yellow (matplotlib's viridis), for magnitudes.
     Viridis,
     /// Diverging blue (`t = 0`) → white (`t = ½`) → red (`t = 1`) (ColorBrewer RdBu reversed), for
@@ -80,21 +80,21 @@ impl ColorMap {
 }
 
 /// Categorical colours for line plots (d3's Category10), cycled by index.
-pub fn category_color(index: usize) -> [u8; 3] {
+pub(crate) fn category_color(index: usize) -> [u8; 3] {
     let c = colorous::CATEGORY10[index % colorous::CATEGORY10.len()];
     [c.r, c.g, c.b]
 }
 
 /// An 8-bit RGB picture, row-major, white when created.
 #[derive(Clone, Debug)]
-pub struct Canvas {
+pub(crate) struct Canvas {
     width: u32,
     height: u32,
     pixels: Vec<u8>,
 }
 
 /// Black.
-pub const BLACK_RGB: [u8; 3] = [0, 0, 0];
+pub(crate) const BLACK_RGB: [u8; 3] = [0, 0, 0];
 
 impl Canvas {
     /// A white `width × height` canvas (pixels).
@@ -106,17 +106,8 @@ impl Canvas {
         }
     }
 
-    /// Width in pixels.
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height in pixels.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-
     /// The RGB bytes, row-major, length `3·width·height`.
+    #[cfg(test)]
     pub fn pixels(&self) -> &[u8] {
         &self.pixels
     }
@@ -250,7 +241,7 @@ impl Canvas {
 
 /// Moves the zero frequency of an FFT-ordered array to the centre (numpy's `fftshift`): output
 /// index `k` holds input index `(k + n − ⌊n/2⌋) mod n` on each axis, so index 0 moves to `⌊n/2⌋`.
-pub fn fftshift(a: ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
+pub(crate) fn fftshift(a: ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
     let (h, w) = a.dim();
     ndarray::Array2::from_shape_fn((h, w), |(k, l)| {
         a[[(k + h - h / 2) % h, (l + w - w / 2) % w]]
@@ -258,7 +249,7 @@ pub fn fftshift(a: ArrayView2<'_, f64>) -> ndarray::Array2<f64> {
 }
 
 /// The largest absolute value of `a` (0 for an empty array).
-pub fn max_abs(a: ArrayView2<'_, f64>) -> f64 {
+pub(crate) fn max_abs(a: ArrayView2<'_, f64>) -> f64 {
     a.iter().fold(0.0f64, |m, v| m.max(v.abs()))
 }
 

@@ -271,7 +271,33 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
         .as_ref()
         .map(FilterTrajectory::load)
         .transpose()?;
-    let (big_j, big_l) = match trajectory.as_ref().and_then(FilterTrajectory::last) {
+    let banks = banks_to_compare(options, trajectory.as_ref())?;
+    let big_j = banks[0].bank.num_scales();
+    let [ph, pw] = PaddedGeometry::new(options.size, options.size, big_j)?.padded_size();
+    let mut files = Vec::new();
+    filter_pictures(out, &banks, [ph, pw], &mut files)?;
+    let frame_bounds = frame_bound_pictures(out, &banks, [ph, pw], &mut files)?;
+    if let Some(t) = &trajectory {
+        trajectory_files(out, t, &mut files)?;
+    }
+    let distances = distance_files(out, &banks, trajectory.is_some(), &mut files)?;
+    let curves = deformation_files(out, &banks, options, &mut files)?;
+    Ok(Report {
+        banks,
+        frame_bounds,
+        distances,
+        curves,
+        files,
+    })
+}
+
+/// The tight frame, a random bank and, with a checkpoint, its initial and learned banks (the
+/// checkpoint's `J` and `L` then decide those of the others).
+fn banks_to_compare(
+    options: &ReportOptions,
+    trajectory: Option<&FilterTrajectory>,
+) -> Result<Vec<NamedBank>> {
+    let (big_j, big_l) = match trajectory.and_then(FilterTrajectory::last) {
         Some(b) => (b.num_scales(), b.num_orientations()),
         None => (options.num_scales, options.num_orientations),
     };
@@ -285,34 +311,48 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
             bank: FilterBankParams::random(big_j, big_l, options.seed)?,
         },
     ];
-    if let Some(t) = &trajectory {
-        let (first, last) = (t.first(), t.last());
-        if let (Some(first), Some(last)) = (first, last) {
-            banks.push(NamedBank {
-                name: "checkpoint_initial".into(),
-                bank: first.clone(),
-            });
-            banks.push(NamedBank {
-                name: "checkpoint_learned".into(),
-                bank: last.clone(),
-            });
-        }
+    if let Some((first, last)) = trajectory.and_then(|t| t.first().zip(t.last())) {
+        banks.push(NamedBank {
+            name: "checkpoint_initial".into(),
+            bank: first.clone(),
+        });
+        banks.push(NamedBank {
+            name: "checkpoint_learned".into(),
+            bank: last.clone(),
+        });
     }
-    let [ph, pw] = PaddedGeometry::new(options.size, options.size, big_j)?.padded_size();
-    let mut files = Vec::new();
+    Ok(banks)
+}
 
-    // 1. Filter pictures.
-    for b in &banks {
+/// Figure 1: `filters_<bank>.png`: the filter grid of every bank.
+fn filter_pictures(
+    out: &Path,
+    banks: &[NamedBank],
+    [ph, pw]: [usize; 2],
+    files: &mut Vec<WrittenFile>,
+) -> Result<()> {
+    for b in banks {
         let path = out.join(format!("filters_{}.png", b.name));
         let size = render_filter_grid(&path, &b.bank, ph, pw, &b.name.replace('_', " "))?;
-        debug_assert_eq!(size, filter_grid_png_size(big_j, big_l, ph, pw));
+        debug_assert_eq!(
+            size,
+            filter_grid_png_size(b.bank.num_scales(), b.bank.num_orientations(), ph, pw)
+        );
         files.push(WrittenFile {
             path,
             png_size: Some(size),
         });
     }
+    Ok(())
+}
 
-    // 2. Littlewood–Paley sums on a common colour range, and frame bounds.
+/// Figure 2: `littlewood_paley_<bank>.png` on a common colour range, and `frame_bounds.json`.
+fn frame_bound_pictures(
+    out: &Path,
+    banks: &[NamedBank],
+    [ph, pw]: [usize; 2],
+    files: &mut Vec<WrittenFile>,
+) -> Result<Vec<FrameBounds>> {
     let sums: Vec<LittlewoodPaley> = banks
         .iter()
         .map(|b| LittlewoodPaley::compute(&b.bank, ph, pw))
@@ -345,24 +385,37 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
         path: path.clone(),
         source,
     })?;
-    write_text(&mut files, path, &json)?;
+    write_text(files, path, &json)?;
+    Ok(frame_bounds)
+}
 
-    // 3. Trajectory.
-    if let Some(t) = &trajectory {
-        write_text(&mut files, out.join("trajectory.csv"), &t.to_csv())?;
-        let path = out.join("trajectory.png");
-        let size = render_trajectory(&path, t)?;
-        debug_assert_eq!(size, TRAJECTORY_PNG_SIZE);
-        files.push(WrittenFile {
-            path,
-            png_size: Some(size),
-        });
-    }
+/// Figure 3: `trajectory.csv` and `trajectory.png`.
+fn trajectory_files(
+    out: &Path,
+    trajectory: &FilterTrajectory,
+    files: &mut Vec<WrittenFile>,
+) -> Result<()> {
+    write_text(files, out.join("trajectory.csv"), &trajectory.to_csv())?;
+    let path = out.join("trajectory.png");
+    let size = render_trajectory(&path, trajectory)?;
+    debug_assert_eq!(size, TRAJECTORY_PNG_SIZE);
+    files.push(WrittenFile {
+        path,
+        png_size: Some(size),
+    });
+    Ok(())
+}
 
-    // 4. Parameter distances.
+/// Figure 4: `distance_<a>_vs_<b>.csv` per compared pair and `distances.csv`.
+fn distance_files(
+    out: &Path,
+    banks: &[NamedBank],
+    with_checkpoint: bool,
+    files: &mut Vec<WrittenFile>,
+) -> Result<Vec<(String, BankDistance)>> {
     let by_name = |name: &str| &banks.iter().find(|b| b.name == name).expect("bank").bank;
     let mut pairs = vec![("tight_frame", "random")];
-    if trajectory.is_some() {
+    if with_checkpoint {
         pairs.push(("checkpoint_learned", "tight_frame"));
         pairs.push(("checkpoint_learned", "checkpoint_initial"));
     }
@@ -371,17 +424,22 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
     for (a, b) in pairs {
         let name = format!("{a}_vs_{b}");
         let d = bank_distance(by_name(a), by_name(b))?;
-        write_text(
-            &mut files,
-            out.join(format!("distance_{name}.csv")),
-            &d.to_csv(),
-        )?;
+        write_text(files, out.join(format!("distance_{name}.csv")), &d.to_csv())?;
         summary.push_str(&format!("{name},{},{}\n", d.total, d.mean()));
         distances.push((name, d));
     }
-    write_text(&mut files, out.join("distances.csv"), &summary)?;
+    write_text(files, out.join("distances.csv"), &summary)?;
+    Ok(distances)
+}
 
-    // 5. Deformation stability: tight frame, random, learned.
+/// Figure 5: `deformation_<family>.csv` and `.png`: stability of the tight frame, the random and the
+/// learned bank.
+fn deformation_files(
+    out: &Path,
+    banks: &[NamedBank],
+    options: &ReportOptions,
+    files: &mut Vec<WrittenFile>,
+) -> Result<Vec<StabilityCurve>> {
     let compared: Vec<NamedBank> = banks
         .iter()
         .filter(|b| b.name != "checkpoint_initial")
@@ -395,7 +453,7 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
             .cloned()
             .collect();
         write_text(
-            &mut files,
+            files,
             out.join(format!("deformation_{}.csv", deformation.name())),
             &stability_csv(&family),
         )?;
@@ -407,12 +465,5 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
             png_size: Some(size),
         });
     }
-
-    Ok(Report {
-        banks,
-        frame_bounds,
-        distances,
-        curves,
-        files,
-    })
+    Ok(curves)
 }

@@ -107,6 +107,7 @@ impl<T> std::fmt::Debug for Tape<T> {
     }
 }
 
+#[cfg_attr(not(feature = "burn"), allow(dead_code))] // the burn layer keeps tapes
 impl<T: Float> Tape<T> {
     /// Bytes held.
     pub(crate) fn bytes(&self) -> usize {
@@ -150,6 +151,7 @@ impl TapePool {
     /// Largest total size kept between steps: 2 GiB.
     const MAX_BYTES: usize = 2 << 30;
 
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
     /// A buffer of `words` words; its contents are unspecified (the forward writes every word
     /// before the backward reads it).
     fn take(&self, words: usize) -> Vec<u64> {
@@ -315,6 +317,7 @@ impl<T: Float> Cascade<T> {
     }
 
     /// An empty tape for `planes` planes.
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
     pub(crate) fn new_tape(&self, planes: usize) -> Result<Tape<T>> {
         let len = planes
             .checked_mul(self.tape_len)
@@ -454,7 +457,8 @@ impl<T: Float> Cascade<T> {
     fn scale_exponent(&self, x: &[T]) -> i32 {
         let largest = x.iter().fold(T::zero(), |m, v| m.max(v.abs()));
         let ratio = largest.to_f64().unwrap_or(0.0) / T::SAFE_MAGNITUDE;
-        if ratio > 1.0 {
+        // A non-finite plane is left as it is: its coefficients are NaN either way.
+        if ratio > 1.0 && ratio.is_finite() {
             ratio.log2().ceil() as i32
         } else {
             0

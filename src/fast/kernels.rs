@@ -86,6 +86,7 @@ impl<T: FftNum> Fft2<T> {
 /// Unnormalised transform in the natural layout: the row-major `[h][w]` plane in `x` is
 /// replaced by its spectrum `[h][w]` (`e^{−iω·x}`; `inverse` uses `e^{+iω·x}` and no `1/(h·w)`).
 /// `tmp` (same length) is working memory. Used by the burn layer's CPU FFT.
+#[cfg_attr(not(feature = "burn"), allow(dead_code))]
 pub(crate) fn natural_in_place<T: FftNum>(
     fft: &Fft2<T>,
     inverse: bool,

@@ -250,6 +250,60 @@ impl<T: Float> Scattering2dPlan<T> {
         out_shape.extend([self.num_paths(), ho, wo]);
         Ok(ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output length matches shape"))
     }
+
+    /// The gradient of `⟨grad_output, S(input)⟩` with respect to the input: the transform's
+    /// vector–Jacobian product, by the cascade's adjoint (the backward the burn layer uses), for
+    /// saliency maps, adversarial examples or whatever comes before the transform.
+    ///
+    /// # Shapes
+    /// - input: `[batch, channels, height, width]`
+    /// - grad_output: `[batch, channels, K, height / 2^J, width / 2^J]`, the shape of
+    ///   [`Scattering2dPlan::transform`]'s output
+    /// - output: `[batch, channels, height, width]`
+    ///
+    /// # Errors
+    /// As [`Scattering2dPlan::transform`], plus [`ScatterError::InvalidShape`] if `grad_output`
+    /// does not have the output's shape and [`ScatterError::NonFiniteInput`] for a non-finite
+    /// value in it.
+    pub fn input_gradient(
+        &self,
+        input: ArrayView4<'_, T>,
+        grad_output: ndarray::ArrayView5<'_, T>,
+    ) -> Result<ndarray::Array4<T>> {
+        let shape = input.shape().to_vec();
+        let g = self.geometry();
+        if shape[2..] != [g.height, g.width] {
+            return Err(ScatterError::InvalidShape {
+                expected: vec![usize::MAX, usize::MAX, g.height, g.width],
+                got: shape,
+            });
+        }
+        if shape[..2].contains(&0) {
+            return Err(ScatterError::EmptyBatch { shape });
+        }
+        let [ho, wo] = g.output_size();
+        let expected = vec![shape[0], shape[1], self.num_paths(), ho, wo];
+        if grad_output.shape() != expected.as_slice() {
+            return Err(ScatterError::InvalidShape {
+                expected,
+                got: grad_output.shape().to_vec(),
+            });
+        }
+        let x = input.as_standard_layout();
+        let x = x.as_slice().expect("standard layout is contiguous");
+        check_finite(x, &shape)?;
+        let grad = grad_output.as_standard_layout();
+        let grad = grad.as_slice().expect("standard layout is contiguous");
+        check_finite(grad, grad_output.shape())?;
+        let (dx, _) = self
+            .cascade
+            .backward(&self.filters, x, None, grad, true, false);
+        let dx = dx.expect("the input gradient was asked for");
+        Ok(
+            ndarray::Array4::from_shape_vec((shape[0], shape[1], shape[2], shape[3]), dx)
+                .expect("input-sized gradient"),
+        )
+    }
 }
 
 /// [`ScatterError::NonFiniteInput`] at the first NaN or infinite value, in row-major order.

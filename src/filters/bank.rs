@@ -10,7 +10,7 @@ use super::{
     RANDOM_XI_RANGE, TIGHT_FRAME_SIGMA0, TIGHT_FRAME_SLANT_NUMERATOR, TIGHT_FRAME_XI0,
 };
 use crate::error::{Result, ScatterError};
-use crate::geometry::ScatteringOptions;
+use crate::geometry::{ScatteringOptions, ScatteringPath};
 
 /// Parameters of one Morlet wavelet.
 ///
@@ -223,6 +223,37 @@ impl FilterBankParams {
     pub fn aliasing(&self, height: usize, width: usize) -> Vec<f64> {
         let spectra = super::spectral::bank_spectra(self, height, width);
         super::diagnostics::aliasing_fractions(&spectra, self.num_orientations)
+    }
+
+    /// The channel table `paths` as JSON, one object per output channel:
+    /// `{"channel", "order", "j1", "l1", "theta1", "j2", "l2", "theta2"}`, with `null` for entries a
+    /// path does not use and the angles (radians) of this bank's wavelets.
+    ///
+    /// # Panics
+    /// If a path refers to a wavelet outside the bank (paths built for another `J` or `L`).
+    pub fn paths_json(&self, paths: &[ScatteringPath]) -> serde_json::Value {
+        let theta = |j: usize, l: usize| self.wavelet(j, l).theta;
+        serde_json::Value::Array(
+            paths
+                .iter()
+                .enumerate()
+                .map(|(channel, p)| {
+                    let (j1, l1, j2, l2) = match *p {
+                        ScatteringPath::Zeroth => (None, None, None, None),
+                        ScatteringPath::First { j1, l1 } => (Some(j1), Some(l1), None, None),
+                        ScatteringPath::Second { j1, l1, j2, l2 } => {
+                            (Some(j1), Some(l1), Some(j2), Some(l2))
+                        }
+                    };
+                    serde_json::json!({
+                        "channel": channel,
+                        "order": p.order(),
+                        "j1": j1, "l1": l1, "theta1": j1.zip(l1).map(|(j, l)| theta(j, l)),
+                        "j2": j2, "l2": l2, "theta2": j2.zip(l2).map(|(j, l)| theta(j, l)),
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Width of the fixed low-pass, `σ_φ = 0.8·2^(J−1)`.

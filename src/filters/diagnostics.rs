@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn tight_frame_bounds_match_the_reference_values() {
-        // style.md §6 (computed from kymatio's bank): the plain sum peaks at 1.80 (32×32, J=2),
+        // Values of kymatio 0.3.0's own bank (`tests/fixtures/gen_frame_bounds.py` computes them with
+        // kymatio; `tests/analysis.rs` checks all five grids): the plain sum peaks at 1.80 (32×32, J=2),
         // the symmetrised one at 1.00006 and dips to 0.123.
         let bank = FilterBankParams::tight_frame(2, 8).unwrap();
         let spectra = bank_spectra(&bank, 40, 40);

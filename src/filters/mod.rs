@@ -17,6 +17,7 @@ mod bank;
 pub mod diagnostics;
 pub mod spatial;
 pub mod spectral;
+pub mod trajectory;
 
 pub use bank::{FilterBankParams, MorletParams, tight_frame_theta};
 

@@ -291,7 +291,8 @@ mod tests {
     fn gaussian_low_pass_dc_carries_the_3_1415_fossil() {
         let bank = FilterBankParams::tight_frame(2, 8).unwrap();
         let phi = gabor_spectrum(40, 40, &bank.low_pass());
-        // kymatio-scattering2d.md §2.1: phi_hat[0, 0] = 1.0000294 for 32×32, J = 2.
+        // kymatio 0.3.0's phi_hat[0, 0] for 32×32, J = 2 is 1.0000294 = π/3.1415 to float32 (its
+        // `filter_bank.py::gabor_2d` normalises by 2·3.1415·σ², not 2πσ²; the fixture file holds it).
         approx::assert_abs_diff_eq!(phi[[0, 0]], 1.0000294, epsilon = 1e-6);
     }
 

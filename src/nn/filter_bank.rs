@@ -17,7 +17,7 @@
 use std::f64::consts::PI;
 
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -60,6 +60,47 @@ pub enum FilterInit {
         /// The `J·L` wavelets.
         bank: FilterBankParams,
     },
+}
+
+/// The kind of a generated [`FilterInit`], without its seed: what experiment grids and run
+/// records name (`TF`, `Rand`); [`InitKind::filter_init`] adds the seed.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum InitKind {
+    /// [`FilterInit::TightFrame`] (`TF`).
+    TightFrame,
+    /// [`FilterInit::Random`] (`Rand`).
+    Random,
+}
+
+impl InitKind {
+    /// `TF` or `Rand`, as in the paper's tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            InitKind::TightFrame => "TF",
+            InitKind::Random => "Rand",
+        }
+    }
+
+    /// The initialisation of this kind, random draws seeded with `seed`.
+    pub fn filter_init(self, seed: u64) -> FilterInit {
+        match self {
+            InitKind::TightFrame => FilterInit::TightFrame,
+            InitKind::Random => FilterInit::Random { seed },
+        }
+    }
+}
+
+impl FilterInit {
+    /// The kind of this initialisation; `None` for an explicit bank.
+    pub fn kind(&self) -> Option<InitKind> {
+        match self {
+            FilterInit::TightFrame => Some(InitKind::TightFrame),
+            FilterInit::Random { .. } => Some(InitKind::Random),
+            FilterInit::Explicit { .. } => None,
+        }
+    }
 }
 
 /// Which parameter families are trained. Frozen parameters get no gradient.
@@ -299,6 +340,7 @@ fn grid<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> T
 /// Parameter shapes: `[J·L]` (full and pixelwise) or `[J]` (equivariant). Wavelet `n = j·L + l`
 /// sits in scale slot `j`.
 #[derive(Module, Debug)]
+#[module(custom_display)]
 pub struct MorletFilterBank {
     /// `ln σ`, shape `[J·L]` or `[J]`.
     pub log_sigma: Param<Tensor<1>>,
@@ -322,6 +364,41 @@ pub struct MorletFilterBank {
     grid_size: [usize; 2],
     #[module(skip)]
     parametrization: Parametrization,
+}
+
+impl ModuleDisplay for MorletFilterBank {
+    fn custom_settings(&self) -> Option<DisplaySettings> {
+        DisplaySettings::new()
+            .with_new_line_after_attribute(false)
+            .optional()
+    }
+
+    fn custom_content(&self, content: Content) -> Option<Content> {
+        let [h, w] = self.grid_size;
+        let trained: Vec<&str> = [
+            ("sigma", &self.log_sigma),
+            ("xi", &self.xi),
+            ("theta", &self.theta),
+            ("slant", &self.log_slant),
+        ]
+        .iter()
+        .filter(|(_, p)| p.val().is_require_grad())
+        .map(|(name, _)| *name)
+        .chain(
+            self.pixels
+                .as_ref()
+                .filter(|p| p.val().is_require_grad())
+                .map(|_| "pixels"),
+        )
+        .collect();
+        content
+            .add("J", &self.num_scales)
+            .add("L", &self.num_orientations)
+            .add("grid", &format!("{h}x{w}"))
+            .add("parametrization", &format!("{:?}", self.parametrization))
+            .add("trained", &format!("[{}]", trained.join(", ")))
+            .optional()
+    }
 }
 
 impl MorletFilterBank {

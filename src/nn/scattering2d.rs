@@ -13,7 +13,7 @@
 //! table are [`PaddedGeometry`] and [`paths`], as in the fast path.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::complex::ComplexTensor;
@@ -51,6 +51,12 @@ pub struct Scattering2dConfig {
     /// 128 × 3 × 32 × 32, `J = 2`, `L = 8`). Measured in `docs/benchmarks.md`.
     #[config(default = true)]
     pub keep_intermediates: bool,
+    /// Check every input for NaN and infinite values and panic at the first one, with its
+    /// position ([`Scattering2d::forward`]). Off by default: the check reads the input back to
+    /// the host, and without it a non-finite pixel turns the coefficients of its image (and every
+    /// filter gradient) into NaN.
+    #[config(default = false)]
+    pub check_finite: bool,
 }
 
 impl Scattering2dConfig {
@@ -114,6 +120,7 @@ impl Scattering2dConfig {
             options,
             geometry,
             keep_intermediates: self.keep_intermediates,
+            check_finite: self.check_finite,
         }
     }
 }
@@ -124,6 +131,7 @@ impl Scattering2dConfig {
 /// The same module serves the learnable and the fixed filter bank: a fixed bank is this layer with
 /// every parameter frozen ([`Trainable::none`]), not a second code path.
 #[derive(Module, Debug)]
+#[module(custom_display)]
 pub struct Scattering2d {
     /// The wavelets.
     pub filters: MorletFilterBank,
@@ -135,6 +143,31 @@ pub struct Scattering2d {
     geometry: PaddedGeometry,
     #[module(skip)]
     keep_intermediates: bool,
+    #[module(skip)]
+    check_finite: bool,
+}
+
+impl ModuleDisplay for Scattering2d {
+    fn custom_settings(&self) -> Option<DisplaySettings> {
+        DisplaySettings::new()
+            .with_new_line_after_attribute(false)
+            .optional()
+    }
+
+    fn custom_content(&self, content: Content) -> Option<Content> {
+        let g = &self.geometry;
+        let [ho, wo] = g.output_size();
+        content
+            .add("J", &self.options.num_scales)
+            .add("L", &self.options.num_orientations)
+            .add("max_order", &self.options.max_order)
+            .add("K", &self.num_paths())
+            .add("input", &format!("{}x{}", g.height, g.width))
+            .add("padded", &format!("{}x{}", g.padded_height, g.padded_width))
+            .add("output", &format!("{ho}x{wo}"))
+            .add("filters", &self.filters)
+            .optional()
+    }
 }
 
 impl Scattering2d {
@@ -185,11 +218,18 @@ impl Scattering2d {
     /// - output: `[batch, channels, K, height / 2^J, width / 2^J]`, `K = 1 + J·L + L²·J(J−1)/2`
     ///   (`1 + J·L` for `max_order = 1`), channels in the order of [`Scattering2d::paths`]
     ///
+    /// # Non-finite values
+    /// Finite inputs of any magnitude give finite coefficients on the CPU backends (planes beyond
+    /// `2^40` in f32 are scaled by a power of two inside the cascade). A NaN or infinite pixel
+    /// makes the coefficients of its image NaN, and every filter gradient of the batch; other
+    /// images are unaffected. With [`Scattering2dConfig::check_finite`] the layer panics instead.
+    ///
     /// # Panics
     /// If `height × width` is not the configured input size, or `batch` or `channels` is 0; on the
-    /// CPU backends also for a dtype other than f32 or f64 (half precision is not supported).
-    /// Gradients of gradients (second-order derivatives) are not available: the backward produces
-    /// untracked tensors.
+    /// CPU backends also for a dtype other than f32 or f64 (half precision is not supported);
+    /// with `check_finite`, at the first NaN or infinite input value, naming its position
+    /// (`Scattering2d: non-finite input value NaN at index [b, c, i, j]`). Gradients of gradients
+    /// (second-order derivatives) are not available: the backward produces untracked tensors.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<5> {
         let [batch, channels, h, w] = self.check_input(&input);
         let x = input.reshape([batch * channels, h, w]);
@@ -233,6 +273,27 @@ impl Scattering2d {
             g.width,
             dims
         );
+        if self.check_finite {
+            let values = input
+                .clone()
+                .into_data()
+                .convert::<f64>()
+                .try_into_vec::<f64>()
+                .expect("converted to f64");
+            if let Some(flat) = values.iter().position(|v| !v.is_finite()) {
+                let index = vec![
+                    flat / (channels * h * w),
+                    flat / (h * w) % channels,
+                    flat / w % h,
+                    flat % w,
+                ];
+                let e = crate::ScatterError::NonFiniteInput {
+                    index,
+                    value: values[flat],
+                };
+                panic!("Scattering2d: {e}");
+            }
+        }
         dims
     }
 

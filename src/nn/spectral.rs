@@ -118,23 +118,6 @@ pub fn mul_subsample(
     (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
 }
 
-/// [`mul_subsample`] composed of burn tensor operations (what the wgpu backend runs), on any
-/// backend and differentiable through burn's own autodiff; for tests and comparisons.
-pub fn mul_subsample_composed(
-    x_re: Tensor<3>,
-    x_im: Tensor<3>,
-    psi: Tensor<3>,
-    k: usize,
-) -> (Tensor<4>, Tensor<4>) {
-    let (re, im) = composed::mul_subsample::<Dispatch>(
-        x_re.into_dispatch(),
-        x_im.into_dispatch(),
-        psi.into_dispatch(),
-        k,
-    );
-    (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
-}
-
 /// Forward 2D DFT (unnormalised, `e^{−iω·x}`) over the last two dimensions of `re + i·im`.
 ///
 /// # Shapes
@@ -175,16 +158,44 @@ pub fn ifft2<const D: usize>(re: Tensor<D>, im: Tensor<D>) -> (Tensor<D>, Tensor
     transform(re, im, true)
 }
 
-/// The transform of [`fft2`] (`inverse = false`) or [`ifft2`] (`inverse = true`) computed with
-/// dense DFT matrices on any backend, differentiable through burn's own matmul. It is what the
-/// wgpu backend runs; on the CPU it is the slower alternative measured in `docs/design.md`.
-///
-/// # Shapes
-/// As [`fft2`].
-pub fn dft2<const D: usize>(re: Tensor<D>, im: Tensor<D>, inverse: bool) -> (Tensor<D>, Tensor<D>) {
-    assert!(D >= 2, "dft2: expected a tensor of rank >= 2, got rank {D}");
-    let (re, im) = dense_fft2::<Dispatch>(re.into_dispatch(), im.into_dispatch(), inverse);
-    (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
+/// Alternatives kept for tests and benchmarks: the dense DFT and the tensor-op composition of the
+/// filter product, differentiable through burn's own autodiff. Not part of the supported API.
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+
+    /// [`mul_subsample`] composed of burn tensor operations (what the wgpu backend runs), on any
+    /// backend and differentiable through burn's own autodiff; for tests and comparisons.
+    pub fn mul_subsample_composed(
+        x_re: Tensor<3>,
+        x_im: Tensor<3>,
+        psi: Tensor<3>,
+        k: usize,
+    ) -> (Tensor<4>, Tensor<4>) {
+        let (re, im) = composed::mul_subsample::<Dispatch>(
+            x_re.into_dispatch(),
+            x_im.into_dispatch(),
+            psi.into_dispatch(),
+            k,
+        );
+        (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
+    }
+
+    /// The transform of [`fft2`] (`inverse = false`) or [`ifft2`] (`inverse = true`) computed with
+    /// dense DFT matrices on any backend, differentiable through burn's own matmul. It is what the
+    /// wgpu backend runs; on the CPU it is the slower alternative measured in `docs/design.md`.
+    ///
+    /// # Shapes
+    /// As [`fft2`].
+    pub fn dft2<const D: usize>(
+        re: Tensor<D>,
+        im: Tensor<D>,
+        inverse: bool,
+    ) -> (Tensor<D>, Tensor<D>) {
+        assert!(D >= 2, "dft2: expected a tensor of rank >= 2, got rank {D}");
+        let (re, im) = dense_fft2::<Dispatch>(re.into_dispatch(), im.into_dispatch(), inverse);
+        (Tensor::from_dispatch(re), Tensor::from_dispatch(im))
+    }
 }
 
 fn transform<const D: usize>(

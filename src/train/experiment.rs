@@ -11,38 +11,23 @@ use serde::{Deserialize, Serialize};
 
 use burn::tensor::Device;
 
-use super::{FitOptions, HeadConfig, HybridConfig, TrainConfig, fit};
+use super::HeadKind;
+use super::{FitOptions, HybridConfig, TrainConfig, fit};
 use crate::data::ImageDataset;
 use crate::data::sampler::balanced_subset;
 use crate::error::{Result, ScatterError, io_error};
-use crate::nn::{FilterInit, Scattering2dConfig, Trainable};
+use crate::filters::FilterBankParams;
+pub use crate::nn::InitKind;
+use crate::nn::{Scattering2dConfig, Trainable};
 
-/// The paper's CIFAR-10 seeds (`parametric-scattering-paper.md` §3.3).
+/// The paper's CIFAR-10 seeds (the reference code's `experiments/cifar/**` scripts,
+/// bentherien/parametricScatteringNetworks).
 pub const CIFAR10_SEEDS: [u32; 10] = [
     491659600, 207715039, 737523103, 493572006, 827192296, 877498678, 1103100946, 1210393663,
     1277404878, 1377264326,
 ];
 /// The paper's KTH-TIPS2-b seeds (§3.3).
 pub const KTH_SEEDS: [u32; 4] = [1390666426, 432857963, 1378328753, 1118756524];
-
-/// Filter initialisation of a grid cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum InitKind {
-    /// kymatio's tight frame (`TF`).
-    TightFrame,
-    /// Random parameters drawn with the cell's seed (`Rand`).
-    Random,
-}
-
-impl InitKind {
-    /// `TF` or `Rand`, as in the paper's tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            InitKind::TightFrame => "TF",
-            InitKind::Random => "Rand",
-        }
-    }
-}
 
 /// One training run of the grid.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -51,8 +36,8 @@ pub struct Cell {
     pub learnable: bool,
     /// Filter initialisation.
     pub init: InitKind,
-    /// Head name (`linear`, `wrn`, `mlp`).
-    pub head: String,
+    /// The head.
+    pub head: HeadKind,
     /// Number of training images (class-balanced).
     pub train_size: usize,
     /// Seed of the subset, the filter and head initialisation, and the batch order.
@@ -66,8 +51,8 @@ pub struct Grid {
     pub learnable: Vec<bool>,
     /// Initialisations.
     pub inits: Vec<InitKind>,
-    /// Head names.
-    pub heads: Vec<String>,
+    /// Heads.
+    pub heads: Vec<HeadKind>,
     /// Training-set sizes.
     pub train_sizes: Vec<usize>,
     /// Seeds.
@@ -81,13 +66,13 @@ impl Grid {
         let mut cells = Vec::new();
         for &seed in &self.seeds {
             for &train_size in &self.train_sizes {
-                for head in &self.heads {
+                for &head in &self.heads {
                     for &init in &self.inits {
                         for &learnable in &self.learnable {
                             cells.push(Cell {
                                 learnable,
                                 init,
-                                head: head.clone(),
+                                head,
                                 train_size,
                                 seed,
                             });
@@ -113,6 +98,22 @@ pub struct RunRecord {
     pub epochs: usize,
     /// Wall time of the run, seconds.
     pub wall_seconds: f64,
+    /// Training accuracy of the final epoch (over its batches, in training mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_train_accuracy: Option<f64>,
+    /// `(epoch, test accuracy)` at every evaluated epoch (`TrainConfig::eval_every` and the last).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_curve: Vec<(usize, f64)>,
+    /// The filter bank at initialisation (absent for pixelwise filters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_bank: Option<FilterBankParams>,
+    /// The filter bank after the final epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_bank: Option<FilterBankParams>,
+    /// Aliasing fraction of every wavelet after the final epoch
+    /// ([`crate::filters::diagnostics::aliased_energy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_aliasing: Option<Vec<f64>>,
 }
 
 /// Runs every cell of `grid` with `run`, appending each record as one JSON line to `results`
@@ -191,91 +192,107 @@ pub enum PaperDataset {
     Other,
 }
 
-/// The paper's result (mean, ±) for a row, in percent, from `parametric-scattering-paper.md` §4.
+/// One published number: test accuracy (mean, ±) in percent for a (data set, init, LS/S, head,
+/// training-set size).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PaperResult {
+    /// The data set.
+    pub dataset: PaperDataset,
+    /// Filter initialisation.
+    pub init: InitKind,
+    /// Learnable (`LS`) or fixed (`S`).
+    pub learnable: bool,
+    /// The head.
+    pub head: HeadKind,
+    /// Training images (KTH-TIPS2-b: one physical sample, 1188 images).
+    pub train_size: usize,
+    /// Mean accuracy, percent.
+    pub mean: f64,
+    /// The ± of the table, percent.
+    pub std: f64,
+}
+
+/// The paper's results: the reference code's README tables (bentherien/parametricScatteringNetworks,
+/// unchanged since 2021-08-09; PapersWithCode lists the same CIFAR-10 numbers). CIFAR-10 at J = 2
+/// with 100, 500 and 1000 images; KTH-TIPS2-b trained on one sample.
+pub const PAPER_RESULTS: &[PaperResult] = &{
+    use HeadKind::{Linear, Wrn};
+    use InitKind::{Random, TightFrame};
+    use PaperDataset::{Cifar10, KthTips2};
+    const fn r(
+        dataset: PaperDataset,
+        init: InitKind,
+        learnable: bool,
+        head: HeadKind,
+        train_size: usize,
+        mean: f64,
+        std: f64,
+    ) -> PaperResult {
+        PaperResult {
+            dataset,
+            init,
+            learnable,
+            head,
+            train_size,
+            mean,
+            std,
+        }
+    }
+    [
+        r(Cifar10, TightFrame, true, Linear, 100, 37.84, 0.57),
+        r(Cifar10, TightFrame, true, Linear, 500, 52.68, 0.31),
+        r(Cifar10, TightFrame, true, Linear, 1000, 57.43, 0.17),
+        r(Cifar10, TightFrame, false, Linear, 100, 36.01, 0.55),
+        r(Cifar10, TightFrame, false, Linear, 500, 48.12, 0.25),
+        r(Cifar10, TightFrame, false, Linear, 1000, 53.25, 0.24),
+        r(Cifar10, Random, true, Linear, 100, 34.81, 0.60),
+        r(Cifar10, Random, true, Linear, 500, 49.60, 0.39),
+        r(Cifar10, Random, true, Linear, 1000, 55.72, 0.39),
+        r(Cifar10, Random, false, Linear, 100, 29.77, 0.47),
+        r(Cifar10, Random, false, Linear, 500, 41.85, 0.41),
+        r(Cifar10, Random, false, Linear, 1000, 46.30, 0.37),
+        r(Cifar10, TightFrame, true, Wrn, 100, 43.60, 0.87),
+        r(Cifar10, TightFrame, true, Wrn, 500, 63.13, 0.29),
+        r(Cifar10, TightFrame, true, Wrn, 1000, 70.14, 0.26),
+        r(Cifar10, TightFrame, false, Wrn, 100, 43.16, 0.78),
+        r(Cifar10, TightFrame, false, Wrn, 500, 61.66, 0.32),
+        r(Cifar10, TightFrame, false, Wrn, 1000, 68.16, 0.27),
+        r(Cifar10, Random, true, Wrn, 100, 41.42, 0.65),
+        r(Cifar10, Random, true, Wrn, 500, 59.84, 0.40),
+        r(Cifar10, Random, true, Wrn, 1000, 67.40, 0.28),
+        r(Cifar10, Random, false, Wrn, 100, 32.08, 0.46),
+        r(Cifar10, Random, false, Wrn, 500, 46.84, 0.21),
+        r(Cifar10, Random, false, Wrn, 1000, 52.76, 0.33),
+        r(KthTips2, TightFrame, true, Linear, 1188, 66.83, 0.94),
+        r(KthTips2, TightFrame, false, Linear, 1188, 63.91, 0.57),
+        r(KthTips2, Random, true, Linear, 1188, 65.98, 0.73),
+        r(KthTips2, Random, false, Linear, 1188, 60.42, 0.34),
+        r(KthTips2, TightFrame, true, Wrn, 1188, 66.46, 1.09),
+        r(KthTips2, TightFrame, false, Wrn, 1188, 63.77, 0.59),
+        r(KthTips2, Random, true, Wrn, 1188, 67.35, 0.51),
+        r(KthTips2, Random, false, Wrn, 1188, 65.05, 0.38),
+    ]
+};
+
+/// The paper's result (mean, ±) for a row, in percent ([`PAPER_RESULTS`]); on KTH-TIPS2-b any
+/// training-set size matches (the paper trains on one physical sample).
 pub fn paper_result(
     dataset: PaperDataset,
     learnable: bool,
     init: InitKind,
-    head: &str,
+    head: HeadKind,
     train_size: usize,
 ) -> Option<(f64, f64)> {
-    use InitKind::*;
-    // (init, learnable, head) → results per size.
-    type Row<T> = (InitKind, bool, &'static str, T);
-    let cifar: &[Row<[(f64, f64); 3]>] = &[
-        (
-            TightFrame,
-            true,
-            "linear",
-            [(37.84, 0.57), (52.68, 0.31), (57.43, 0.17)],
-        ),
-        (
-            TightFrame,
-            false,
-            "linear",
-            [(36.01, 0.55), (48.12, 0.25), (53.25, 0.24)],
-        ),
-        (
-            Random,
-            true,
-            "linear",
-            [(34.81, 0.60), (49.60, 0.39), (55.72, 0.39)],
-        ),
-        (
-            Random,
-            false,
-            "linear",
-            [(29.77, 0.47), (41.85, 0.41), (46.30, 0.37)],
-        ),
-        (
-            TightFrame,
-            true,
-            "wrn",
-            [(43.60, 0.87), (63.13, 0.29), (70.14, 0.26)],
-        ),
-        (
-            TightFrame,
-            false,
-            "wrn",
-            [(43.16, 0.78), (61.66, 0.32), (68.16, 0.27)],
-        ),
-        (
-            Random,
-            true,
-            "wrn",
-            [(41.42, 0.65), (59.84, 0.40), (67.40, 0.28)],
-        ),
-        (
-            Random,
-            false,
-            "wrn",
-            [(32.08, 0.46), (46.84, 0.21), (52.76, 0.33)],
-        ),
-    ];
-    let kth: &[Row<(f64, f64)>] = &[
-        (TightFrame, true, "linear", (66.83, 0.94)),
-        (TightFrame, false, "linear", (63.91, 0.57)),
-        (Random, true, "linear", (65.98, 0.73)),
-        (Random, false, "linear", (60.42, 0.34)),
-        (TightFrame, true, "wrn", (66.46, 1.09)),
-        (TightFrame, false, "wrn", (63.77, 0.59)),
-        (Random, true, "wrn", (67.35, 0.51)),
-        (Random, false, "wrn", (65.05, 0.38)),
-    ];
-    match dataset {
-        PaperDataset::Cifar10 => {
-            let col = [100, 500, 1000].iter().position(|&s| s == train_size)?;
-            cifar
-                .iter()
-                .find(|r| r.0 == init && r.1 == learnable && r.2 == head)
-                .map(|r| r.3[col])
-        }
-        PaperDataset::KthTips2 => kth
-            .iter()
-            .find(|r| r.0 == init && r.1 == learnable && r.2 == head)
-            .map(|r| r.3),
-        PaperDataset::Other => None,
-    }
+    PAPER_RESULTS
+        .iter()
+        .find(|r| {
+            r.dataset == dataset
+                && r.learnable == learnable
+                && r.init == init
+                && r.head == head
+                && (dataset == PaperDataset::KthTips2 || r.train_size == train_size)
+        })
+        .map(|r| (r.mean, r.std))
 }
 
 /// One row of a results table: the seeds of one (init, learnable, head, size) combination.
@@ -286,7 +303,7 @@ pub struct SummaryRow {
     /// Learnable or fixed scattering.
     pub learnable: bool,
     /// Head name.
-    pub head: String,
+    pub head: HeadKind,
     /// Training-set size.
     pub train_size: usize,
     /// Number of seeds.
@@ -304,27 +321,22 @@ pub struct SummaryRow {
 impl SummaryRow {
     /// `TF LS+LL`-style architecture label of the paper's tables.
     pub fn label(&self) -> String {
-        let head = match self.head.as_str() {
-            "linear" => "LL",
-            "wrn" => "WRN",
-            "mlp" => "MLP",
-            other => other,
-        };
         format!(
-            "{} {}+{head}",
+            "{} {}+{}",
             self.init.label(),
-            if self.learnable { "LS" } else { "S" }
+            if self.learnable { "LS" } else { "S" },
+            self.head.label()
         )
     }
 }
 
 /// Groups records by (head, init, learnable, size) and computes mean ± std over seeds.
 pub fn summarize(records: &[RunRecord], dataset: PaperDataset) -> Vec<SummaryRow> {
-    let mut groups: BTreeMap<(String, InitKind, bool, usize), Vec<&RunRecord>> = BTreeMap::new();
+    let mut groups: BTreeMap<(HeadKind, InitKind, bool, usize), Vec<&RunRecord>> = BTreeMap::new();
     for r in records {
         let c = &r.cell;
         groups
-            .entry((c.head.clone(), c.init, !c.learnable, c.train_size))
+            .entry((c.head, c.init, !c.learnable, c.train_size))
             .or_default()
             .push(r);
     }
@@ -340,7 +352,7 @@ pub fn summarize(records: &[RunRecord], dataset: PaperDataset) -> Vec<SummaryRow
                 0.0
             };
             SummaryRow {
-                paper: paper_result(dataset, !fixed, init, &head, train_size),
+                paper: paper_result(dataset, !fixed, init, head, train_size),
                 init,
                 learnable: !fixed,
                 head,
@@ -434,6 +446,93 @@ pub fn csv_table(rows: &[SummaryRow]) -> String {
     out
 }
 
+/// Two-sided 95 % quantiles of Student's t distribution, `t_{0.975, df}` for `df = 1..=30`
+/// (standard tables, three decimals); larger `df` use the normal quantile 1.960.
+const T_975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// `t_{0.975, df}` ([`T_975`]).
+pub fn t_quantile_975(df: usize) -> f64 {
+    match df {
+        0 => f64::NAN,
+        1..=30 => T_975[df - 1],
+        _ => 1.960,
+    }
+}
+
+/// Learnable minus fixed, paired by seed, for one initialisation, head and size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairedRow {
+    /// Initialisation.
+    pub init: InitKind,
+    /// Head name.
+    pub head: HeadKind,
+    /// Training-set size.
+    pub train_size: usize,
+    /// `(seed, LS accuracy − S accuracy)` in percentage points, for every seed with both runs.
+    pub differences: Vec<(u32, f64)>,
+    /// Mean difference (points).
+    pub mean: f64,
+    /// Half-width of the 95 % t-interval of the mean (points); NaN for fewer than two pairs.
+    pub half_width: f64,
+    /// Pairs where learning the filters gave the higher accuracy.
+    pub wins: usize,
+}
+
+/// The paired comparison `LS − S` of every (init, head, size) that has both kinds of runs, pairs
+/// matched by seed (same subset, same initial filters and head).
+pub fn paired_differences(records: &[RunRecord]) -> Vec<PairedRow> {
+    // (init, head, size) -> seed -> [S accuracy, LS accuracy]
+    type Pairs = BTreeMap<u32, [Option<f64>; 2]>;
+    let mut groups: BTreeMap<(InitKind, HeadKind, usize), Pairs> = BTreeMap::new();
+    for r in records {
+        let c = &r.cell;
+        let slot = groups
+            .entry((c.init, c.head, c.train_size))
+            .or_default()
+            .entry(c.seed)
+            .or_default();
+        slot[usize::from(c.learnable)] = Some(r.test_accuracy);
+    }
+    groups
+        .into_iter()
+        .filter_map(|((init, head, train_size), seeds)| {
+            let differences: Vec<(u32, f64)> = seeds
+                .into_iter()
+                .filter_map(|(seed, [s, ls])| Some((seed, 100.0 * (ls? - s?))))
+                .collect();
+            if differences.is_empty() {
+                return None;
+            }
+            let n = differences.len();
+            let mean = differences.iter().map(|d| d.1).sum::<f64>() / n as f64;
+            let half_width = if n > 1 {
+                let var = differences
+                    .iter()
+                    .map(|d| (d.1 - mean).powi(2))
+                    .sum::<f64>()
+                    / (n - 1) as f64;
+                t_quantile_975(n - 1) * (var / n as f64).sqrt()
+            } else {
+                f64::NAN
+            };
+            let wins = differences.iter().filter(|d| d.1 > 0.0).count();
+            Some(PairedRow {
+                init,
+                head,
+                train_size,
+                differences,
+                mean,
+                half_width,
+                wins,
+            })
+        })
+        .collect()
+}
+
 /// What an experiment trains: the grid and the scattering shared by its cells.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentSpec {
@@ -449,26 +548,6 @@ pub struct ExperimentSpec {
     pub dataset: PaperDataset,
     /// Keep each cell's final checkpoint under `out/checkpoints/` (for `inspect_filters`).
     pub keep_checkpoints: bool,
-}
-
-impl HeadConfig {
-    /// The head for a grid cell's head name: `linear`, `wrn` (the paper's `k = 8`, `n = 4`) or
-    /// `mlp` (one hidden layer of 512).
-    ///
-    /// # Errors
-    /// [`ScatterError::InvalidParameter`] for another name.
-    pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "linear" => Ok(HeadConfig::Linear),
-            "wrn" => Ok(HeadConfig::wrn()),
-            "mlp" => Ok(HeadConfig::Mlp { hidden: vec![512] }),
-            other => Err(ScatterError::InvalidParameter {
-                name: "head",
-                value: other.to_string(),
-                reason: "expected linear, wrn or mlp",
-            }),
-        }
-    }
 }
 
 /// Directory name of a cell's checkpoint, e.g. `linear-TF-LS-n100-seed491659600`.
@@ -494,8 +573,7 @@ pub fn cell_slug(cell: &Cell) -> String {
 /// with `keep_checkpoints` each cell's checkpoint under `checkpoints/<cell_slug>`.
 ///
 /// # Errors
-/// A cell's subset cannot be drawn ([`crate::data::sampler::balanced_subset`]), a head name is
-/// unknown, training fails ([`fit`]), or I/O on `out`.
+/// A cell's subset cannot be drawn ([`crate::data::sampler::balanced_subset`]), training fails ([`fit`]), or I/O on `out`.
 pub fn run_experiment(
     spec: &ExperimentSpec,
     train: &ImageDataset,
@@ -518,12 +596,7 @@ pub fn run_experiment(
             )?;
             train.select(&idx)
         };
-        let init = match cell.init {
-            InitKind::TightFrame => FilterInit::TightFrame,
-            InitKind::Random => FilterInit::Random {
-                seed: u64::from(cell.seed),
-            },
-        };
+        let init = cell.init.filter_init(u64::from(cell.seed));
         let scattering = Scattering2dConfig::new(spec.num_scales, spec.input_size)
             .with_num_orientations(spec.num_orientations)
             .with_init(init)
@@ -534,7 +607,7 @@ pub fn run_experiment(
             });
         device.seed(u64::from(cell.seed));
         let model = HybridConfig::new(scattering, train.channels(), train.num_classes())
-            .with_head(HeadConfig::from_name(&cell.head)?)
+            .with_head(cell.head.config())
             .init(device);
         let mut config = config_for(cell);
         config.seed = u64::from(cell.seed);
@@ -558,12 +631,22 @@ pub fn run_experiment(
             // Only the checkpoint's own files: anything else in the folder stays.
             super::checkpoint::remove_checkpoint(&checkpoint)?;
         }
+        let trajectory = &report.trajectory;
         Ok(RunRecord {
             cell: cell.clone(),
             test_accuracy: report.final_test_accuracy,
             final_train_loss: report.history.last().map_or(f64::NAN, |s| s.train_loss),
             epochs: report.history.len(),
             wall_seconds: report.wall_seconds,
+            final_train_accuracy: report.history.last().map(|s| s.train_accuracy),
+            test_curve: report
+                .history
+                .iter()
+                .filter_map(|s| s.test_accuracy.map(|a| (s.epoch, a)))
+                .collect(),
+            initial_bank: trajectory.first().cloned(),
+            final_bank: trajectory.last().cloned(),
+            final_aliasing: trajectory.points.last().and_then(|p| p.aliasing.clone()),
         })
     })?;
     let rows = summarize(&records, spec.dataset);
@@ -600,7 +683,7 @@ mod tests {
             cell: Cell {
                 learnable,
                 init,
-                head: "linear".into(),
+                head: HeadKind::Linear,
                 train_size: size,
                 seed,
             },
@@ -608,7 +691,39 @@ mod tests {
             final_train_loss: 0.1,
             epochs: 3,
             wall_seconds: 2.0,
+            final_train_accuracy: None,
+            test_curve: vec![],
+            initial_bank: None,
+            final_bank: None,
+            final_aliasing: None,
         }
+    }
+
+    #[test]
+    fn paired_differences_match_by_seed() {
+        let records = vec![
+            record(true, InitKind::TightFrame, 100, 1, 0.70),
+            record(false, InitKind::TightFrame, 100, 1, 0.69),
+            record(true, InitKind::TightFrame, 100, 2, 0.71),
+            record(false, InitKind::TightFrame, 100, 2, 0.73),
+            record(true, InitKind::TightFrame, 100, 3, 0.80),
+            record(false, InitKind::TightFrame, 100, 3, 0.77),
+            // No fixed partner: left out.
+            record(true, InitKind::TightFrame, 100, 4, 0.99),
+            record(false, InitKind::Random, 500, 1, 0.5),
+        ];
+        let rows = paired_differences(&records);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        let d: Vec<f64> = r.differences.iter().map(|d| d.1).collect();
+        for (a, b) in d.iter().zip([1.0, -2.0, 3.0]) {
+            assert!((a - b).abs() < 1e-9);
+        }
+        assert!((r.mean - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(r.wins, 2);
+        // sd of (1, −2, 3) = 2.5166; t_{0.975, 2} = 4.303; half-width = 4.303·2.5166/√3.
+        assert!((r.half_width - 4.303 * 2.516611478423583 / 3f64.sqrt()).abs() < 1e-9);
+        assert_eq!(t_quantile_975(9), 2.262);
     }
 
     #[test]
@@ -616,7 +731,7 @@ mod tests {
         let grid = Grid {
             learnable: vec![true, false],
             inits: vec![InitKind::TightFrame, InitKind::Random],
-            heads: vec!["linear".into()],
+            heads: vec![HeadKind::Linear],
             train_sizes: vec![100, 500],
             seeds: vec![1, 2, 3],
         };
@@ -666,7 +781,7 @@ mod tests {
         let grid = Grid {
             learnable: vec![true, false],
             inits: vec![InitKind::TightFrame],
-            heads: vec!["linear".into()],
+            heads: vec![HeadKind::Linear],
             train_sizes: vec![10],
             seeds: vec![1, 2],
         };
@@ -683,6 +798,11 @@ mod tests {
                 final_train_loss: 1.0,
                 epochs: 1,
                 wall_seconds: 0.0,
+                final_train_accuracy: None,
+                test_curve: vec![],
+                initial_bank: None,
+                final_bank: None,
+                final_aliasing: None,
             })
         };
         assert!(run_grid(&grid, &path, |c| run(c, &mut calls, &mut fail_after)).is_err());

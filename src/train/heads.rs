@@ -2,7 +2,8 @@
 //!
 //! Every head takes the scattering output reshaped to `[batch, C·K, H', W']` (colour channels
 //! times paths, at `H/2^J × W/2^J`) and returns logits `[batch, classes]`. The architectures are
-//! the ones of "Parametric Scattering Networks" (`parametric-scattering-paper.md` §3.1):
+//! the ones of "Parametric Scattering Networks" (Gauthier et al., CVPR 2022; reference code
+//! `parametricSN/models/sn_top_models.py`, bentherien/parametricScatteringNetworks):
 //!
 //! - **linear** (`LL`): `BatchNorm2d(C·K)` (affine) → flatten → `Linear(C·K·H'·W', classes)`;
 //! - **WRN** (kymatio's `cifar_small_sample` hybrid as the paper used it, `sn_CNN(k = 8, n = 4)`):
@@ -20,6 +21,74 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+
+/// The paper's named heads, as they appear in experiment grids, run records and command lines
+/// (`linear`, `wrn`, `mlp`); [`HeadKind::config`] gives the architecture.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadKind {
+    /// Batch norm and one linear layer (the paper's `LL`).
+    Linear,
+    /// The paper's WRN hybrid, `k = 8`, `n = 4` ([`HeadConfig::wrn`]).
+    Wrn,
+    /// Batch norm, one hidden layer of 512 with ReLU, the classifier.
+    Mlp,
+}
+
+impl HeadKind {
+    /// Every kind, in the order of the paper's tables.
+    pub const ALL: [HeadKind; 3] = [HeadKind::Linear, HeadKind::Wrn, HeadKind::Mlp];
+
+    /// The architecture of this head.
+    pub fn config(self) -> HeadConfig {
+        match self {
+            HeadKind::Linear => HeadConfig::Linear,
+            HeadKind::Wrn => HeadConfig::wrn(),
+            HeadKind::Mlp => HeadConfig::Mlp { hidden: vec![512] },
+        }
+    }
+
+    /// `linear`, `wrn` or `mlp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HeadKind::Linear => "linear",
+            HeadKind::Wrn => "wrn",
+            HeadKind::Mlp => "mlp",
+        }
+    }
+
+    /// The suffix of the paper's row labels: `LL` for the linear head, else the name in capitals.
+    pub fn label(self) -> &'static str {
+        match self {
+            HeadKind::Linear => "LL",
+            HeadKind::Wrn => "WRN",
+            HeadKind::Mlp => "MLP",
+        }
+    }
+}
+
+impl std::fmt::Display for HeadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for HeadKind {
+    type Err = crate::ScatterError;
+
+    fn from_str(name: &str) -> crate::Result<Self> {
+        HeadKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| crate::ScatterError::InvalidParameter {
+                name: "head",
+                value: name.to_string(),
+                reason: "expected linear, wrn or mlp",
+            })
+    }
+}
 
 /// Which head to put on the scattering coefficients.
 #[derive(Config, Debug, PartialEq)]
@@ -190,7 +259,69 @@ impl LinearHead {
     /// `[batch, C·K, H', W']` → `[batch, classes]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         check_input(&x, self.input, "linear");
-        self.linear.forward(self.norm.forward(x).flatten(1, 3))
+        norm_then_linear(&self.norm, &self.linear, x)
+    }
+}
+
+/// `linear(flatten(norm(x)))` for `x` of shape `[batch, C, H, W]`, without writing `norm(x)`:
+/// with `σ²`, `μ` per channel (the batch's in training, the running ones otherwise),
+/// `linear(flatten(norm(x))) = flatten(x − μ)·W' + Σ_c β_c·Σ_p W[c, p, ·] + b` where
+/// `W'[c, p, ·] = W[c, p, ·]·γ_c/√(σ²_c + ε)`. The same numbers as burn's `BatchNorm` followed by
+/// `Linear` up to rounding, with the same running-statistics update and the same choice of mode
+/// (training on an autodiff device with the layer enabled), but the big `[batch, C, H, W]`
+/// intermediate of the normalisation is never formed: on cached features (a constant input) a
+/// training step is then one pass for the statistics and two matrix products.
+fn norm_then_linear(norm: &BatchNorm, linear: &Linear, x: Tensor<4>) -> Tensor<2> {
+    let [b, c, h, w] = x.dims();
+    let hw = h * w;
+    let [d_in, k] = linear.weight.val().dims();
+    assert_eq!(
+        d_in,
+        c * hw,
+        "head: {c}x{h}x{w} features for a linear layer of {d_in} inputs"
+    );
+    let device = x.device();
+    let x3 = x.reshape([b, c, hw]);
+    let (centered, var) = if device.is_autodiff() && norm.training.is_enabled() {
+        let mean = x3.clone().mean_dim(2).mean_dim(0); // [1, C, 1]
+        let centered = x3 - mean.clone();
+        let var = (centered.clone() * centered.clone())
+            .mean_dim(2)
+            .mean_dim(0);
+        let m = norm.momentum;
+        let update = |state: &RunningState<Tensor<1>>, batch: Tensor<3>| {
+            let old = state.value_sync().to_device(&device);
+            state.update((old * (1.0 - m) + batch.detach().reshape([c]) * m).detach());
+        };
+        update(&norm.running_mean, mean);
+        update(&norm.running_var, var.clone());
+        (centered, var)
+    } else {
+        let mean = norm
+            .running_mean
+            .value()
+            .to_device(&device)
+            .reshape([1, c, 1]);
+        let var = norm
+            .running_var
+            .value()
+            .to_device(&device)
+            .reshape([1, c, 1]);
+        (x3 - mean, var)
+    };
+    let scale = norm.gamma.val().reshape([1, c, 1]) / var.add_scalar(norm.epsilon).sqrt();
+    let weight = linear.weight.val().reshape([c, hw, k]);
+    let scaled = (weight.clone() * scale.reshape([c, 1, 1])).reshape([c * hw, k]);
+    // Σ_c β_c·Σ_p W[c, p, ·]: [1, C] · [C, K].
+    let shift = norm
+        .beta
+        .val()
+        .reshape([1, c])
+        .matmul(weight.sum_dim(1).reshape([c, k]));
+    let logits = centered.reshape([b, c * hw]).matmul(scaled) + shift;
+    match &linear.bias {
+        Some(bias) => logits + bias.val().reshape([1, k]),
+        None => logits,
     }
 }
 
@@ -209,13 +340,9 @@ impl MlpHead {
     /// `[batch, C·K, H', W']` → `[batch, classes]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         check_input(&x, self.input, "MLP");
-        let mut h = self.norm.forward(x).flatten(1, 3);
-        let last = self.layers.len() - 1;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
-            if i < last {
-                h = relu(h);
-            }
+        let mut h = norm_then_linear(&self.norm, &self.layers[0], x);
+        for layer in &self.layers[1..] {
+            h = layer.forward(relu(h));
         }
         h
     }

@@ -6,6 +6,7 @@
 //! fit(model, &train, &test, &TrainConfig, &FitOptions) ─▶ (trained model, TrainReport)
 //! ```
 
+pub mod baseline;
 pub mod checkpoint;
 pub mod experiment;
 mod heads;
@@ -14,8 +15,11 @@ pub mod optim;
 mod trainer;
 
 pub use checkpoint::{FILTERS_FILE, remove_checkpoint};
-pub use heads::{BasicBlock, Head, HeadConfig, LinearHead, MlpHead, PlainBatchNorm, WrnHead};
+pub use heads::{
+    BasicBlock, Head, HeadConfig, HeadKind, LinearHead, MlpHead, PlainBatchNorm, WrnHead,
+};
 pub use model::{Hybrid, HybridConfig, num_trainable_params};
 pub use trainer::{
-    EpochStats, FitOptions, HEAD_WEIGHT_DECAY, TrainConfig, TrainReport, evaluate, fit,
+    EpochStats, FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule,
+    TrainConfig, TrainReport, evaluate, fit,
 };

@@ -1,5 +1,6 @@
 //! SGD with momentum and weight decay under a one-cycle schedule, as the paper trains
-//! (`parametric-scattering-paper.md` §3.2): PyTorch's `SGD` + `OneCycleLR`, stepped per batch.
+//! (the reference code's `parametricSN/utils/optimizer_factory.py` and `scheduler_factory.py`,
+//! bentherien/parametricScatteringNetworks): PyTorch's `SGD` + `OneCycleLR`, stepped per batch.
 
 use std::f64::consts::PI;
 use std::sync::Arc;
