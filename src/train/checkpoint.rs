@@ -61,8 +61,8 @@ use serde::{Deserialize, Serialize};
 use super::model::Hybrid;
 use super::optim::ParamGroupOptimizer;
 use super::trainer::{EpochStats, TrainConfig};
-use crate::analysis::trajectory::FilterTrajectory;
 use crate::error::{Result, ScatterError, io_error};
+use crate::filters::trajectory::FilterTrajectory;
 
 /// The `format` field of every checkpoint manifest this crate writes.
 pub const CHECKPOINT_FORMAT: &str = "learnable-scattering checkpoint";
@@ -78,7 +78,7 @@ pub const OPTIM_HEAD_FILE: &str = "optim_head.bpk";
 /// The filter optimiser's file name.
 pub const OPTIM_FILTERS_FILE: &str = "optim_filters.bpk";
 /// The filter trajectory's file name (the one `FilterTrajectory::load` reads in a directory).
-pub const FILTERS_FILE: &str = crate::analysis::trajectory::CHECKPOINT_FILTERS_FILE;
+pub const FILTERS_FILE: &str = crate::filters::trajectory::CHECKPOINT_FILTERS_FILE;
 /// The files a manifest records, in the order they are moved into place (the manifest itself
 /// comes last).
 pub const DATA_FILES: [&str; 4] = [
