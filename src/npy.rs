@@ -46,10 +46,12 @@ const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// - [`ScatterError::UnsupportedDtype`] for any other dtype (integers, complex, ...),
 /// - [`ScatterError::TruncatedFile`] / [`ScatterError::TrailingData`] when the data is shorter /
 ///   longer than the header declares,
-/// - [`ScatterError::BadHeader`] for a header longer than [`NPY_MAX_HEADER_LEN`],
+/// - [`ScatterError::BadHeader`] for a header longer than [`NPY_MAX_HEADER_LEN`] or a header
+///   dictionary that is not NumPy's (parsed by the crate in linear time),
 /// - [`ScatterError::DeclaredTooLarge`] for a shape whose element count does not fit in memory
 ///   addresses,
-/// - [`ScatterError::ReadNpy`] for a missing file or a malformed header;
+/// - [`ScatterError::ReadNpy`] for a missing file, or a file that does not start with NumPy's
+///   magic string and a known version;
 ///
 /// each naming the file.
 pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
@@ -97,8 +99,19 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
             got: file_len,
         });
     }
-    let header = Header::from_reader(&mut &prefix[..header_end]).map_err(|e| wrap(e.into()))?;
-    let (item, little) = match header.type_descriptor.as_string().map(String::as_str) {
+    let field_len = if prefix[6] == 1 { 2 } else { 4 };
+    let header = parse_header(&prefix[8 + field_len..header_end]).map_err(|(reason, at)| {
+        ScatterError::BadHeader {
+            path: path.to_path_buf(),
+            field: "header",
+            value: format!(
+                "byte {at} of {:?}",
+                String::from_utf8_lossy(&prefix[8 + field_len..header_end])
+            ),
+            reason,
+        }
+    })?;
+    let (item, little) = match header.descr.as_deref() {
         Some("<f4") => (4usize, true),
         Some(">f4") => (4, false),
         Some("<f8") => (8, true),
@@ -114,7 +127,7 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
         .shape
         .iter()
         .filter(|&&d| d != 0)
-        .try_fold(1u128, |acc, &d| acc.checked_mul(d as u128))
+        .try_fold(1u128, |acc, &d| acc.checked_mul(u128::from(d)))
         .unwrap_or(u128::MAX);
     let elements: u128 = if header.shape.contains(&0) {
         0
@@ -159,8 +172,10 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
             got: (header_end + data.len()) as u64,
         });
     }
-    let shape = IxDyn(&header.shape);
-    let shape = if header.layout.is_fortran() {
+    // Every axis fits in usize: their non-zero product does (checked above).
+    let axes: Vec<usize> = header.shape.iter().map(|&d| d as usize).collect();
+    let shape = IxDyn(&axes);
+    let shape = if header.fortran_order {
         shape.f()
     } else {
         shape.into_shape_with_order()
@@ -187,6 +202,197 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
             .map_err(too_large)?,
         ),
     })
+}
+
+/// The fields of a `.npy` header dictionary.
+#[derive(Debug, PartialEq)]
+struct NpyHeader {
+    /// `descr` when it is a plain type string (`'<f4'`); `None` for a structured dtype.
+    descr: Option<String>,
+    fortran_order: bool,
+    shape: Vec<u64>,
+}
+
+/// Parses the header dictionary of a `.npy` file, in time linear in its length:
+/// `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` with the three keys in any
+/// order, either quote, optional trailing commas, spaces and a newline around it
+/// (`numpy/lib/format.py`, "Format Version 1.0"). A structured `descr` (a list) is skipped and
+/// reported as `None`. Errors give the reason and the byte offset.
+///
+/// (ndarray-npy's parser, a general Python-literal grammar, backtracks: a fuzzer found
+/// 128-byte files with nested braces that took minutes to reject.)
+fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, (&'static str, usize)> {
+    struct Cursor<'a> {
+        b: &'a [u8],
+        at: usize,
+    }
+    impl Cursor<'_> {
+        fn skip_ws(&mut self) {
+            while self.at < self.b.len() && self.b[self.at].is_ascii_whitespace() {
+                self.at += 1;
+            }
+        }
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.at).copied()
+        }
+        fn expect(
+            &mut self,
+            c: u8,
+            what: &'static str,
+        ) -> std::result::Result<(), (&'static str, usize)> {
+            self.skip_ws();
+            if self.peek() == Some(c) {
+                self.at += 1;
+                Ok(())
+            } else {
+                Err((what, self.at))
+            }
+        }
+        fn string(&mut self) -> std::result::Result<String, (&'static str, usize)> {
+            self.skip_ws();
+            let quote = match self.peek() {
+                Some(q @ (b'\'' | b'"')) => q,
+                _ => return Err(("expected a quoted string", self.at)),
+            };
+            let start = self.at + 1;
+            let len = self.b[start..]
+                .iter()
+                .position(|&c| c == quote)
+                .ok_or(("unterminated string", self.at))?;
+            self.at = start + len + 1;
+            std::str::from_utf8(&self.b[start..start + len])
+                .map(str::to_string)
+                .map_err(|_| ("string is not UTF-8", start))
+        }
+        fn word(&mut self) -> &[u8] {
+            self.skip_ws();
+            let start = self.at;
+            while self.at < self.b.len() && self.b[self.at].is_ascii_alphanumeric() {
+                self.at += 1;
+            }
+            &self.b[start..self.at]
+        }
+        /// A balanced `[...]`, `(...)` or `{...}` with quoted strings inside, skipped.
+        fn skip_nested(&mut self) -> std::result::Result<(), (&'static str, usize)> {
+            let start = self.at;
+            let mut depth = 0usize;
+            while let Some(c) = self.peek() {
+                match c {
+                    b'[' | b'(' | b'{' => depth += 1,
+                    b']' | b')' | b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            self.at += 1;
+                            return Ok(());
+                        }
+                    }
+                    b'\'' | b'"' => {
+                        self.string()?;
+                        continue;
+                    }
+                    _ => {}
+                }
+                self.at += 1;
+            }
+            Err(("unbalanced brackets", start))
+        }
+    }
+
+    let text_end = bytes
+        .iter()
+        .rposition(|&c| !c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let mut c = Cursor {
+        b: &bytes[..text_end],
+        at: 0,
+    };
+    let (mut descr, mut fortran, mut shape) = (None, None, None);
+    c.expect(b'{', "expected `{`")?;
+    loop {
+        c.skip_ws();
+        if c.peek() == Some(b'}') {
+            c.at += 1;
+            break;
+        }
+        let key_at = c.at;
+        let key = c.string()?;
+        c.expect(b':', "expected `:`")?;
+        c.skip_ws();
+        match key.as_str() {
+            "descr" if descr.is_none() => {
+                descr = Some(match c.peek() {
+                    Some(b'[' | b'(' | b'{') => {
+                        c.skip_nested()?;
+                        None
+                    }
+                    _ => Some(c.string()?),
+                });
+            }
+            "fortran_order" if fortran.is_none() => {
+                fortran = Some(match c.word() {
+                    b"True" => true,
+                    b"False" => false,
+                    _ => return Err(("fortran_order must be True or False", c.at)),
+                });
+            }
+            "shape" if shape.is_none() => {
+                c.expect(b'(', "shape must be a tuple")?;
+                let mut axes = Vec::new();
+                loop {
+                    c.skip_ws();
+                    if c.peek() == Some(b')') {
+                        c.at += 1;
+                        break;
+                    }
+                    let digits_at = c.at;
+                    let mut axis: u64 = 0;
+                    while let Some(d @ b'0'..=b'9') = c.peek() {
+                        axis = axis
+                            .checked_mul(10)
+                            .and_then(|a| a.checked_add(u64::from(d - b'0')))
+                            .ok_or(("an axis length does not fit in 64 bits", digits_at))?;
+                        c.at += 1;
+                    }
+                    if c.at == digits_at {
+                        return Err(("shape must hold non-negative integers", c.at));
+                    }
+                    if c.peek() == Some(b'L') {
+                        c.at += 1; // Python 2 long literal, as old NumPy wrote it
+                    }
+                    axes.push(axis);
+                    c.skip_ws();
+                    match c.peek() {
+                        Some(b',') => c.at += 1,
+                        Some(b')') => {}
+                        _ => return Err(("expected `,` or `)` in shape", c.at)),
+                    }
+                }
+                shape = Some(axes);
+            }
+            "descr" | "fortran_order" | "shape" => return Err(("duplicate key", key_at)),
+            _ => return Err(("unknown key (expected descr, fortran_order, shape)", key_at)),
+        }
+        c.skip_ws();
+        match c.peek() {
+            Some(b',') => c.at += 1,
+            Some(b'}') => {}
+            _ => return Err(("expected `,` or `}`", c.at)),
+        }
+    }
+    if c.at != c.b.len() {
+        return Err(("text after the dictionary", c.at));
+    }
+    match (descr, fortran, shape) {
+        (Some(descr), Some(fortran_order), Some(shape)) => Ok(NpyHeader {
+            descr,
+            fortran_order,
+            shape,
+        }),
+        _ => Err((
+            "missing key (descr, fortran_order and shape are required)",
+            c.at,
+        )),
+    }
 }
 
 /// End of the header (magic, version, length field and header) from the start of a file:
@@ -262,6 +468,59 @@ mod tests {
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(data);
         out
+    }
+
+    #[test]
+    fn header_dictionaries_as_numpy_and_others_write_them() {
+        let ok = |text: &str| parse_header(text.as_bytes()).unwrap();
+        assert_eq!(
+            ok("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }          \n"),
+            NpyHeader {
+                descr: Some("<f4".into()),
+                fortran_order: false,
+                shape: vec![2, 3]
+            }
+        );
+        // Any key order, double quotes, no trailing comma, a 1-tuple, a 0-tuple, Python 2 longs.
+        let h = ok("{\"shape\": (7,), \"fortran_order\": True, \"descr\": \">f8\"}");
+        assert_eq!((h.shape, h.fortran_order), (vec![7], true));
+        assert_eq!(
+            ok("{'descr': '<f4', 'fortran_order': False, 'shape': ()}").shape,
+            Vec::<u64>::new()
+        );
+        assert_eq!(
+            ok("{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 4L), }").shape,
+            [3, 4]
+        );
+        // A structured dtype is skipped, not parsed.
+        let h = ok(
+            "{'descr': [('a', '<f4'), ('b', [('c', '<i2')])], 'fortran_order': False, 'shape': (2,), }",
+        );
+        assert_eq!(h.descr, None);
+    }
+
+    #[test]
+    fn malformed_header_dictionaries_are_refused_quickly() {
+        for text in [
+            "",
+            "{",
+            "{'descr': '<f4', 'fortran_order': False}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1}",
+            "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",
+            "{'descr': '<f4', 'fortran_order': maybe, 'shape': (2,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} trailing",
+            "{'descr': [('a', '<f4'), 'fortran_order': False, 'shape': (2,)}",
+        ] {
+            assert!(parse_header(text.as_bytes()).is_err(), "{text:?}");
+        }
+        // Found by fuzzing: nested braces that ndarray-npy's parser took 20 to 212 s to reject.
+        let nested = "{{{'scr': '<f8',{'dertran_order': {{{'anan_order': {{{'an_order': True,857: \
+                      {{{'an_order': True(857611";
+        assert!(parse_header(nested.as_bytes()).is_err());
+        let deep = format!("{}'descr'", "{".repeat(5000));
+        assert!(parse_header(deep.as_bytes()).is_err());
     }
 
     #[test]

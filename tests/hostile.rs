@@ -320,6 +320,37 @@ fn a_128_byte_npy_declaring_2_pow_40_elements_is_refused_without_allocating() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn an_npy_header_of_nested_braces_is_refused_as_a_bad_header() {
+    // Found by fuzzing (tests/fuzz/regressions/npy/fuzz-slow-header-*): 128 bytes that
+    // ndarray-npy's header parser took between 20 and 212 seconds to reject.
+    let _g = lock();
+    let regressions = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions/npy");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&regressions).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("fuzz-slow-header-"))
+        {
+            let e = read_real_npy(&path).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ScatterError::BadHeader {
+                        field: "header",
+                        ..
+                    }
+                ),
+                "{}: {e}",
+                path.display()
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3);
+}
+
 // ------------------------------------------------------------------ 3. a 16-byte IDX file
 
 fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
