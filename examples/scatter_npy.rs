@@ -11,7 +11,7 @@
 //! (for example learned parameters) as written by `serde_json` from `FilterBankParams`;
 //! `--j` and `--l` must then match it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -55,6 +55,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
+    // Both destinations are checked before anything is computed or written, so that a run that
+    // fails leaves no output behind.
+    for path in std::iter::once(&args.output).chain(&args.paths) {
+        require_parent_dir(path)?;
+    }
     let options = ScatteringOptions::with_max_order(args.j, args.l, args.max_order)?;
     let bank = match &args.filter_bank {
         Some(path) => {
@@ -99,15 +104,7 @@ fn run(args: Args) -> Result<()> {
             (NpyArray::F64(s), p)
         }
     };
-    write_real_npy(&args.output, &output)?;
-    eprintln!(
-        "{}: {:?} -> {}: {:?}",
-        args.input.display(),
-        shape,
-        args.output.display(),
-        output.shape()
-    );
-
+    // The paths table first: it is small, and if it cannot be written the output is not.
     if let Some(path) = &args.paths {
         let json = bank.paths_json(&plan_paths);
         std::fs::write(
@@ -119,7 +116,31 @@ fn run(args: Args) -> Result<()> {
             source,
         })?;
     }
+    write_real_npy(&args.output, &output)?;
+    eprintln!(
+        "{}: {:?} -> {}: {:?}",
+        args.input.display(),
+        shape,
+        args.output.display(),
+        output.shape()
+    );
     Ok(())
+}
+
+/// The folder `path` is to be written into must exist (the error names the file).
+fn require_parent_dir(path: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if parent.is_dir() {
+        Ok(())
+    } else {
+        Err(ScatterError::MissingPath {
+            path: path.to_path_buf(),
+            what: "folder to write this file into",
+        })
+    }
 }
 
 fn scatter<T: Float>(

@@ -42,9 +42,12 @@ pub enum ScatterError {
     },
 
     /// The input's shape does not match what the plan was built for.
-    #[error("input shape mismatch: expected {expected:?}, got {got:?}")]
+    #[error(
+        "input shape mismatch: expected {}, got {got:?}",
+        format_shape(expected)
+    )]
     InvalidShape {
-        /// Expected shape (`usize::MAX` marks a free axis).
+        /// Expected shape (`usize::MAX` marks a free axis, shown as `_` in the message).
         expected: Vec<usize>,
         /// Shape of the input.
         got: Vec<usize>,
@@ -338,6 +341,186 @@ pub enum ScatterError {
         reason: String,
     },
 
+    /// A size declared by a file header (or implied by a request) exceeds a documented limit of
+    /// the crate, or does not fit in memory addresses at all. Nothing of that size was allocated.
+    #[error("{path}: {what} of {declared} bytes exceeds the limit of {limit} bytes")]
+    DeclaredTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What is too large (`"IDX payload"`, `".npy data"`, `"CIFAR-10 batch file"`, ...).
+        what: &'static str,
+        /// Bytes declared (saturated at `u128::MAX`).
+        declared: u128,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// An image's dimensions, read from its header before decoding, exceed the pixel limit
+    /// ([`crate::data::ReadLimits::max_image_pixels`]). Nothing was decoded.
+    #[error(
+        "{path}: image is {height}x{width} (height x width) = {} pixels, more than the limit of \
+         {max_pixels} pixels",
+        u128::from(*height) * u128::from(*width)
+    )]
+    ImageTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Image height from the header.
+        height: u64,
+        /// Image width from the header.
+        width: u64,
+        /// The limit in force.
+        max_pixels: u64,
+    },
+
+    /// A header field of a data file holds an impossible value.
+    #[error("{path}: header field `{field}` = {value}: {reason}")]
+    BadHeader {
+        /// The file.
+        path: PathBuf,
+        /// The field (`"rows"`, `"header_len"`, `"descr"`, ...).
+        field: &'static str,
+        /// Its value, formatted.
+        value: String,
+        /// What it must satisfy.
+        reason: &'static str,
+    },
+
+    /// A file or folder name is not valid UTF-8 where the crate needs it as text (class names).
+    #[error("{path}: name is not valid UTF-8 (class folder names must be UTF-8 text)")]
+    NonUtf8Name {
+        /// The file or folder.
+        path: PathBuf,
+    },
+
+    /// An input size whose padded plane exceeds [`crate::geometry::MAX_PADDED_PLANE`] values (or
+    /// overflows `usize`).
+    #[error(
+        "input {height}x{width} at J = {num_scales} pads to {padded_height}x{padded_width}, more \
+         than the limit of {limit} values per plane"
+    )]
+    InputTooLarge {
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Number of scales `J`.
+        num_scales: usize,
+        /// Padded height `Mp` (computed without overflow).
+        padded_height: u128,
+        /// Padded width `Np`.
+        padded_width: u128,
+        /// The limit in force.
+        limit: usize,
+    },
+
+    /// A fast-path plan (or the burn layer's cascade) would need more memory for its filters and
+    /// tables than [`crate::fast::MAX_PLAN_BYTES`].
+    #[error(
+        "a scattering plan for {height}x{width} inputs with J = {num_scales}, L = \
+         {num_orientations} needs about {bytes} bytes, more than the limit of {limit} bytes"
+    )]
+    PlanTooLarge {
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Number of scales `J`.
+        num_scales: usize,
+        /// Number of orientations `L`.
+        num_orientations: usize,
+        /// Estimated bytes (saturated at `u128::MAX`).
+        bytes: u128,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// A checkpoint directory path that the crate refuses to write into (`.`, `..`, a root, an
+    /// empty path, an existing file).
+    #[error("{path}: not usable as a checkpoint directory: {reason}")]
+    CheckpointPath {
+        /// The path given.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// A checkpoint directory holds an entry that is not part of a checkpoint written by this
+    /// crate; nothing was written or deleted.
+    #[error(
+        "checkpoint directory {path} holds {entry}, which is not part of a checkpoint written by \
+         this crate: use a new or empty directory, or allow writing beside foreign files"
+    )]
+    CheckpointForeignEntry {
+        /// The checkpoint directory.
+        path: PathBuf,
+        /// The first foreign entry found.
+        entry: PathBuf,
+    },
+
+    /// A checkpoint file does not match the size or SHA-256 recorded in the checkpoint's state
+    /// file (corrupted, replaced, swapped, or an interrupted write).
+    #[error(
+        "checkpoint file {path}: {found_bytes} bytes with sha256 {found_sha256}, but the state \
+         file records {expected_bytes} bytes with sha256 {expected_sha256}"
+    )]
+    CheckpointChecksum {
+        /// The file.
+        path: PathBuf,
+        /// Size recorded in the state file.
+        expected_bytes: u64,
+        /// SHA-256 recorded in the state file (lower-case hex).
+        expected_sha256: String,
+        /// Size of the file.
+        found_bytes: u64,
+        /// SHA-256 of the file.
+        found_sha256: String,
+    },
+
+    /// A checkpoint was written for another model: another architecture, other parameter
+    /// shapes, or other trainable parameter families (for example a learnable checkpoint resumed
+    /// into a frozen model).
+    #[error(
+        "checkpoint {path}: written for another model: {what}: checkpoint has {found}, the model {expected}"
+    )]
+    CheckpointModel {
+        /// The checkpoint directory.
+        path: PathBuf,
+        /// What differs (`"parameter count"`, `"trainable parameters"`, ...).
+        what: &'static str,
+        /// What the model given to `fit` has.
+        expected: String,
+        /// What the checkpoint records.
+        found: String,
+    },
+
+    /// A checkpoint's epoch counter is outside `1..=epochs` of its configuration, or disagrees
+    /// with its history.
+    #[error(
+        "checkpoint {path}: epochs_done = {epochs_done} with {history} epochs of history, \
+         expected 1..={epochs} epochs and one history entry per epoch"
+    )]
+    CheckpointEpochs {
+        /// The state file.
+        path: PathBuf,
+        /// The recorded counter.
+        epochs_done: u64,
+        /// Entries in the recorded history.
+        history: usize,
+        /// Epochs of the configuration.
+        epochs: usize,
+    },
+
+    /// A path the crate needs for its own files is taken by something it did not write; nothing
+    /// was removed.
+    #[error("{path}: already exists and was not written by this crate: {reason}")]
+    PathInUse {
+        /// The path.
+        path: PathBuf,
+        /// What the crate uses it for.
+        reason: &'static str,
+    },
+
     /// A download failed (network unreachable, DNS failure, HTTP error).
     #[error(
         "cannot download {url}: {reason}. This machine looks offline or the server is \
@@ -356,6 +539,21 @@ pub enum ScatterError {
 
 /// `Result` with [`ScatterError`].
 pub type Result<T> = std::result::Result<T, ScatterError>;
+
+/// A shape for a message: `usize::MAX` (a free axis) as `_`, e.g. `[_, _, 32, 32]`.
+fn format_shape(shape: &[usize]) -> String {
+    let axes: Vec<String> = shape
+        .iter()
+        .map(|&n| {
+            if n == usize::MAX {
+                "_".to_string()
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", axes.join(", "))
+}
 
 /// Wraps an I/O error with the path it concerns: `.map_err(io_error(path))`.
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ScatterError + '_ {

@@ -22,7 +22,8 @@ impl ScatteringOptions {
     /// Options for `J` scales and `L` orientations up to order 2, validated.
     ///
     /// # Errors
-    /// [`ScatterError::InvalidParameter`] if `J` or `L` is 0, or `J > 30`.
+    /// [`ScatterError::InvalidParameter`] if `J` or `L` is 0, `J > 30` or
+    /// `L > `[`MAX_ORIENTATIONS`].
     pub fn new(num_scales: usize, num_orientations: usize) -> Result<Self> {
         Self::with_max_order(num_scales, num_orientations, 2)
     }
@@ -30,7 +31,8 @@ impl ScatteringOptions {
     /// Options with an explicit maximum order (1 or 2), validated.
     ///
     /// # Errors
-    /// [`ScatterError::InvalidParameter`] if `J` or `L` is 0, `J > 30`, or `max_order` is not 1 or 2.
+    /// [`ScatterError::InvalidParameter`] if `J` or `L` is 0, `J > 30`, `L >`
+    /// [`MAX_ORIENTATIONS`], or `max_order` is not 1 or 2.
     pub fn with_max_order(
         num_scales: usize,
         num_orientations: usize,
@@ -72,6 +74,13 @@ impl ScatteringOptions {
                 "L must be at least 1",
             ));
         }
+        if self.num_orientations > MAX_ORIENTATIONS {
+            return Err(invalid(
+                "num_orientations",
+                self.num_orientations,
+                "L must be at most 1024",
+            ));
+        }
         if !(1..=2).contains(&self.max_order) {
             return Err(invalid("max_order", self.max_order, "must be 1 or 2"));
         }
@@ -79,19 +88,36 @@ impl ScatteringOptions {
     }
 
     /// Number of output channels `K = 1 + J·L` (order 1) or `1 + J·L + L²·J(J−1)/2` (order 2).
+    ///
+    /// Validated options give at most `1 + 30·1024 + 1024²·435` channels, far from overflowing;
+    /// for options built literally outside the validated range the count saturates at
+    /// `usize::MAX` instead of wrapping.
     pub fn num_paths(&self) -> usize {
-        let (j, l) = (self.num_scales, self.num_orientations);
+        let (j, l) = (self.num_scales as u128, self.num_orientations as u128);
         let first = 1 + j * l;
-        if self.max_order == 1 {
+        let k = if self.max_order == 1 {
             first
         } else {
-            first + l * l * j * (j - 1) / 2
-        }
+            // j·(j−1)/2 is exact before the multiplication by L².
+            first.saturating_add((l * l).saturating_mul(j * j.saturating_sub(1) / 2))
+        };
+        usize::try_from(k).unwrap_or(usize::MAX)
     }
 }
 
 /// Largest supported `J`: `2^J` must fit any image size expressible in `usize`.
 pub const MAX_SCALES: usize = 30;
+
+/// Largest supported `L`, 1024: far above the 8 of kymatio's default and of the paper, and
+/// small enough that the path count `K` (about `L²·J²/2`) and the path tables stay far from
+/// overflow. Memory is bounded separately, by the size check of the fast path's plan
+/// ([`crate::fast::MAX_PLAN_BYTES`]).
+pub const MAX_ORIENTATIONS: usize = 1024;
+
+/// Largest padded plane `Mp·Np` accepted by [`PaddedGeometry::new`]: 2²⁸ values (for example
+/// 16384 × 16384), 2 GiB per complex `f32` plane. Every buffer of the cascade is a multiple of
+/// it, so larger inputs are refused before anything is allocated.
+pub const MAX_PADDED_PLANE: usize = 1 << 28;
 
 fn invalid(name: &'static str, value: usize, reason: &'static str) -> ScatterError {
     ScatterError::InvalidParameter {
@@ -133,7 +159,9 @@ impl PaddedGeometry {
     ///
     /// # Errors
     /// [`ScatterError::InvalidParameter`] for `J = 0` or `J > 30`;
-    /// [`ScatterError::ScaleTooLarge`] if `2^J > height` or `2^J > width`.
+    /// [`ScatterError::ScaleTooLarge`] if `2^J > height` or `2^J > width`;
+    /// [`ScatterError::InputTooLarge`] if the padded plane `Mp·Np` exceeds
+    /// [`MAX_PADDED_PLANE`] (which also rules out any overflow).
     pub fn new(height: usize, width: usize, num_scales: usize) -> Result<Self> {
         if num_scales == 0 || num_scales > MAX_SCALES {
             return Err(invalid("num_scales", num_scales, "J must be in 1..=30"));
@@ -146,8 +174,23 @@ impl PaddedGeometry {
                 width,
             });
         }
-        let padded_height = (height / step + 2) * step;
-        let padded_width = (width / step + 2) * step;
+        // In u128 first: `(usize::MAX / step + 2)·step` overflows usize.
+        let padded = |n: usize| (n / step) as u128 * step as u128 + 2 * step as u128;
+        let (ph, pw) = (padded(height), padded(width));
+        if ph
+            .checked_mul(pw)
+            .is_none_or(|n| n > MAX_PADDED_PLANE as u128)
+        {
+            return Err(ScatterError::InputTooLarge {
+                height,
+                width,
+                num_scales,
+                padded_height: ph,
+                padded_width: pw,
+                limit: MAX_PADDED_PLANE,
+            });
+        }
+        let (padded_height, padded_width) = (ph as usize, pw as usize);
         Ok(Self {
             num_scales,
             height,
@@ -372,6 +415,14 @@ mod tests {
                 ..
             })
         ));
+        assert!(matches!(
+            ScatteringOptions::new(2, MAX_ORIENTATIONS + 1),
+            Err(ScatterError::InvalidParameter {
+                name: "num_orientations",
+                ..
+            })
+        ));
+        assert!(ScatteringOptions::new(2, MAX_ORIENTATIONS).is_ok());
         let e = PaddedGeometry::new(32, 32, 6).unwrap_err();
         assert_eq!(e.to_string(), "2^J = 64 exceeds input size 32x32");
         assert!(PaddedGeometry::new(32, 32, 5).is_ok());

@@ -275,7 +275,7 @@ fn unreadable_and_wrongly_typed_npy() {
     std::fs::write(&truncated, &bytes[..bytes.len() - 10]).unwrap();
     assert!(matches!(
         read_real_npy(&truncated),
-        Err(ScatterError::ReadNpy { .. })
+        Err(ScatterError::TruncatedFile { .. })
     ));
 
     let garbage = dir.join("garbage.npy");

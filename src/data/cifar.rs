@@ -7,10 +7,11 @@
 //! each 32×32 row-major (<https://www.cs.toronto.edu/~kriz/cifar.html>, "Binary version").
 //! That is exactly the `[3, 32, 32]` C-order layout of one [`ImageDataset`] image.
 
-use super::ImageDataset;
+use super::{ImageDataset, ReadLimits};
 use crate::error::io_error;
 use crate::{Result, ScatterError};
 use ndarray::Array4;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// CIFAR-10 class names, in label order (`batches.meta.txt`).
@@ -45,36 +46,75 @@ pub const CIFAR10_TRAIN_FILES: [&str; 5] = [
 pub const CIFAR10_TEST_FILE: &str = "test_batch.bin";
 
 /// Reads one binary batch file into an `[N, 3, 32, 32]` data set with the
-/// [`CIFAR10_CLASSES`].
+/// [`CIFAR10_CLASSES`], with the default [`ReadLimits`].
+///
+/// The file's size is checked first; records are then read one at a time into the data set's
+/// own buffer, so the memory used is the file's size (not twice it).
 ///
 /// # Errors
 /// - [`ScatterError::MissingPath`] if the file does not exist,
 /// - [`ScatterError::RecordSize`] if its size is not a positive multiple of 3073 bytes,
+/// - [`ScatterError::DeclaredTooLarge`] if it is larger than [`ReadLimits::max_file_bytes`],
 /// - [`ScatterError::InvalidLabel`] if a label byte is `>= 10`,
+/// - [`ScatterError::TruncatedFile`] if it shrinks while being read,
 /// - [`ScatterError::Io`] for other read failures;
 ///
 /// each naming the file.
 pub fn read_batch(path: &Path) -> Result<ImageDataset> {
+    read_batch_with_limits(path, &ReadLimits::default())
+}
+
+/// As [`read_batch`], with explicit limits.
+///
+/// # Errors
+/// As [`read_batch`].
+pub fn read_batch_with_limits(path: &Path, limits: &ReadLimits) -> Result<ImageDataset> {
     if !path.is_file() {
         return Err(ScatterError::MissingPath {
             path: path.to_path_buf(),
             what: "CIFAR-10 batch file",
         });
     }
-    let bytes = std::fs::read(path).map_err(io_error(path))?;
-    if bytes.is_empty() || bytes.len() % CIFAR10_RECORD_BYTES != 0 {
+    let file = std::fs::File::open(path).map_err(io_error(path))?;
+    let size = file.metadata().map_err(io_error(path))?.len();
+    let record = CIFAR10_RECORD_BYTES as u64;
+    if size == 0 || size % record != 0 {
         return Err(ScatterError::RecordSize {
             path: path.to_path_buf(),
-            size: bytes.len() as u64,
+            size,
             record: CIFAR10_RECORD_BYTES,
         });
     }
-    let n = bytes.len() / CIFAR10_RECORD_BYTES;
+    if size > limits.max_file_bytes {
+        return Err(ScatterError::DeclaredTooLarge {
+            path: path.to_path_buf(),
+            what: "CIFAR-10 batch file",
+            declared: u128::from(size),
+            limit: limits.max_file_bytes,
+        });
+    }
+    let n = (size / record) as usize; // size <= max_file_bytes, and a record is 3073 bytes
     let pixels = CIFAR10_RECORD_BYTES - 1;
-    let mut data = Vec::with_capacity(n * pixels);
+    let mut data = vec![0u8; n * pixels];
     let mut labels = Vec::with_capacity(n);
-    for (index, record) in bytes.chunks_exact(CIFAR10_RECORD_BYTES).enumerate() {
-        let label = usize::from(record[0]);
+    let mut reader = BufReader::new(file);
+    for (index, image) in data.chunks_exact_mut(pixels).enumerate() {
+        let mut label = [0u8; 1];
+        reader
+            .read_exact(&mut label)
+            .and_then(|()| reader.read_exact(image))
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    ScatterError::TruncatedFile {
+                        path: path.to_path_buf(),
+                        expected: size,
+                        got: index as u64 * record,
+                    }
+                } else {
+                    io_error(path)(e)
+                }
+            })?;
+        let label = usize::from(label[0]);
         if label >= CIFAR10_CLASSES.len() {
             return Err(ScatterError::InvalidLabel {
                 path: path.to_path_buf(),
@@ -84,7 +124,6 @@ pub fn read_batch(path: &Path) -> Result<ImageDataset> {
             });
         }
         labels.push(label);
-        data.extend_from_slice(&record[1..]);
     }
     let images = Array4::from_shape_vec((n, 3, CIFAR10_SIZE, CIFAR10_SIZE), data)
         .expect("record size checked");
@@ -92,7 +131,7 @@ pub fn read_batch(path: &Path) -> Result<ImageDataset> {
 }
 
 /// Loads the CIFAR-10 training set (the five training batches, concatenated in order, 50 000
-/// images) and test set (10 000 images).
+/// images) and test set (10 000 images), with the default [`ReadLimits`].
 ///
 /// `dir` is either the `cifar-10-batches-bin` folder or the folder that contains it.
 ///
@@ -100,13 +139,24 @@ pub fn read_batch(path: &Path) -> Result<ImageDataset> {
 /// [`ScatterError::MissingPath`] naming the first missing folder or file, and the errors of
 /// [`read_batch`].
 pub fn load_cifar10(dir: &Path) -> Result<(ImageDataset, ImageDataset)> {
+    load_cifar10_with_limits(dir, &ReadLimits::default())
+}
+
+/// As [`load_cifar10`], with explicit limits (applied to each batch file).
+///
+/// # Errors
+/// As [`load_cifar10`].
+pub fn load_cifar10_with_limits(
+    dir: &Path,
+    limits: &ReadLimits,
+) -> Result<(ImageDataset, ImageDataset)> {
     let root = batches_dir(dir)?;
     let train = CIFAR10_TRAIN_FILES
         .iter()
-        .map(|f| read_batch(&root.join(f)))
+        .map(|f| read_batch_with_limits(&root.join(f), limits))
         .collect::<Result<Vec<_>>>()?;
     let train = ImageDataset::concat(&train)?;
-    let test = read_batch(&root.join(CIFAR10_TEST_FILE))?;
+    let test = read_batch_with_limits(&root.join(CIFAR10_TEST_FILE), limits)?;
     Ok((train, test))
 }
 

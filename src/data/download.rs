@@ -65,6 +65,9 @@ pub const KTH_TIPS2B: RemoteArchive = RemoteArchive {
     extracted_dir: "KTH-TIPS2-b",
 };
 
+/// The file that marks an extraction folder as this crate's own (see `extract`).
+const EXTRACTING_MARKER: &str = ".learnable-scattering-extraction";
+
 /// Time allowed to open the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -210,7 +213,9 @@ fn progress_bar(archive: &RemoteArchive, total: Option<u64>) -> indicatif::Progr
 }
 
 /// Extracts a tar or tar.gz archive (by magic bytes) into `data_dir` through a temporary
-/// folder, so that an interrupted extraction never leaves a half-filled `extracted_dir`.
+/// folder, so that an interrupted extraction never leaves a half-filled `extracted_dir`. The
+/// temporary folder, `.<extracted_dir>.extracting`, holds a marker file from its creation on;
+/// a folder of that name without the marker is not this crate's and is refused, not removed.
 fn extract(archive: &RemoteArchive, path: &Path, data_dir: &Path) -> Result<PathBuf> {
     // The first 262 bytes hold gzip's magic number or the ustar header.
     let mut magic = Vec::with_capacity(262);
@@ -233,9 +238,18 @@ fn extract(archive: &RemoteArchive, path: &Path, data_dir: &Path) -> Result<Path
     }
     let tmp = data_dir.join(format!(".{}.extracting", archive.extracted_dir));
     if tmp.exists() {
+        // Only a folder this crate made (an interrupted extraction) is removed.
+        if !tmp.join(EXTRACTING_MARKER).is_file() {
+            return Err(ScatterError::PathInUse {
+                path: tmp,
+                reason: "this crate extracts archives there, and it holds files it did not write",
+            });
+        }
         fs::remove_dir_all(&tmp).map_err(io_error(&tmp))?;
     }
-    fs::create_dir_all(&tmp).map_err(io_error(&tmp))?;
+    fs::create_dir(&tmp).map_err(io_error(&tmp))?;
+    let marker = tmp.join(EXTRACTING_MARKER);
+    fs::write(&marker, b"").map_err(io_error(&marker))?;
     let file = BufReader::new(fs::File::open(path).map_err(io_error(path))?);
     let unpacked = if gzip {
         tar::Archive::new(flate2::read::GzDecoder::new(file)).unpack(&tmp)

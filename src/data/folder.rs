@@ -7,13 +7,18 @@
 //! Resizing uses the `image` crate's `Triangle` filter: bilinear interpolation whose support
 //! widens with the scale factor when shrinking, so it antialiases like torchvision's
 //! `Resize(antialias=True)` bilinear (the values are close, not bit-identical). An image
-//! already at the target size is not resampled.
+//! already at the target size is not resampled. The crate computes only the output pixels it
+//! keeps, with the `image` crate's arithmetic (`image` 0.25, `imageops/sample.rs`:
+//! `vertical_sample`, then `horizontal_sample`), so the result is bit-identical to
+//! `imageops::resize` followed by a crop, without the full-size intermediate.
+//!
+//! Every image's dimensions are read from its header and checked against
+//! [`ReadLimits::max_image_pixels`] before it is decoded, and the whole data set's size against
+//! [`ReadLimits::max_dataset_bytes`] before its buffer is allocated.
 
-use super::{ImageDataset, require_dir, sorted_subdirs};
+use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
 use crate::error::io_error;
 use crate::{Result, ScatterError};
-use image::imageops::{self, FilterType};
-use image::{ImageBuffer, Pixel};
 use ndarray::Array4;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -57,7 +62,7 @@ pub(crate) struct Decoded {
     pub(crate) width: usize,
 }
 
-/// Loads `root/<class>/*.{png,jpg,jpeg}`.
+/// Loads `root/<class>/*.{png,jpg,jpeg}` with the default [`ReadLimits`].
 ///
 /// With `size = Some((height, width))` every image is resized to exactly that size (aspect
 /// ratio not kept; see the module docs for the filter). With `None` all images must have the
@@ -67,13 +72,31 @@ pub(crate) struct Decoded {
 /// - [`ScatterError::MissingPath`] if `root` is not a folder,
 /// - [`ScatterError::EmptyClass`] naming `root` if it has no class folder, or the class folder
 ///   that holds no image,
+/// - [`ScatterError::NonUtf8Name`] naming a class folder whose name is not UTF-8,
 /// - [`ScatterError::ImageDecode`] naming a file that cannot be decoded,
+/// - [`ScatterError::ImageTooLarge`] naming an image above the pixel limit (checked on its
+///   header, before decoding),
+/// - [`ScatterError::DeclaredTooLarge`] if the decoded data set would exceed
+///   [`ReadLimits::max_dataset_bytes`],
 /// - [`ScatterError::ImageSize`] naming the first image whose size differs (without `size`),
 /// - [`ScatterError::InvalidParameter`] if `size` has a zero side.
 pub fn load_image_folder(
     root: &Path,
     channels: Channels,
     size: Option<(usize, usize)>,
+) -> Result<ImageDataset> {
+    load_image_folder_with_limits(root, channels, size, &ReadLimits::default())
+}
+
+/// As [`load_image_folder`], with explicit limits.
+///
+/// # Errors
+/// As [`load_image_folder`].
+pub fn load_image_folder_with_limits(
+    root: &Path,
+    channels: Channels,
+    size: Option<(usize, usize)>,
+    limits: &ReadLimits,
 ) -> Result<ImageDataset> {
     if let Some((h, w)) = size
         && (h == 0 || w == 0)
@@ -106,7 +129,7 @@ pub fn load_image_folder(
         Some((h, w)) => Resize::Exact(h, w),
         None => Resize::None,
     };
-    let images = decode_all(&files, channels, resize)?;
+    let images = decode_all(root, &files, channels, resize, limits)?;
     ImageDataset::new(images, labels, classes)
 }
 
@@ -128,82 +151,310 @@ pub(crate) fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Decodes `files` in parallel into `[N, C, H, W]`, in order.
+/// Decodes `files` in parallel into `[N, C, H, W]`, in order, straight into the data set's
+/// buffer (allocated once, after checking its size against [`ReadLimits::max_dataset_bytes`]).
+/// `root` names the data set in that error. Errors are reported for the first failing file in
+/// order.
 pub(crate) fn decode_all(
+    root: &Path,
     files: &[PathBuf],
     channels: Channels,
     resize: Resize,
+    limits: &ReadLimits,
 ) -> Result<Array4<u8>> {
-    let decoded = files
-        .par_iter()
-        .map(|f| decode_image(f, channels, resize))
-        .collect::<Result<Vec<_>>>()?;
     let c = channels.count();
-    let (h, w) = decoded.first().map_or((0, 0), |d| (d.height, d.width));
-    let mut data = Vec::with_capacity(decoded.len() * c * h * w);
-    for (d, f) in decoded.iter().zip(files) {
-        if (d.height, d.width) != (h, w) {
-            return Err(ScatterError::ImageSize {
-                path: f.clone(),
-                expected: (h, w),
-                got: (d.height, d.width),
-            });
+    let (h, w) = match (resize, files.first()) {
+        (Resize::Exact(h, w), _) => (h, w),
+        (Resize::ShorterThenCenterCrop(s), _) => (s, s),
+        (Resize::None, Some(first)) => {
+            let (_, height, width) = open_checked(first, limits)?;
+            (height, width)
         }
-        data.extend_from_slice(&d.chw);
+        (Resize::None, None) => (0, 0),
+    };
+    let plane = u128::from(c as u64) * h as u128 * w as u128;
+    let total = plane * files.len() as u128;
+    if total > u128::from(limits.max_dataset_bytes) {
+        return Err(ScatterError::DeclaredTooLarge {
+            path: root.to_path_buf(),
+            what: "decoded image data set",
+            declared: total,
+            limit: limits.max_dataset_bytes,
+        });
     }
-    Ok(Array4::from_shape_vec((decoded.len(), c, h, w), data).expect("sizes checked"))
+    let (plane, total) = (plane as usize, total as usize); // <= max_dataset_bytes
+    let mut data = Vec::new();
+    data.try_reserve_exact(total)
+        .map_err(|_| ScatterError::DeclaredTooLarge {
+            path: root.to_path_buf(),
+            what: "decoded image data set (allocation failed)",
+            declared: total as u128,
+            limit: limits.max_dataset_bytes,
+        })?;
+    data.resize(total, 0u8);
+    if plane > 0 {
+        let results: Vec<Result<()>> = data
+            .par_chunks_mut(plane)
+            .zip(files.par_iter())
+            .map(|(dst, f)| {
+                let d = decode_image(f, channels, resize, limits)?;
+                if (d.height, d.width) != (h, w) {
+                    return Err(ScatterError::ImageSize {
+                        path: f.clone(),
+                        expected: (h, w),
+                        got: (d.height, d.width),
+                    });
+                }
+                dst.copy_from_slice(&d.chw);
+                Ok(())
+            })
+            .collect();
+        results.into_iter().collect::<Result<()>>()?;
+    }
+    Ok(Array4::from_shape_vec((files.len(), c, h, w), data).expect("sizes checked"))
+}
+
+/// Opens an image file and reads its header: the decoder, and `(height, width)` checked against
+/// the pixel limit.
+///
+/// # Errors
+/// [`ScatterError::Io`], [`ScatterError::ImageDecode`] (an unknown format or a corrupt header),
+/// [`ScatterError::ImageTooLarge`], each naming the file.
+fn open_checked(
+    path: &Path,
+    limits: &ReadLimits,
+) -> Result<(impl image::ImageDecoder, usize, usize)> {
+    let decode_err = |source| ScatterError::ImageDecode {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = image::ImageReader::open(path)
+        .map_err(io_error(path))?
+        .with_guessed_format()
+        .map_err(io_error(path))?;
+    // The decoders' own allocation cap, as a second guard: the largest image allowed, at 8 bytes
+    // per pixel (RGBA, 16 bits), and never below the `image` crate's default of 512 MiB.
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_alloc = Some(
+        limits
+            .max_image_pixels
+            .saturating_mul(8)
+            .max(image::Limits::default().max_alloc.unwrap_or(0)),
+    );
+    reader.limits(decoder_limits);
+    let decoder = reader.into_decoder().map_err(decode_err)?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+    if u64::from(width) * u64::from(height) > limits.max_image_pixels {
+        return Err(ScatterError::ImageTooLarge {
+            path: path.to_path_buf(),
+            height: u64::from(height),
+            width: u64::from(width),
+            max_pixels: limits.max_image_pixels,
+        });
+    }
+    Ok((decoder, height as usize, width as usize))
 }
 
 /// Decodes one image file (format guessed from its content), converts it to `channels` and
 /// resizes it.
 ///
 /// # Errors
-/// [`ScatterError::ImageDecode`] or [`ScatterError::Io`], naming the file.
-pub(crate) fn decode_image(path: &Path, channels: Channels, resize: Resize) -> Result<Decoded> {
-    let decode_err = |source| ScatterError::ImageDecode {
-        path: path.to_path_buf(),
-        source,
-    };
-    let img = image::ImageReader::open(path)
-        .map_err(io_error(path))?
-        .with_guessed_format()
-        .map_err(io_error(path))?
-        .decode()
-        .map_err(decode_err)?;
+/// [`ScatterError::ImageDecode`], [`ScatterError::ImageTooLarge`] or [`ScatterError::Io`],
+/// naming the file.
+pub(crate) fn decode_image(
+    path: &Path,
+    channels: Channels,
+    resize: Resize,
+    limits: &ReadLimits,
+) -> Result<Decoded> {
+    let (decoder, height, width) = open_checked(path, limits)?;
+    if height == 0 || width == 0 {
+        return Err(ScatterError::BadHeader {
+            path: path.to_path_buf(),
+            field: "dimensions",
+            value: format!("{height}x{width}"),
+            reason: "an image needs at least one row and one column",
+        });
+    }
+    let img =
+        image::DynamicImage::from_decoder(decoder).map_err(|source| ScatterError::ImageDecode {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(match channels {
-        Channels::Gray => to_chw(&apply_resize(img.to_luma8(), resize)),
-        Channels::Rgb => to_chw(&apply_resize(img.to_rgb8(), resize)),
+        Channels::Gray => {
+            let img = img.into_luma8();
+            apply_resize(img.as_raw(), 1, height, width, resize)
+        }
+        Channels::Rgb => {
+            let img = img.into_rgb8();
+            apply_resize(img.as_raw(), 3, height, width, resize)
+        }
     })
 }
 
-type Buffer<P> = ImageBuffer<P, Vec<<P as Pixel>::Subpixel>>;
-
-fn apply_resize<P: Pixel<Subpixel = u8> + 'static>(img: Buffer<P>, resize: Resize) -> Buffer<P> {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    match resize {
-        Resize::None => img,
-        Resize::Exact(th, tw) => resample(img, th, tw),
+/// Brings an interleaved `height × width × c` image to the requested size, as `[C, H, W]`.
+fn apply_resize(src: &[u8], c: usize, h: usize, w: usize, resize: Resize) -> Decoded {
+    let window = match resize {
+        Resize::None => Window::whole(h, w),
+        Resize::Exact(th, tw) => Window::whole(th, tw),
         Resize::ShorterThenCenterCrop(size) => {
+            // torchvision `Resize(int)`: the shorter side becomes `size`, the longer one
+            // `⌊long·size/short⌋` (no overflow: at most 2^32 · usize in u128).
+            let scaled = |long: usize, short: usize| long as u128 * size as u128 / short as u128;
             let (rh, rw) = if h <= w {
-                (size, w * size / h)
+                (size as u128, scaled(w, h))
             } else {
-                (h * size / w, size)
+                (scaled(h, w), size as u128)
             };
             // A side can round down below `size` only for a degenerate (0-sized) image.
-            let (rh, rw) = (rh.max(size), rw.max(size));
-            let img = resample(img, rh, rw);
-            let top = center_offset(rh, size);
-            let left = center_offset(rw, size);
-            imageops::crop_imm(&img, left as u32, top as u32, size as u32, size as u32).to_image()
+            let (rh, rw) = (rh.max(size as u128), rw.max(size as u128));
+            let rh = usize::try_from(rh).unwrap_or(usize::MAX);
+            let rw = usize::try_from(rw).unwrap_or(usize::MAX);
+            Window {
+                grid_height: rh,
+                grid_width: rw,
+                top: center_offset(rh, size),
+                left: center_offset(rw, size),
+                height: size,
+                width: size,
+            }
+        }
+    };
+    resample_window(src, c, h, w, &window)
+}
+
+/// A `height × width` window at `(top, left)` of a resampled `grid_height × grid_width` image.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    grid_height: usize,
+    grid_width: usize,
+    top: usize,
+    left: usize,
+    height: usize,
+    width: usize,
+}
+
+impl Window {
+    fn whole(height: usize, width: usize) -> Self {
+        Self {
+            grid_height: height,
+            grid_width: width,
+            top: 0,
+            left: 0,
+            height,
+            width,
         }
     }
 }
 
-fn resample<P: Pixel<Subpixel = u8> + 'static>(img: Buffer<P>, h: usize, w: usize) -> Buffer<P> {
-    if (img.height() as usize, img.width() as usize) == (h, w) {
-        img
-    } else {
-        imageops::resize(&img, w as u32, h as u32, FilterType::Triangle)
+/// Input taps of one output sample: the first input index and the normalised weights.
+struct Taps {
+    first: usize,
+    weights: Vec<f32>,
+}
+
+/// The taps of output samples `outs` when `len` input samples are resampled to `new_len` with
+/// the triangle filter, with the `image` crate's arithmetic (`horizontal_sample` /
+/// `vertical_sample` in `image` 0.25 `imageops/sample.rs`: f32 throughout, support `1·max(1,
+/// ratio)`, weights normalised by their sum).
+fn taps(len: usize, new_len: usize, outs: std::ops::Range<usize>) -> Vec<Taps> {
+    let ratio = len as f32 / new_len as f32;
+    let sratio = if ratio < 1.0 { 1.0 } else { ratio };
+    let src_support = sratio; // the triangle filter's support is 1
+    outs.map(|out| {
+        let input = (out as f32 + 0.5) * ratio;
+        let left = ((input - src_support).floor() as i64).clamp(0, len as i64 - 1);
+        let right = ((input + src_support).ceil() as i64).clamp(left + 1, len as i64);
+        let input = input - 0.5;
+        let mut weights: Vec<f32> = (left..right)
+            .map(|i| {
+                let x = (i as f32 - input) / sratio;
+                if x.abs() < 1.0 { 1.0 - x.abs() } else { 0.0 }
+            })
+            .collect();
+        let sum: f32 = weights.iter().fold(0.0, |s, &w| s + w);
+        for w in &mut weights {
+            *w /= sum;
+        }
+        Taps {
+            first: left as usize,
+            weights,
+        }
+    })
+    .collect()
+}
+
+/// Most input columns whose vertically filtered values are kept at once (per output row).
+const COLUMN_CHUNK: usize = 1 << 16;
+
+/// The `window` of the interleaved `h × w × c` image `src` resampled to the window's grid with
+/// the triangle filter, as `[C, H, W]`: bit-identical to `imageops::resize(.., FilterType::
+/// Triangle)` cropped to the window, computing only the window's pixels. An unchanged grid is a
+/// plain crop, as in `imageops::resize`.
+fn resample_window(src: &[u8], c: usize, h: usize, w: usize, win: &Window) -> Decoded {
+    let (oh, ow) = (win.height, win.width);
+    let plane = oh * ow;
+    let mut chw = vec![0u8; c * plane];
+    if (win.grid_height, win.grid_width) == (h, w) {
+        for y in 0..oh {
+            for x in 0..ow {
+                let s = ((win.top + y) * w + win.left + x) * c;
+                for k in 0..c {
+                    chw[k * plane + y * ow + x] = src[s + k];
+                }
+            }
+        }
+        return Decoded {
+            chw,
+            height: oh,
+            width: ow,
+        };
+    }
+    let rows = taps(h, win.grid_height, win.top..win.top + oh);
+    let cols = taps(w, win.grid_width, win.left..win.left + ow);
+    // `image` accumulates the vertical pass into an f32 buffer, then the horizontal pass reads
+    // it; the vertically filtered values of a chunk of input columns are kept here.
+    let mut vertical: Vec<f32> = Vec::new();
+    for (y, row) in rows.iter().enumerate() {
+        let mut x0 = 0;
+        while x0 < ow {
+            // Output columns x0..x1 whose inputs span at most COLUMN_CHUNK columns (at least one
+            // output column).
+            let lo = cols[x0].first;
+            let mut x1 = x0 + 1;
+            while x1 < ow && cols[x1].first + cols[x1].weights.len() - lo <= COLUMN_CHUNK {
+                x1 += 1;
+            }
+            let hi = cols[x1 - 1].first + cols[x1 - 1].weights.len();
+            vertical.clear();
+            vertical.resize((hi - lo) * c, 0.0);
+            for x in lo..hi {
+                for k in 0..c {
+                    let mut t = 0.0f32;
+                    for (i, &wt) in row.weights.iter().enumerate() {
+                        t += f32::from(src[((row.first + i) * w + x) * c + k]) * wt;
+                    }
+                    vertical[(x - lo) * c + k] = t;
+                }
+            }
+            for (x, col) in cols.iter().enumerate().take(x1).skip(x0) {
+                for k in 0..c {
+                    let mut t = 0.0f32;
+                    for (i, &wt) in col.weights.iter().enumerate() {
+                        t += vertical[(col.first + i - lo) * c + k] * wt;
+                    }
+                    // `FloatNearest(clamp(t, 0, 255))`: round half away from zero.
+                    chw[k * plane + y * ow + x] = t.clamp(0.0, 255.0).round() as u8;
+                }
+            }
+            x0 = x1;
+        }
+    }
+    Decoded {
+        chw,
+        height: oh,
+        width: ow,
     }
 }
 
@@ -216,23 +467,6 @@ pub(crate) fn center_offset(side: usize, size: usize) -> usize {
         half + 1
     } else {
         half
-    }
-}
-
-fn to_chw<P: Pixel<Subpixel = u8>>(img: &Buffer<P>) -> Decoded {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let c = usize::from(P::CHANNEL_COUNT);
-    let raw = img.as_raw();
-    let mut chw = vec![0u8; c * h * w];
-    for (i, px) in raw.chunks_exact(c).enumerate() {
-        for (ch, &v) in px.iter().enumerate() {
-            chw[ch * h * w + i] = v;
-        }
-    }
-    Decoded {
-        chw,
-        height: h,
-        width: w,
     }
 }
 
@@ -256,23 +490,143 @@ mod tests {
         }
     }
 
+    /// An interleaved `h × w × c` test image with varied values.
+    fn pattern(c: usize, h: usize, w: usize, seed: usize) -> Vec<u8> {
+        (0..h * w * c)
+            .map(|i| ((i * 7919 + seed * 104_729) % 251) as u8)
+            .collect()
+    }
+
+    /// `imageops::resize` to the window's grid, cropped to the window, as `[C, H, W]`: the
+    /// reference the windowed resampler must reproduce bit for bit.
+    fn reference(src: &[u8], c: usize, h: usize, w: usize, win: &Window) -> Vec<u8> {
+        use image::imageops::{self, FilterType};
+        let (gw, gh) = (win.grid_width as u32, win.grid_height as u32);
+        let crop = |raw: Vec<u8>| -> Vec<u8> {
+            let mut out = vec![0; c * win.height * win.width];
+            let plane = win.height * win.width;
+            for y in 0..win.height {
+                for x in 0..win.width {
+                    let s = ((win.top + y) * win.grid_width + win.left + x) * c;
+                    for k in 0..c {
+                        out[k * plane + y * win.width + x] = raw[s + k];
+                    }
+                }
+            }
+            out
+        };
+        if c == 1 {
+            let img = image::GrayImage::from_raw(w as u32, h as u32, src.to_vec()).unwrap();
+            crop(imageops::resize(&img, gw, gh, FilterType::Triangle).into_raw())
+        } else {
+            let img = image::RgbImage::from_raw(w as u32, h as u32, src.to_vec()).unwrap();
+            crop(imageops::resize(&img, gw, gh, FilterType::Triangle).into_raw())
+        }
+    }
+
+    #[test]
+    fn windowed_resampling_equals_resize_then_crop() {
+        // Up- and downscaling, both axes or one, odd ratios, and crops anywhere in the grid.
+        let cases = [
+            (7, 5, Window::whole(13, 11)),
+            (40, 30, Window::whole(9, 7)),
+            (30, 20, Window::whole(30, 9)),
+            (
+                20,
+                30,
+                Window {
+                    grid_height: 10,
+                    grid_width: 15,
+                    top: 0,
+                    left: 2,
+                    height: 10,
+                    width: 10,
+                },
+            ),
+            (
+                3,
+                50,
+                Window {
+                    grid_height: 8,
+                    grid_width: 133,
+                    top: 0,
+                    left: 62,
+                    height: 8,
+                    width: 8,
+                },
+            ),
+            (
+                61,
+                17,
+                Window {
+                    grid_height: 43,
+                    grid_width: 12,
+                    top: 15,
+                    left: 0,
+                    height: 12,
+                    width: 12,
+                },
+            ),
+        ];
+        for (seed, (h, w, win)) in cases.into_iter().enumerate() {
+            for c in [1, 3] {
+                let src = pattern(c, h, w, seed);
+                let got = resample_window(&src, c, h, w, &win);
+                assert_eq!((got.height, got.width), (win.height, win.width));
+                assert_eq!(
+                    got.chw,
+                    reference(&src, c, h, w, &win),
+                    "{h}x{w} -> {win:?}, {c} channels"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn column_chunks_do_not_change_the_result() {
+        // A single row wider than one chunk of vertically filtered columns.
+        let (h, w) = (2, COLUMN_CHUNK + 3000);
+        let src = pattern(1, h, w, 3);
+        let win = Window::whole(3, 5);
+        assert_eq!(
+            resample_window(&src, 1, h, w, &win).chw,
+            reference(&src, 1, h, w, &win)
+        );
+    }
+
     #[test]
     fn resize_shorter_then_crop_shapes() {
-        let img: Buffer<image::Rgb<u8>> =
-            ImageBuffer::from_fn(30, 20, |x, y| image::Rgb([x as u8, y as u8, 7]));
-        let out = apply_resize(img.clone(), Resize::ShorterThenCenterCrop(10));
-        assert_eq!(out.dimensions(), (10, 10));
+        // 30 wide, 20 high, RGB (x, y, 7)
+        let src: Vec<u8> = (0..20)
+            .flat_map(|y| (0..30).flat_map(move |x| [x as u8, y as u8, 7]))
+            .collect();
+        let out = apply_resize(&src, 3, 20, 30, Resize::ShorterThenCenterCrop(10));
+        assert_eq!((out.height, out.width), (10, 10));
         // same size: no resampling, centre crop only
-        let out = apply_resize(img, Resize::ShorterThenCenterCrop(20));
-        assert_eq!(out.dimensions(), (20, 20));
-        assert_eq!(out.get_pixel(0, 0).0, [5, 0, 7]);
+        let out = apply_resize(&src, 3, 20, 30, Resize::ShorterThenCenterCrop(20));
+        assert_eq!((out.height, out.width), (20, 20));
+        let plane = 400;
+        assert_eq!([out.chw[0], out.chw[plane], out.chw[2 * plane]], [5, 0, 7]);
+    }
+
+    #[test]
+    fn a_very_wide_image_is_cropped_without_the_full_resize() {
+        // 65535 x 1 to shorter side 200: the full resize would be 13 107 000 x 200 pixels.
+        let src = pattern(3, 1, 65_535, 1);
+        let out = apply_resize(&src, 3, 1, 65_535, Resize::ShorterThenCenterCrop(200));
+        assert_eq!(
+            (out.height, out.width, out.chw.len()),
+            (200, 200, 3 * 200 * 200)
+        );
     }
 
     #[test]
     fn chw_layout() {
-        let img: Buffer<image::Rgb<u8>> =
-            ImageBuffer::from_fn(3, 2, |x, y| image::Rgb([x as u8, 10 + y as u8, 100]));
-        let d = to_chw(&img);
+        // 3 wide, 2 high, RGB (x, 10 + y, 100)
+        let src: Vec<u8> = (0..2)
+            .flat_map(|y| (0..3).flat_map(move |x| [x as u8, 10 + y as u8, 100]))
+            .collect();
+        let d = apply_resize(&src, 3, 2, 3, Resize::None);
         assert_eq!((d.height, d.width), (2, 3));
         assert_eq!(&d.chw[..6], &[0, 1, 2, 0, 1, 2]);
         assert_eq!(&d.chw[6..12], &[10, 10, 10, 11, 11, 11]);

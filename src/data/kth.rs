@@ -15,7 +15,7 @@
 //! physical sample of every material, test on the other three.
 
 use super::folder::{Channels, Resize, decode_all, list_images};
-use super::{ImageDataset, require_dir, sorted_subdirs};
+use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
 use crate::{Result, ScatterError};
 use std::path::{Path, PathBuf};
 
@@ -60,11 +60,31 @@ pub const KTH_TIPS2B_SIZE: usize = 200;
 /// - [`ScatterError::MissingPath`] naming the missing data-set, material or sample folder,
 /// - [`ScatterError::UnknownClass`] naming a folder in the root that is not a material,
 /// - [`ScatterError::EmptyClass`] naming a sample folder without PNG images,
-/// - [`ScatterError::ImageDecode`] naming an undecodable image.
+/// - [`ScatterError::ImageDecode`] naming an undecodable image,
+/// - [`ScatterError::ImageTooLarge`] naming an image above the default pixel limit
+///   ([`ReadLimits`]; checked on its header, before decoding),
+/// - [`ScatterError::DeclaredTooLarge`] if a split would exceed the default data-set limit,
+/// - [`ScatterError::NonUtf8Name`] naming a folder in the root whose name is not UTF-8.
+///
+/// An image of any aspect ratio costs memory for the `size × size` pixels kept, not for its
+/// full resize (see [`folder`](super::folder)).
 pub fn load_kth_tips2b(
     root: &Path,
     train_sample: char,
     size: usize,
+) -> Result<(ImageDataset, ImageDataset)> {
+    load_kth_tips2b_with_limits(root, train_sample, size, &ReadLimits::default())
+}
+
+/// As [`load_kth_tips2b`], with explicit limits.
+///
+/// # Errors
+/// As [`load_kth_tips2b`].
+pub fn load_kth_tips2b_with_limits(
+    root: &Path,
+    train_sample: char,
+    size: usize,
+    limits: &ReadLimits,
 ) -> Result<(ImageDataset, ImageDataset)> {
     let train_sample = train_sample.to_ascii_lowercase();
     if !KTH_TIPS2B_SAMPLES.contains(&train_sample) {
@@ -118,12 +138,12 @@ pub fn load_kth_tips2b(
     let classes: Vec<String> = KTH_TIPS2B_MATERIALS.iter().map(|s| s.to_string()).collect();
     let resize = Resize::ShorterThenCenterCrop(size);
     let train = ImageDataset::new(
-        decode_all(&train_files, Channels::Rgb, resize)?,
+        decode_all(&root, &train_files, Channels::Rgb, resize, limits)?,
         train_labels,
         classes.clone(),
     )?;
     let test = ImageDataset::new(
-        decode_all(&test_files, Channels::Rgb, resize)?,
+        decode_all(&root, &test_files, Channels::Rgb, resize, limits)?,
         test_labels,
         classes,
     )?;

@@ -17,6 +17,27 @@
 //! normalisation and cutout of its training pipeline. With the `download` feature,
 //! [`download`] fetches and verifies the CIFAR-10 and KTH-TIPS2-b archives; the checksum
 //! helpers ([`sha256_file`], [`md5_file`]) are always available.
+//!
+//! # Limits
+//!
+//! No reader allocates what a header declares before checking it: a raw file's header is
+//! compared with the file's length, and a declared size beyond a [`ReadLimits`] value is refused
+//! with a typed error before anything of that size is allocated
+//! ([`ScatterError::DeclaredTooLarge`], [`ScatterError::ImageTooLarge`]). The limits
+//! ([`ReadLimits::default`]; every loader has a `*_with_limits` variant taking other ones):
+//!
+//! | limit | default | applies to |
+//! |---|---|---|
+//! | [`ReadLimits::max_file_bytes`] | [`DEFAULT_MAX_FILE_BYTES`] = 2 GiB | the payload of one IDX file (after gzip decompression), one CIFAR-10 batch file |
+//! | [`ReadLimits::max_image_pixels`] | [`DEFAULT_MAX_IMAGE_PIXELS`] = 2²⁶ (8192 × 8192) | one image: PNG/JPEG dimensions read from the header before decoding, the `rows × cols` of an IDX image file |
+//! | [`ReadLimits::max_dataset_bytes`] | [`DEFAULT_MAX_DATASET_BYTES`] = 8 GiB | the decoded `N × C × H × W` of an image folder or KTH-TIPS2-b, checked before its buffer is allocated |
+//!
+//! The defaults are far above the data sets of the paper (a CIFAR-10 batch is 30 MB, the
+//! Fashion-MNIST training images 47 MB, KTH-TIPS2-b images 200 × 200) and far below what a
+//! small hostile file could otherwise make the process allocate. Gzip streams are inflated
+//! incrementally, never beyond the size their IDX header declares. Resizing with a centre crop
+//! computes only the pixels kept (a 65535 × 1 image cropped to 200 × 200 resamples 200 × 200
+//! pixels, not 13 million × 200).
 
 pub mod augment;
 pub mod checksum;
@@ -34,6 +55,41 @@ use crate::error::io_error;
 use crate::{Result, ScatterError};
 use ndarray::{Array4, Axis};
 use std::path::Path;
+
+/// Default of [`ReadLimits::max_file_bytes`]: 2 GiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Default of [`ReadLimits::max_image_pixels`]: 2²⁶ pixels (8192 × 8192, 201 MB as RGB).
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 1 << 26;
+
+/// Default of [`ReadLimits::max_dataset_bytes`]: 8 GiB.
+pub const DEFAULT_MAX_DATASET_BYTES: u64 = 8 << 30;
+
+/// Sizes the readers refuse to allocate on the word of a header (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Largest payload of one data file in bytes: an IDX file's data after gzip decompression,
+    /// a CIFAR-10 batch file.
+    pub max_file_bytes: u64,
+    /// Largest image in pixels (`height × width`), checked on the header before decoding: PNG
+    /// and JPEG files, and the `rows × cols` of an IDX image file.
+    pub max_image_pixels: u64,
+    /// Largest decoded image data set in bytes (`N × C × H × W`), checked before its buffer
+    /// is allocated: compressed image files can decode to far more than their size on disk.
+    pub max_dataset_bytes: u64,
+}
+
+impl Default for ReadLimits {
+    /// [`DEFAULT_MAX_FILE_BYTES`], [`DEFAULT_MAX_IMAGE_PIXELS`] and
+    /// [`DEFAULT_MAX_DATASET_BYTES`].
+    fn default() -> Self {
+        Self {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_image_pixels: DEFAULT_MAX_IMAGE_PIXELS,
+            max_dataset_bytes: DEFAULT_MAX_DATASET_BYTES,
+        }
+    }
+}
 
 /// Images as `u8`, shape `[N, C, H, W]`, with labels in `0..classes.len()`.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,6 +254,11 @@ pub(crate) fn require_dir(path: &Path) -> Result<()> {
 }
 
 /// Sorted names of the sub-folders of `dir` (hidden ones, starting with `.`, skipped).
+///
+/// # Errors
+/// [`ScatterError::NonUtf8Name`] naming a sub-folder whose name is not UTF-8 (a class name
+/// must be text; a lossy conversion would name a folder that does not exist),
+/// [`ScatterError::Io`].
 pub(crate) fn sorted_subdirs(dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
@@ -206,10 +267,14 @@ pub(crate) fn sorted_subdirs(dir: &Path) -> Result<Vec<String>> {
         if !path.is_dir() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
-            names.push(name);
+        let name = entry.file_name();
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
         }
+        let name = name
+            .into_string()
+            .map_err(|_| ScatterError::NonUtf8Name { path: path.clone() })?;
+        names.push(name);
     }
     names.sort();
     Ok(names)

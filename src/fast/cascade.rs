@@ -188,11 +188,13 @@ impl<T: Float> Cascade<T> {
     ///
     /// # Errors
     /// [`ScatterError::InvalidParameter`] for invalid options, [`ScatterError::ScaleTooLarge`] if
-    /// `2^J` exceeds `height` or `width`.
+    /// `2^J` exceeds `height` or `width`, [`ScatterError::InputTooLarge`] or
+    /// [`ScatterError::PlanTooLarge`] for sizes beyond the documented limits.
     pub(crate) fn new(height: usize, width: usize, options: ScatteringOptions) -> Result<Self> {
         options.validate()?;
         let big_j = options.num_scales;
         let geometry = PaddedGeometry::new(height, width, big_j)?;
+        super::check_plan_size::<T>(&options, &geometry)?;
         let [mp, np] = geometry.padded_size();
         let mut planner = FftPlanner::new();
         let ffts: Vec<Fft2<T>> = (0..=big_j)

@@ -48,6 +48,50 @@ impl Float for f64 {
     const SAFE_MAGNITUDE: f64 = 2.582_249_878_086_908_6e120;
 }
 
+/// Largest memory a plan may need, by the estimate of [`plan_bytes`]: 16 GiB. A plan for
+/// 32 × 32 inputs at `J = 2`, `L = 8` needs about 1 MB, one for 1024 × 1024 about 550 MB; larger
+/// sizes are refused with [`ScatterError::PlanTooLarge`] before anything is allocated. The burn
+/// layer's cascade is held to the same limit (its `forward` panics with that message).
+pub const MAX_PLAN_BYTES: u64 = 16 << 30;
+
+/// Estimated peak memory, in bytes, of planning a transform for `geometry` and `options` in
+/// element type `T`: the filter spectra as computed (`f64`, one plane per wavelet, plus the
+/// flattened copy handed to the cascade), the prepared wavelet and low-pass spectra (complex
+/// `T`, every resolution they are applied at: at most 4/3 of a full plane each), the path
+/// tables (`(J·L)²` entries for order 2) and one worker's workspace (a few full planes).
+/// Computed in `u128`, without overflow for any validated options and geometry.
+pub fn plan_bytes<T: Float>(options: &ScatteringOptions, geometry: &PaddedGeometry) -> u128 {
+    let [mp, np] = geometry.padded_size();
+    let plane = mp as u128 * np as u128;
+    let complex = 2 * std::mem::size_of::<T>() as u128;
+    let wavelets = options.num_scales as u128 * options.num_orientations as u128;
+    let spectra_f64 = 2 * 8 * wavelets * plane + 8 * plane;
+    let prepared = complex * (wavelets + 1) * plane * 4 / 3;
+    let tables =
+        8 * wavelets * wavelets + 64 * options.num_paths() as u128 + 16 * (mp + np) as u128;
+    let workspace = 8 * complex * plane;
+    spectra_f64 + prepared + tables + workspace
+}
+
+/// [`ScatterError::PlanTooLarge`] when [`plan_bytes`] exceeds [`MAX_PLAN_BYTES`].
+pub(crate) fn check_plan_size<T: Float>(
+    options: &ScatteringOptions,
+    geometry: &PaddedGeometry,
+) -> Result<()> {
+    let bytes = plan_bytes::<T>(options, geometry);
+    if bytes > u128::from(MAX_PLAN_BYTES) {
+        return Err(ScatterError::PlanTooLarge {
+            height: geometry.height,
+            width: geometry.width,
+            num_scales: options.num_scales,
+            num_orientations: options.num_orientations,
+            bytes,
+            limit: MAX_PLAN_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// A planned fixed-filter scattering transform for one input size.
 ///
 /// Holds the scattering cascade (FFT plans of every resolution `2^−r`, `r = 0..=J`, the low-pass
@@ -74,9 +118,16 @@ impl<T: Float> Scattering2dPlan<T> {
     ///
     /// # Errors
     /// [`ScatterError::InvalidParameter`] for invalid options, [`ScatterError::ScaleTooLarge`] if
-    /// `2^J` exceeds `height` or `width`.
+    /// `2^J` exceeds `height` or `width`, [`ScatterError::InputTooLarge`] beyond
+    /// [`MAX_PADDED_PLANE`](crate::geometry::MAX_PADDED_PLANE),
+    /// [`ScatterError::PlanTooLarge`] beyond [`MAX_PLAN_BYTES`]; all checked before the filter
+    /// bank or any buffer is built.
     pub fn new(height: usize, width: usize, options: ScatteringOptions) -> Result<Self> {
         options.validate()?;
+        check_plan_size::<T>(
+            &options,
+            &PaddedGeometry::new(height, width, options.num_scales)?,
+        )?;
         let bank = FilterBankParams::tight_frame(options.num_scales, options.num_orientations)?;
         Self::with_filter_bank(height, width, options.max_order, bank)
     }
@@ -84,8 +135,8 @@ impl<T: Float> Scattering2dPlan<T> {
     /// Plan with an explicit bank, for example learned parameters exported from the burn layer.
     ///
     /// # Errors
-    /// As [`Scattering2dPlan::new`], plus the bank's own checks
-    /// ([`FilterBankParams::validate`]).
+    /// As [`Scattering2dPlan::new`] (the size limits are checked before the spectra are
+    /// computed), plus the bank's own checks ([`FilterBankParams::validate`]).
     pub fn with_filter_bank(
         height: usize,
         width: usize,
@@ -97,6 +148,10 @@ impl<T: Float> Scattering2dPlan<T> {
             bank.num_scales(),
             bank.num_orientations(),
             max_order,
+        )?;
+        check_plan_size::<T>(
+            &options,
+            &PaddedGeometry::new(height, width, options.num_scales)?,
         )?;
         let cascade = Cascade::new(height, width, options)?;
         let [mp, np] = cascade.geometry().padded_size();

@@ -623,12 +623,13 @@ pub fn run_experiment(
         let options = FitOptions {
             checkpoint_dir: Some(checkpoint.clone()),
             resume: true,
-            stop_after: None,
             progress,
+            ..FitOptions::default()
         };
         let (_, report) = fit(model, &subset, test, &config, &options)?;
         if !spec.keep_checkpoints {
-            std::fs::remove_dir_all(&checkpoint).map_err(io_error(&checkpoint))?;
+            // Only the checkpoint's own files: anything else in the folder stays.
+            super::checkpoint::remove_checkpoint(&checkpoint)?;
         }
         let trajectory = &report.trajectory;
         Ok(RunRecord {

@@ -209,6 +209,17 @@ pub enum Head {
 }
 
 impl Head {
+    /// Number of classes (the width of the logits; 0 for an MLP head without layers).
+    pub fn num_classes(&self) -> usize {
+        // burn's `Linear` weight is `[d_input, d_output]`.
+        let classifier = match self {
+            Head::Linear(h) => Some(&h.linear),
+            Head::Wrn(h) => Some(&h.fc),
+            Head::Mlp(h) => h.layers.last(),
+        };
+        classifier.map_or(0, |c| c.weight.dims()[1])
+    }
+
     /// Logits `[batch, classes]` from features `[batch, channels, height, width]`.
     ///
     /// # Panics

@@ -7,17 +7,19 @@
 //! ```
 
 pub mod baseline;
+pub mod checkpoint;
 pub mod experiment;
 mod heads;
 mod model;
 pub mod optim;
 mod trainer;
 
+pub use checkpoint::{FILTERS_FILE, remove_checkpoint};
 pub use heads::{
     BasicBlock, Head, HeadConfig, HeadKind, LinearHead, MlpHead, PlainBatchNorm, WrnHead,
 };
 pub use model::{Hybrid, HybridConfig, num_trainable_params};
 pub use trainer::{
-    EpochStats, FILTERS_FILE, FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR,
-    PaperSchedule, TrainConfig, TrainReport, evaluate, fit,
+    EpochStats, FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule,
+    TrainConfig, TrainReport, evaluate, fit,
 };

@@ -101,6 +101,17 @@ impl Hybrid {
         self.in_channels
     }
 
+    /// Image size `[height, width]` the model expects.
+    pub fn input_size(&self) -> [usize; 2] {
+        let g = self.scattering.geometry();
+        [g.height, g.width]
+    }
+
+    /// Number of classes of the head.
+    pub fn num_classes(&self) -> usize {
+        self.head.num_classes()
+    }
+
     /// Whether any filter parameter requires a gradient (false for the fixed-scattering baseline,
     /// and on a device without autodiff).
     pub fn filters_trainable(&self) -> bool {

@@ -1,6 +1,6 @@
 //! The training loop: mini-batch SGD under a one-cycle schedule, evaluation, checkpoints, resume.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -14,11 +14,12 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::HeadKind;
+use super::checkpoint::CheckpointDir;
 use super::model::Hybrid;
 use super::optim::{OneCycle, ParamGroupOptimizer};
 use crate::data::ImageDataset;
 use crate::data::augment::{Augmentation, Normalization, make_batch};
-use crate::error::{Result, ScatterError, io_error};
+use crate::error::{Result, ScatterError};
 use crate::filters::diagnostics::ALIASING_WARNING;
 use crate::filters::trajectory::{FilterTrajectory, TrajectoryPoint};
 
@@ -252,36 +253,22 @@ pub struct TrainReport {
 /// Where and how [`fit`] reports and saves.
 #[derive(Clone, Debug, Default)]
 pub struct FitOptions {
-    /// Directory for checkpoints (`model.bpk`, `optim_head.bpk`, `optim_filters.bpk`,
-    /// `state.json`, `filters.json`); none: no checkpoints.
+    /// Directory for checkpoints, one of its own (layout, ownership rules and verification:
+    /// [`checkpoint`](super::checkpoint)); none: no checkpoints. It must be new, empty, or hold
+    /// a checkpoint of this crate and nothing else (see `overwrite`); `.`, `..` and roots are
+    /// refused.
     pub checkpoint_dir: Option<PathBuf>,
+    /// Write checkpoints into `checkpoint_dir` even though it holds entries this crate did not
+    /// write: files with the checkpoint's names (`state.json`, `model.bpk`, `optim_head.bpk`,
+    /// `optim_filters.bpk`, `filters.json`) are replaced, every other entry is left as it is.
+    /// Off by default: such a directory is refused before training starts.
+    pub overwrite: bool,
     /// Continue from the checkpoint in `checkpoint_dir` when one exists.
     pub resume: bool,
     /// Stop after this many epochs in total (the run can later be resumed); none: all epochs.
     pub stop_after: Option<usize>,
     /// Show a progress bar with loss and accuracy on stderr.
     pub progress: bool,
-}
-
-#[derive(Serialize, Deserialize)]
-struct CheckpointState {
-    config: TrainConfig,
-    epochs_done: usize,
-    history: Vec<EpochStats>,
-}
-
-const STATE_FILE: &str = "state.json";
-const MODEL_FILE: &str = "model.bpk";
-const OPTIM_HEAD_FILE: &str = "optim_head.bpk";
-const OPTIM_FILTERS_FILE: &str = "optim_filters.bpk";
-/// File name of the filter trajectory inside a checkpoint directory.
-pub const FILTERS_FILE: &str = "filters.json";
-
-fn checkpoint_err(path: &Path, reason: impl ToString) -> ScatterError {
-    ScatterError::Checkpoint {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    }
 }
 
 /// Cached scattering features of a data set (for frozen filters without augmentation, where the
@@ -443,9 +430,16 @@ fn loss_and_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, u
 /// one from a record) for each run.
 ///
 /// # Errors
-/// [`ScatterError::InvalidTraining`] for an invalid configuration or empty data sets, or data whose
-/// image shape or classes do not fit the model; [`ScatterError::Checkpoint`] when a checkpoint
-/// cannot be written or read, or was written with another configuration.
+/// [`ScatterError::InvalidTraining`], before the first step, for an invalid configuration, empty
+/// data sets, or data that does not fit the model: another channel count, an image size that the
+/// augmentation does not bring to the model's input size (or a crop that does not fit the
+/// images), a label outside the model's classes, a normalisation for another channel count.
+/// For checkpoints (see [`checkpoint`](super::checkpoint)): [`ScatterError::CheckpointPath`] and
+/// [`ScatterError::CheckpointForeignEntry`] for a directory the crate may not write into (checked
+/// before training); [`ScatterError::Checkpoint`], [`ScatterError::CheckpointChecksum`],
+/// [`ScatterError::CheckpointModel`] and [`ScatterError::CheckpointEpochs`] for a checkpoint that
+/// cannot be resumed (another configuration or model, corrupted or swapped files, counters out of
+/// range); [`ScatterError::Io`] when one cannot be written.
 pub fn fit(
     mut model: Hybrid,
     train: &ImageDataset,
@@ -469,6 +463,8 @@ pub fn fit(
             test.channels()
         )));
     }
+    check_data(&model, train, "training", &config.augmentation, config)?;
+    check_data(&model, test, "test", &config.test_augmentation, config)?;
     let started = Instant::now();
     let device = model.scattering.filters.xi.val().device();
     if !device.is_autodiff() {
@@ -478,7 +474,18 @@ pub fn fit(
     }
     let learnable = model.filters_trainable();
     let batches = train.len().div_ceil(config.batch_size);
-    let total_steps = config.epochs * batches;
+    let total_steps = config.epochs.checked_mul(batches).ok_or_else(|| {
+        ScatterError::InvalidTraining(format!(
+            "{} epochs of {batches} batches is more optimiser steps than a usize can count",
+            config.epochs
+        ))
+    })?;
+    // The checkpoint directory is checked (and claimed) before any training.
+    let checkpoint = options
+        .checkpoint_dir
+        .as_deref()
+        .map(|dir| CheckpointDir::open(dir, options.overwrite))
+        .transpose()?;
     let mut head_opt = ParamGroupOptimizer::new(
         OneCycle::new(total_steps, config.head_max_lr),
         config.weight_decay,
@@ -491,30 +498,16 @@ pub fn fit(
     let mut history = Vec::new();
     let mut trajectory = FilterTrajectory { points: Vec::new() };
     let mut first_epoch = 1;
-    if let (Some(dir), true) = (&options.checkpoint_dir, options.resume)
-        && dir.join(STATE_FILE).exists()
+    if let (Some(checkpoint), true) = (&checkpoint, options.resume)
+        && checkpoint.has_checkpoint()
     {
-        let state: CheckpointState = read_json(&dir.join(STATE_FILE))?;
-        if &state.config != config {
-            return Err(checkpoint_err(
-                dir,
-                "written with another training configuration; use another directory or the same settings",
-            ));
-        }
-        model = model
-            .try_load_file(dir.join(MODEL_FILE))
-            .map_err(|e| checkpoint_err(&dir.join(MODEL_FILE), format!("{e:?}")))?;
-        head_opt.optimizer = head_opt
-            .optimizer
-            .load(dir.join(OPTIM_HEAD_FILE))
-            .map_err(|e| checkpoint_err(&dir.join(OPTIM_HEAD_FILE), format!("{e:?}")))?;
-        filter_opt.optimizer = filter_opt
-            .optimizer
-            .load(dir.join(OPTIM_FILTERS_FILE))
-            .map_err(|e| checkpoint_err(&dir.join(OPTIM_FILTERS_FILE), format!("{e:?}")))?;
-        trajectory = FilterTrajectory::read_json(dir.join(FILTERS_FILE))?;
-        history = state.history;
-        first_epoch = state.epochs_done + 1;
+        let resumed = checkpoint.load(model, config, &head_opt, &filter_opt)?;
+        model = resumed.model;
+        head_opt.optimizer = resumed.head_optimizer;
+        filter_opt.optimizer = resumed.filter_optimizer;
+        trajectory = resumed.trajectory;
+        history = resumed.history;
+        first_epoch = resumed.epochs_done + 1;
     }
     if trajectory.points.is_empty()
         && let Some(point) = trajectory_point(&model, 0)
@@ -630,20 +623,17 @@ pub fn fit(
             }
             trajectory.points.push(point);
         }
-        if let Some(dir) = &options.checkpoint_dir
+        if let Some(checkpoint) = &checkpoint
             && (epoch % config.checkpoint_every == 0 || epoch == last_epoch)
         {
-            write_atomically(dir, |tmp| {
-                write_checkpoint_files(
-                    tmp,
-                    &model,
-                    &head_opt,
-                    &filter_opt,
-                    config,
-                    &history,
-                    &trajectory,
-                )
-            })?;
+            checkpoint.write(
+                &model,
+                &head_opt,
+                &filter_opt,
+                config,
+                &history,
+                &trajectory,
+            )?;
         }
     }
     if let Some(bar) = bar {
@@ -720,74 +710,76 @@ fn progress_bar(
     })
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
-    serde_json::from_str(&text).map_err(|e| checkpoint_err(path, e))
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| checkpoint_err(path, e))?;
-    std::fs::write(path, text).map_err(io_error(path))
-}
-
-/// Runs `write` on a sibling `*.partial` directory, then swaps it in place of `dir`, so that an
-/// interrupted write never leaves a checkpoint whose files disagree.
-fn write_atomically(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let partial = dir.with_extension("partial");
-    let previous = dir.with_extension("previous");
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(io_error(&partial))?;
+/// Checks that `ds` fits `model` under `aug` and the configuration's normalisation, so that
+/// no batch of it can panic: labels within the model's classes and one per image, a
+/// normalisation per channel, crops that fit the images, and images that `aug` brings to the
+/// model's input size.
+fn check_data(
+    model: &Hybrid,
+    ds: &ImageDataset,
+    which: &str,
+    aug: &Augmentation,
+    config: &TrainConfig,
+) -> Result<()> {
+    let bad = |message: String| Err(ScatterError::InvalidTraining(message));
+    let (c, h, w) = (ds.channels(), ds.height(), ds.width());
+    if ds.labels.len() != ds.images.shape()[0] {
+        return bad(format!(
+            "the {which} set has {} images but {} labels",
+            ds.images.shape()[0],
+            ds.labels.len()
+        ));
     }
-    write(&partial)?;
-    if dir.exists() {
-        if previous.exists() {
-            std::fs::remove_dir_all(&previous).map_err(io_error(&previous))?;
+    let classes = model.num_classes();
+    if let Some((i, &label)) = ds.labels.iter().enumerate().find(|(_, l)| **l >= classes) {
+        return bad(format!(
+            "{which} image {i} has label {label}, but the model has {classes} classes (labels 0..{classes})"
+        ));
+    }
+    if config.normalization.mean.len() != c {
+        return bad(format!(
+            "the normalisation has {} channels, the {which} images {c}",
+            config.normalization.mean.len()
+        ));
+    }
+    let (mut ch, mut cw) = (h, w);
+    if let Some(s) = aug.center_crop {
+        if s == 0 || s > h || s > w {
+            return bad(format!(
+                "the {which} centre crop {s} does not fit {h}x{w} images"
+            ));
         }
-        std::fs::rename(dir, &previous).map_err(io_error(dir))?;
+        (ch, cw) = (s, s);
     }
-    std::fs::rename(&partial, dir).map_err(io_error(&partial))?;
-    if previous.exists() {
-        std::fs::remove_dir_all(&previous).map_err(io_error(&previous))?;
+    if let Some(rc) = aug.random_crop {
+        let fits = |side: usize| side.checked_add(rc.padding.saturating_mul(2));
+        if rc.size == 0
+            || fits(ch).is_none_or(|s| rc.size > s)
+            || fits(cw).is_none_or(|s| rc.size > s)
+        {
+            return bad(format!(
+                "the {which} random crop {} with padding {} does not fit {ch}x{cw} images",
+                rc.size, rc.padding
+            ));
+        }
+    }
+    if aug.cutout == Some(0) {
+        return bad(format!("the {which} cutout size must be positive"));
+    }
+    let (oh, ow) = aug.output_size(h, w);
+    let [mh, mw] = model.input_size();
+    if (oh, ow) != (mh, mw) {
+        return bad(format!(
+            "the {which} images are {h}x{w}{}, the model expects {mh}x{mw}",
+            if (oh, ow) == (h, w) {
+                String::new()
+            } else {
+                format!(" ({oh}x{ow} after cropping)")
+            }
+        ));
     }
     Ok(())
 }
-
-fn write_checkpoint_files(
-    dir: &Path,
-    model: &Hybrid,
-    head_opt: &ParamGroupOptimizer,
-    filter_opt: &ParamGroupOptimizer,
-    config: &TrainConfig,
-    history: &[EpochStats],
-    trajectory: &FilterTrajectory,
-) -> Result<()> {
-    // burn's `RunningState` (batch-norm statistics) records its last *synced* value; `valid`
-    // syncs the pending update of the last batch into it, so the checkpoint holds it.
-    let _ = model.valid();
-    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    model
-        .clone()
-        .save_file(dir.join(MODEL_FILE))
-        .map_err(|e| checkpoint_err(&dir.join(MODEL_FILE), format!("{e:?}")))?;
-    head_opt
-        .optimizer
-        .save(dir.join(OPTIM_HEAD_FILE))
-        .map_err(|e| checkpoint_err(&dir.join(OPTIM_HEAD_FILE), format!("{e:?}")))?;
-    filter_opt
-        .optimizer
-        .save(dir.join(OPTIM_FILTERS_FILE))
-        .map_err(|e| checkpoint_err(&dir.join(OPTIM_FILTERS_FILE), format!("{e:?}")))?;
-    trajectory.write_json(dir.join(FILTERS_FILE))?;
-    write_json(
-        &dir.join(STATE_FILE),
-        &CheckpointState {
-            config: config.clone(),
-            epochs_done: history.last().map_or(0, |s| s.epoch),
-            history: history.to_vec(),
-        },
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
