@@ -14,7 +14,7 @@
 //! plus the any-size FFT (RustFFT extension vs dense DFT matmuls). `cargo bench --bench burn`
 //! (CPU backends); `cargo bench --bench burn --features wgpu` adds wgpu. Every timed closure ends
 //! with `device.sync()` so asynchronous backends are really timed. The side-by-side table with
-//! ratios is `cargo run --release --example layer_costs`.
+//! ratios is `cargo run --release --features full --example layer_costs`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -22,10 +22,10 @@ echo "CPU cores: $(nproc)"
 rustc --version
 
 echo "=== build (release, features wgpu)"
-cargo build --release --features wgpu --example layer_costs --example train_step
+cargo build --release --features full,wgpu --example layer_costs --example train_step
 
 echo "=== wgpu test suite"
-cargo test --release --features wgpu --test burn_wgpu -- --nocapture
+cargo test --release --features full,wgpu --test burn_wgpu -- --nocapture
 
 echo "=== layer costs: CPU fast path (a) against the layer on wgpu (b, c, d)"
 "$bin/layer_costs" --device wgpu --batch "$BATCH" --repeats "$REPEATS"

@@ -1,7 +1,7 @@
 //! Learnable vs fixed scattering on CIFAR-10 with the paper's protocol.
 //!
 //! ```sh
-//! cargo run --release --example cifar10 -- --samples 100 --seeds 10 --head linear --out runs/cifar10
+//! cargo run --release --features full --example cifar10 -- --samples 100 --seeds 10 --head linear --out runs/cifar10
 //! ```
 //!
 //! Downloads the binary version from the official URL into `--data-dir` (default `data/`) on first
@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use common::{GridArgs, report};
 use learnable_scattering::data::cifar::load_cifar10;
-use learnable_scattering::data::download::{CIFAR10_BINARY, ensure_dataset};
+use learnable_scattering::data::download::CIFAR10_BINARY;
 use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{CIFAR10_SEEDS, PaperDataset};
 
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report(&rows, &cli.grid.out);
         return Ok(());
     }
-    let dir = ensure_dataset(&CIFAR10_BINARY, &cli.data_dir)?;
+    let dir = common::ensure_dataset_cli(&CIFAR10_BINARY, &cli.data_dir)?;
     let (train, test) = load_cifar10(&dir)?;
     let rows = cli.grid.run(
         cli.grid.grid(&CIFAR10_SEEDS),

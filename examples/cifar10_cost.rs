@@ -3,7 +3,7 @@
 //! from the foolbox 3.3.4 wheel, MIT), and extrapolated to the full run.
 //!
 //! ```sh
-//! cargo run --release --example cifar10_cost -- --epochs 200
+//! cargo run --release --features full --example cifar10_cost -- --epochs 200
 //! ```
 //!
 //! The real data set is not reachable from the machines this crate is built on, so the run is

@@ -2,8 +2,8 @@
 //! package `dataset-fashion-mnist`).
 //!
 //! ```sh
-//! cargo run --release --example fashion_mnist -- --samples 100,500,1000 --seeds 10 --out runs/fashion
-//! cargo run --release --example fashion_mnist -- --protocol paper --samples 100,500,1000 --seeds 10 \
+//! cargo run --release --features full --example fashion_mnist -- --samples 100,500,1000 --seeds 10 --out runs/fashion
+//! cargo run --release --features full --example fashion_mnist -- --protocol paper --samples 100,500,1000 --seeds 10 \
 //!     --out runs/fashion-paper
 //! ```
 //!

@@ -4,10 +4,10 @@
 //! ```sh
 //! # converged baselines: standardised features -> multinomial logistic regression (L-BFGS),
 //! # the L2 strength chosen by 5-fold cross-validation inside each training subset
-//! cargo run --release --example fashion_study -- baselines --samples 100,500,1000 --seeds 10 \
+//! cargo run --release --features full --example fashion_study -- baselines --samples 100,500,1000 --seeds 10 \
 //!     --out runs/fashion-paper
 //! # tables and pictures from runs.jsonl (+ baselines.jsonl, + an augmented grid)
-//! cargo run --release --example fashion_study -- report --runs runs/fashion-paper \
+//! cargo run --release --features full --example fashion_study -- report --runs runs/fashion-paper \
 //!     --augmented runs/fashion-paper-aug
 //! ```
 //!

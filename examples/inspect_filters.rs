@@ -3,7 +3,7 @@
 //! curves, for the tight frame, a seeded random bank and, when given, a training checkpoint.
 //!
 //! ```sh
-//! cargo run --release --example inspect_filters -- --out DIR [--checkpoint CKPT] \
+//! cargo run --release --features full --example inspect_filters -- --out DIR [--checkpoint CKPT] \
 //!     [--j 2] [--l 8] [--size 32] [--seed 0]
 //! ```
 //!

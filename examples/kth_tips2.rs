@@ -2,7 +2,7 @@
 //! sample (a-d) of the 11 materials, test on the other three.
 //!
 //! ```sh
-//! cargo run --release --example kth_tips2 -- --train-samples a,b,c,d --seeds 4 --out runs/kth
+//! cargo run --release --features full --example kth_tips2 -- --train-samples a,b,c,d --seeds 4 --out runs/kth
 //! ```
 //!
 //! Downloads the 200×200 colour archive from the official URL into `--data-dir` (default `data/`)
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use common::{GridArgs, report};
-use learnable_scattering::data::download::{KTH_TIPS2B, ensure_dataset};
+use learnable_scattering::data::download::KTH_TIPS2B;
 use learnable_scattering::data::kth::{KTH_TIPS2B_SIZE, load_kth_tips2b};
 use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Runs the grid with physical sample `sample` as the training set, into `out`.
 fn run_sample(cli: &Cli, sample: char, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = ensure_dataset(&KTH_TIPS2B, &cli.data_dir)?;
+    let dir = common::ensure_dataset_cli(&KTH_TIPS2B, &cli.data_dir)?;
     let (train, test) = load_kth_tips2b(&dir, sample, KTH_TIPS2B_SIZE)?;
     let mut grid = cli.grid.grid(&KTH_SEEDS);
     // The whole physical sample is the training set (1188 images).

@@ -13,7 +13,7 @@
 //!
 //! and prints a Markdown table with the ratios to (a), then one JSON line per case.
 //!
-//! `cargo run --release --example layer_costs [-- --batch 128 --repeats 5 --case 3x32x32]`
+//! `cargo run --release --features full --example layer_costs [-- --batch 128 --repeats 5 --case 3x32x32]`
 //!
 //! With `--mode c --case 3x32x32` only that mode runs, and the peak resident memory printed at the
 //! end is that of mode (c) alone. `--mode f` also prints the cost of the filter construction

@@ -1,7 +1,7 @@
 //! Quick start: learnable vs fixed scattering on a small real data set shipped with the crate.
 //!
 //! ```sh
-//! cargo run --release --example quickstart
+//! cargo run --release --features full --example quickstart
 //! ```
 //!
 //! Trains two hybrid models with a linear head on 1000 Fashion-MNIST images (100 per class,
@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!(
-        "checkpoints: {} (see `cargo run --release --example inspect_filters -- --out DIR --checkpoint {}`)",
+        "checkpoints: {} (see `cargo run --release --features full --example inspect_filters -- --out DIR --checkpoint {}`)",
         args.out.display(),
         args.out.join("learnable").display()
     );

@@ -11,6 +11,7 @@
 //! (for example learned parameters) as written by `serde_json` from `FilterBankParams`;
 //! `--j` and `--l` must then match it.
 
+use learnable_scattering::error::FileError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -136,10 +137,10 @@ fn require_parent_dir(path: &Path) -> Result<()> {
     if parent.is_dir() {
         Ok(())
     } else {
-        Err(ScatterError::MissingPath {
+        Err(ScatterError::File(FileError::MissingPath {
             path: path.to_path_buf(),
             what: "folder to write this file into",
-        })
+        }))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Quick start: scatter two real textures shipped with the crate and show what the coefficients
 //! say about them.
 //!
-//! `cargo run --release --example textures [-- --save DIR]`
+//! `cargo run --release --features full --example textures [-- --save DIR]`
 //!
 //! Reads `examples/data/{brick,grass}.png` (512×512 gray, CC0, from scikit-image), runs a J = 3,
 //! L = 8, order-2 scattering (kymatio's tight frame, fast CPU path), and prints the output shape,

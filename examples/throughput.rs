@@ -5,6 +5,7 @@
 //! run. By hand:
 //! `cargo run --release --example throughput -- INPUT.npy --j 2 --l 8 --repeats 5`
 
+use learnable_scattering::error::FileError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -44,7 +45,9 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<()> {
     let NpyArray::F32(x) = read_real_npy(&args.input)? else {
-        return Err(ScatterError::UnsupportedDtype { path: args.input });
+        return Err(ScatterError::File(FileError::UnsupportedDtype {
+            path: args.input,
+        }));
     };
     let shape = x.shape().to_vec();
     if shape.len() < 3 {

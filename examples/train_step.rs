@@ -3,7 +3,7 @@
 //!
 //! Used by `benches/compare_torch.py`, which runs the PyTorch reference approach in the same run.
 //! By hand:
-//! `cargo run --release --example train_step -- --device flex --batch 128 --steps 5`
+//! `cargo run --release --features full --example train_step -- --device flex --batch 128 --steps 5`
 //!
 //! Modes: `fixed_forward` (all parameters frozen), `learnable_forward` (filters regenerated),
 //! `learnable_step` (forward + backward). The loss is `Σ S`, as in the reference script.
@@ -11,7 +11,7 @@
 //! With `--head linear,wrn,mlp`, also `hybrid_step_<head>`: the hybrid model (learnable scattering
 //! and that head, 10 classes) forward, cross-entropy on random labels and backward to every
 //! parameter, which is what one training batch costs before the optimiser update:
-//! `cargo run --release --example train_step -- --channels 1 --size 28 --step-only --head linear,wrn`
+//! `cargo run --release --features full --example train_step -- --channels 1 --size 28 --step-only --head linear,wrn`
 
 use std::time::Instant;
 

@@ -1,8 +1,16 @@
-//! The crate's one error type.
+//! The crate's errors, split by domain.
 //!
-//! Fallible constructors and the fast path return [`Result`]; burn layers panic with the
-//! [`Display`](std::fmt::Display) text of the same variants (burn style), so a message is written
-//! once.
+//! [`ScatterError`] is what every fallible function returns. Its own variants are the core ones:
+//! configuration, shapes, filter banks and sizes (the fast path, the filters and the layer). Errors
+//! of a domain that only some users compile sit in a nested enum of their own, reached through one
+//! variant: [`FileError`] (bytes of a file: `.npy` and the data-set readers), [`DataError`] (data
+//! sets, feature `data`), [`DownloadError`] (archives and downloads, feature `data`),
+//! [`CheckpointError`] (training checkpoints, feature `train`) and [`RenderError`] (pictures,
+//! feature `analysis`). This follows linfa (a crate-level error wrapping per-domain errors) and
+//! keeps one `Result` type: `?` converts a domain error into a [`ScatterError`].
+//!
+//! Burn layers panic with the [`Display`](std::fmt::Display) text of the same variants (burn
+//! style), so a message is written once.
 
 use std::path::{Path, PathBuf};
 
@@ -47,8 +55,8 @@ pub enum ScatterError {
         format_shape(expected)
     )]
     InvalidShape {
-        /// Expected shape (`usize::MAX` marks a free axis, shown as `_` in the message).
-        expected: Vec<usize>,
+        /// Expected shape (`None` marks a free axis, shown as `_` in the message).
+        expected: Vec<Option<usize>>,
         /// Shape of the input.
         got: Vec<usize>,
     },
@@ -91,33 +99,46 @@ pub enum ScatterError {
         reason: &'static str,
     },
 
-    /// A `.npy` file could not be read.
-    #[error("cannot read {path}: {source}")]
-    ReadNpy {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: ndarray_npy::ReadNpyError,
+    /// An input size whose padded plane exceeds [`crate::geometry::MAX_PADDED_PLANE`] values (or
+    /// overflows `usize`).
+    #[error(
+        "input {height}x{width} at J = {num_scales} pads to {padded_height}x{padded_width}, more \
+         than the limit of {limit} values per plane"
+    )]
+    InputTooLarge {
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Number of scales `J`.
+        num_scales: usize,
+        /// Padded height `Mp` (computed without overflow).
+        padded_height: u128,
+        /// Padded width `Np`.
+        padded_width: u128,
+        /// The limit in force.
+        limit: usize,
     },
 
-    /// An image could not be read, decoded, encoded or written.
-    #[error("image {path}: {source}")]
-    Image {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: image::ImageError,
-    },
-
-    /// A plot could not be drawn (the plotting library's error, formatted).
-    #[error("cannot draw {what}: {reason}")]
-    Plot {
-        /// What was being drawn (the output file, or a part of the picture).
-        what: String,
-        /// The plotting library's message.
-        reason: String,
+    /// A fast-path plan (or the burn layer's cascade) would need more memory for its filters and
+    /// tables than [`crate::fast::MAX_PLAN_BYTES`].
+    #[error(
+        "a scattering plan for {height}x{width} inputs with J = {num_scales}, L = \
+         {num_orientations} needs about {bytes} bytes, more than the limit of {limit} bytes"
+    )]
+    PlanTooLarge {
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Number of scales `J`.
+        num_scales: usize,
+        /// Number of orientations `L`.
+        num_orientations: usize,
+        /// Estimated bytes (saturated at `u128::MAX`).
+        bytes: u128,
+        /// The limit in force.
+        limit: u64,
     },
 
     /// A JSON file could not be parsed or serialised.
@@ -130,26 +151,59 @@ pub enum ScatterError {
         source: serde_json::Error,
     },
 
-    /// A `.npy` file holds a dtype other than `float32` or `float64`.
-    #[error("{path}: unsupported dtype, expected float32 or float64")]
-    UnsupportedDtype {
+    /// Any other I/O failure, with the file it concerns.
+    #[error("{path}: {source}")]
+    Io {
         /// The file.
         path: PathBuf,
-    },
-
-    /// A training checkpoint cannot be written, read or resumed (missing file, a configuration
-    /// that differs from the one the checkpoint was written with, a corrupt record).
-    #[error("checkpoint {path}: {reason}")]
-    Checkpoint {
-        /// The checkpoint directory or file.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
     },
 
     /// A training or experiment setting is invalid (for example an empty training set).
+    #[cfg(feature = "train")]
     #[error("invalid training setting: {0}")]
     InvalidTraining(String),
+
+    /// A file's bytes are not what its format (or header) says.
+    #[error(transparent)]
+    File(#[from] FileError),
+
+    /// A data set cannot be read or sampled.
+    #[cfg(feature = "data")]
+    #[error(transparent)]
+    Data(#[from] DataError),
+
+    /// An archive cannot be downloaded, checked or extracted.
+    #[cfg(feature = "data")]
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+
+    /// A training checkpoint cannot be written, read or resumed.
+    #[cfg(feature = "train")]
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+
+    /// A picture cannot be drawn or written.
+    #[cfg(feature = "analysis")]
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Errors in a file's bytes: `.npy` files and the data-set readers' formats (IDX, CIFAR-10).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError {
+    /// A `.npy` file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadNpy {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: ndarray_npy::ReadNpyError,
+    },
 
     /// A `.npy` file could not be written.
     #[error("cannot write {path}: {source}")]
@@ -161,14 +215,11 @@ pub enum ScatterError {
         source: ndarray_npy::WriteNpyError,
     },
 
-    /// Any other I/O failure, with the file it concerns.
-    #[error("{path}: {source}")]
-    Io {
+    /// A `.npy` file holds a dtype other than `float32` or `float64`.
+    #[error("{path}: unsupported dtype, expected float32 or float64")]
+    UnsupportedDtype {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
     },
 
     /// A data file is shorter than its header (or its format) says.
@@ -204,6 +255,48 @@ pub enum ScatterError {
         got: String,
     },
 
+    /// A header field of a data file holds an impossible value.
+    #[error("{path}: header field `{field}` = {value}: {reason}")]
+    BadHeader {
+        /// The file.
+        path: PathBuf,
+        /// The field (`"rows"`, `"header_len"`, `"descr"`, ...).
+        field: &'static str,
+        /// Its value, formatted.
+        value: String,
+        /// What it must satisfy.
+        reason: &'static str,
+    },
+
+    /// A size declared by a file header (or implied by a request) exceeds a documented limit of
+    /// the crate, or does not fit in memory addresses at all. Nothing of that size was allocated.
+    #[error("{path}: {what} of {declared} bytes exceeds the limit of {limit} bytes")]
+    DeclaredTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What is too large (`"IDX payload"`, `".npy data"`, `"CIFAR-10 batch file"`, ...).
+        what: &'static str,
+        /// Bytes declared (saturated at `u128::MAX`).
+        declared: u128,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// A file or folder that a data set needs does not exist.
+    #[error("{path}: missing {what}")]
+    MissingPath {
+        /// The path that was looked for.
+        path: PathBuf,
+        /// What it should have been (`"folder"`, `"CIFAR-10 batch file"`, ...).
+        what: &'static str,
+    },
+}
+
+/// Errors of data sets: their folders, labels, images and class-balanced subsets.
+#[cfg(feature = "data")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
     /// A file of fixed-size records (CIFAR-10 binary batches) has a size that is not a positive
     /// multiple of the record size.
     #[error(
@@ -216,15 +309,6 @@ pub enum ScatterError {
         size: u64,
         /// Size of one record in bytes.
         record: usize,
-    },
-
-    /// A file or folder that a data set needs does not exist.
-    #[error("{path}: missing {what}")]
-    MissingPath {
-        /// The path that was looked for.
-        path: PathBuf,
-        /// What it should have been (`"folder"`, `"CIFAR-10 batch file"`, ...).
-        what: &'static str,
     },
 
     /// A class folder whose name is not one of the data set's classes.
@@ -283,6 +367,24 @@ pub enum ScatterError {
         got: (usize, usize),
     },
 
+    /// An image's dimensions, read from its header before decoding, exceed the pixel limit
+    /// ([`crate::data::ReadLimits::max_image_pixels`]). Nothing was decoded.
+    #[error(
+        "{path}: image is {height}x{width} (height x width) = {} pixels, more than the limit of \
+         {max_pixels} pixels",
+        u128::from(*height) * u128::from(*width)
+    )]
+    ImageTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Image height from the header.
+        height: u64,
+        /// Image width from the header.
+        width: u64,
+        /// The limit in force.
+        max_pixels: u64,
+    },
+
     /// An IDX image file and its label file hold different numbers of items.
     #[error("{images_path} holds {images} images but {labels_path} holds {labels} labels")]
     IdxCountMismatch {
@@ -319,6 +421,19 @@ pub enum ScatterError {
         reason: &'static str,
     },
 
+    /// A file or folder name is not valid UTF-8 where the crate needs it as text (class names).
+    #[error("{path}: name is not valid UTF-8 (class folder names must be UTF-8 text)")]
+    NonUtf8Name {
+        /// The file or folder.
+        path: PathBuf,
+    },
+}
+
+/// Errors of archives: downloads, checksums and extraction.
+#[cfg(feature = "data")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
     /// A downloaded or local archive does not have the published checksum.
     #[error("{path}: {algorithm} checksum mismatch: expected {expected}, got {got}")]
     ChecksumMismatch {
@@ -341,104 +456,51 @@ pub enum ScatterError {
         reason: String,
     },
 
-    /// A size declared by a file header (or implied by a request) exceeds a documented limit of
-    /// the crate, or does not fit in memory addresses at all. Nothing of that size was allocated.
-    #[error("{path}: {what} of {declared} bytes exceeds the limit of {limit} bytes")]
-    DeclaredTooLarge {
-        /// The file.
+    /// A path the crate needs for its own files is taken by something it did not write; nothing
+    /// was removed.
+    #[error("{path}: already exists and was not written by this crate: {reason}")]
+    PathInUse {
+        /// The path.
         path: PathBuf,
-        /// What is too large (`"IDX payload"`, `".npy data"`, `"CIFAR-10 batch file"`, ...).
-        what: &'static str,
-        /// Bytes declared (saturated at `u128::MAX`).
-        declared: u128,
-        /// The limit in force.
-        limit: u64,
-    },
-
-    /// An image's dimensions, read from its header before decoding, exceed the pixel limit
-    /// ([`crate::data::ReadLimits::max_image_pixels`]). Nothing was decoded.
-    #[error(
-        "{path}: image is {height}x{width} (height x width) = {} pixels, more than the limit of \
-         {max_pixels} pixels",
-        u128::from(*height) * u128::from(*width)
-    )]
-    ImageTooLarge {
-        /// The file.
-        path: PathBuf,
-        /// Image height from the header.
-        height: u64,
-        /// Image width from the header.
-        width: u64,
-        /// The limit in force.
-        max_pixels: u64,
-    },
-
-    /// A header field of a data file holds an impossible value.
-    #[error("{path}: header field `{field}` = {value}: {reason}")]
-    BadHeader {
-        /// The file.
-        path: PathBuf,
-        /// The field (`"rows"`, `"header_len"`, `"descr"`, ...).
-        field: &'static str,
-        /// Its value, formatted.
-        value: String,
-        /// What it must satisfy.
+        /// What the crate uses it for.
         reason: &'static str,
     },
 
-    /// A file or folder name is not valid UTF-8 where the crate needs it as text (class names).
-    #[error("{path}: name is not valid UTF-8 (class folder names must be UTF-8 text)")]
-    NonUtf8Name {
-        /// The file or folder.
+    /// A download failed (network unreachable, DNS failure, HTTP error).
+    #[error(
+        "cannot download {url}: {reason}. This machine looks offline or the server is \
+         unreachable: download {url} on another machine and put the archive, or the folder \
+         `{extracted_dir}` it extracts to, in the data directory"
+    )]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The underlying error, formatted.
+        reason: String,
+        /// The folder the archive extracts to.
+        extracted_dir: String,
+    },
+}
+
+/// Errors of training checkpoints (see `train::checkpoint`).
+#[cfg(feature = "train")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// A training checkpoint cannot be written, read or resumed (missing file, a configuration
+    /// that differs from the one the checkpoint was written with, a corrupt record).
+    #[error("checkpoint {path}: {reason}")]
+    Invalid {
+        /// The checkpoint directory or file.
         path: PathBuf,
-    },
-
-    /// An input size whose padded plane exceeds [`crate::geometry::MAX_PADDED_PLANE`] values (or
-    /// overflows `usize`).
-    #[error(
-        "input {height}x{width} at J = {num_scales} pads to {padded_height}x{padded_width}, more \
-         than the limit of {limit} values per plane"
-    )]
-    InputTooLarge {
-        /// Input height.
-        height: usize,
-        /// Input width.
-        width: usize,
-        /// Number of scales `J`.
-        num_scales: usize,
-        /// Padded height `Mp` (computed without overflow).
-        padded_height: u128,
-        /// Padded width `Np`.
-        padded_width: u128,
-        /// The limit in force.
-        limit: usize,
-    },
-
-    /// A fast-path plan (or the burn layer's cascade) would need more memory for its filters and
-    /// tables than [`crate::fast::MAX_PLAN_BYTES`].
-    #[error(
-        "a scattering plan for {height}x{width} inputs with J = {num_scales}, L = \
-         {num_orientations} needs about {bytes} bytes, more than the limit of {limit} bytes"
-    )]
-    PlanTooLarge {
-        /// Input height.
-        height: usize,
-        /// Input width.
-        width: usize,
-        /// Number of scales `J`.
-        num_scales: usize,
-        /// Number of orientations `L`.
-        num_orientations: usize,
-        /// Estimated bytes (saturated at `u128::MAX`).
-        bytes: u128,
-        /// The limit in force.
-        limit: u64,
+        /// What went wrong.
+        reason: String,
     },
 
     /// A checkpoint directory path that the crate refuses to write into (`.`, `..`, a root, an
     /// empty path, an existing file).
     #[error("{path}: not usable as a checkpoint directory: {reason}")]
-    CheckpointPath {
+    Path {
         /// The path given.
         path: PathBuf,
         /// Why it is refused.
@@ -451,7 +513,7 @@ pub enum ScatterError {
         "checkpoint directory {path} holds {entry}, which is not part of a checkpoint written by \
          this crate: use a new or empty directory, or allow writing beside foreign files"
     )]
-    CheckpointForeignEntry {
+    ForeignEntry {
         /// The checkpoint directory.
         path: PathBuf,
         /// The first foreign entry found.
@@ -464,7 +526,7 @@ pub enum ScatterError {
         "checkpoint file {path}: {found_bytes} bytes with sha256 {found_sha256}, but the state \
          file records {expected_bytes} bytes with sha256 {expected_sha256}"
     )]
-    CheckpointChecksum {
+    Checksum {
         /// The file.
         path: PathBuf,
         /// Size recorded in the state file.
@@ -483,7 +545,7 @@ pub enum ScatterError {
     #[error(
         "checkpoint {path}: written for another model: {what}: checkpoint has {found}, the model {expected}"
     )]
-    CheckpointModel {
+    Model {
         /// The checkpoint directory.
         path: PathBuf,
         /// What differs (`"parameter count"`, `"trainable parameters"`, ...).
@@ -500,7 +562,7 @@ pub enum ScatterError {
         "checkpoint {path}: epochs_done = {epochs_done} with {history} epochs of history, \
          expected 1..={epochs} epochs and one history entry per epoch"
     )]
-    CheckpointEpochs {
+    Epochs {
         /// The state file.
         path: PathBuf,
         /// The recorded counter.
@@ -510,47 +572,41 @@ pub enum ScatterError {
         /// Epochs of the configuration.
         epochs: usize,
     },
+}
 
-    /// A path the crate needs for its own files is taken by something it did not write; nothing
-    /// was removed.
-    #[error("{path}: already exists and was not written by this crate: {reason}")]
-    PathInUse {
-        /// The path.
+/// Errors of pictures (filter grids, plots, reports).
+#[cfg(feature = "analysis")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// An image could not be read, decoded, encoded or written.
+    #[error("image {path}: {source}")]
+    Image {
+        /// The file.
         path: PathBuf,
-        /// What the crate uses it for.
-        reason: &'static str,
+        /// The underlying error.
+        #[source]
+        source: image::ImageError,
     },
 
-    /// A download failed (network unreachable, DNS failure, HTTP error).
-    #[error(
-        "cannot download {url}: {reason}. This machine looks offline or the server is \
-         unreachable: download {url} on another machine, extract it, and pass `--data-dir DIR` \
-         where DIR holds `{extracted_dir}` (or put the archive itself in DIR)"
-    )]
-    Download {
-        /// The URL.
-        url: String,
-        /// The underlying error, formatted.
+    /// A plot could not be drawn (the plotting library's error, formatted).
+    #[error("cannot draw {what}: {reason}")]
+    Plot {
+        /// What was being drawn (the output file, or a part of the picture).
+        what: String,
+        /// The plotting library's message.
         reason: String,
-        /// The folder the archive extracts to.
-        extracted_dir: String,
     },
 }
 
 /// `Result` with [`ScatterError`].
 pub type Result<T> = std::result::Result<T, ScatterError>;
 
-/// A shape for a message: `usize::MAX` (a free axis) as `_`, e.g. `[_, _, 32, 32]`.
-fn format_shape(shape: &[usize]) -> String {
+/// A shape for a message: a free axis (`None`) as `_`, e.g. `[_, _, 32, 32]`.
+fn format_shape(shape: &[Option<usize>]) -> String {
     let axes: Vec<String> = shape
         .iter()
-        .map(|&n| {
-            if n == usize::MAX {
-                "_".to_string()
-            } else {
-                n.to_string()
-            }
-        })
+        .map(|n| n.map_or_else(|| "_".to_string(), |n| n.to_string()))
         .collect();
     format!("[{}]", axes.join(", "))
 }

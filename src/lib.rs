@@ -1,7 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "analysis")]
 pub mod analysis;
+#[cfg(feature = "data")]
 pub mod data;
 pub mod error;
 pub mod fast;
@@ -10,7 +13,7 @@ pub mod geometry;
 #[cfg(feature = "burn")]
 pub mod nn;
 pub mod npy;
-#[cfg(feature = "burn")]
+#[cfg(feature = "train")]
 pub mod train;
 
 pub use error::{Result, ScatterError};

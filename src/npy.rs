@@ -1,5 +1,6 @@
 //! `.npy` input and output for NumPy users (`float32` and `float64`, any number of dimensions).
 
+use crate::error::FileError;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
@@ -43,22 +44,24 @@ const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// its dtype, so a small file cannot make the process allocate more than its own size.
 ///
 /// # Errors
-/// - [`ScatterError::UnsupportedDtype`] for any other dtype (integers, complex, ...),
-/// - [`ScatterError::TruncatedFile`] / [`ScatterError::TrailingData`] when the data is shorter /
+/// - [`FileError::UnsupportedDtype`] for any other dtype (integers, complex, ...),
+/// - [`FileError::TruncatedFile`] / [`FileError::TrailingData`] when the data is shorter /
 ///   longer than the header declares,
-/// - [`ScatterError::BadHeader`] for a header longer than [`NPY_MAX_HEADER_LEN`] or a header
+/// - [`FileError::BadHeader`] for a header longer than [`NPY_MAX_HEADER_LEN`] or a header
 ///   dictionary that is not NumPy's (parsed by the crate in linear time),
-/// - [`ScatterError::DeclaredTooLarge`] for a shape whose element count does not fit in memory
+/// - [`FileError::DeclaredTooLarge`] for a shape whose element count does not fit in memory
 ///   addresses,
-/// - [`ScatterError::ReadNpy`] for a missing file, or a file that does not start with NumPy's
+/// - [`FileError::ReadNpy`] for a missing file, or a file that does not start with NumPy's
 ///   magic string and a known version;
 ///
 /// each naming the file.
 pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
     let path = path.as_ref();
-    let wrap = |source: ReadNpyError| ScatterError::ReadNpy {
-        path: path.to_path_buf(),
-        source,
+    let wrap = |source: ReadNpyError| {
+        ScatterError::File(FileError::ReadNpy {
+            path: path.to_path_buf(),
+            source,
+        })
     };
     let file = std::fs::File::open(path).map_err(|e| wrap(ReadNpyError::Io(e)))?;
     let file_len = file
@@ -76,12 +79,12 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
     let header_end = match header_end(&prefix) {
         Some(Ok(end)) => end,
         Some(Err(len)) => {
-            return Err(ScatterError::BadHeader {
+            return Err(ScatterError::File(FileError::BadHeader {
                 path: path.to_path_buf(),
                 field: "header_len",
                 value: len.to_string(),
                 reason: "longer than NumPy's limit of 10000 bytes",
-            });
+            }));
         }
         // Short, wrong magic or unknown version: ndarray-npy names the problem, reading no more
         // than the bytes it is given.
@@ -93,15 +96,15 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
         }
     };
     if prefix.len() < header_end {
-        return Err(ScatterError::TruncatedFile {
+        return Err(ScatterError::File(FileError::TruncatedFile {
             path: path.to_path_buf(),
             expected: header_end as u64,
             got: file_len,
-        });
+        }));
     }
     let field_len = if prefix[6] == 1 { 2 } else { 4 };
     let header = parse_header(&prefix[8 + field_len..header_end]).map_err(|(reason, at)| {
-        ScatterError::BadHeader {
+        ScatterError::File(FileError::BadHeader {
             path: path.to_path_buf(),
             field: "header",
             value: format!(
@@ -109,7 +112,7 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
                 String::from_utf8_lossy(&prefix[8 + field_len..header_end])
             ),
             reason,
-        }
+        })
     })?;
     let (item, little) = match header.descr.as_deref() {
         Some("<f4") => (4usize, true),
@@ -117,9 +120,9 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
         Some("<f8") => (8, true),
         Some(">f8") => (8, false),
         _ => {
-            return Err(ScatterError::UnsupportedDtype {
+            return Err(ScatterError::File(FileError::UnsupportedDtype {
                 path: path.to_path_buf(),
-            });
+            }));
         }
     };
     // ndarray's own condition: the product of the non-zero axis lengths fits in `isize`.
@@ -136,28 +139,28 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
     };
     let data_bytes = elements.saturating_mul(item as u128);
     if nonzero > isize::MAX as u128 {
-        return Err(ScatterError::DeclaredTooLarge {
+        return Err(ScatterError::File(FileError::DeclaredTooLarge {
             path: path.to_path_buf(),
             what: ".npy array",
             declared: data_bytes,
             limit: isize::MAX as u64,
-        });
+        }));
     }
     let expected = (header_end as u128).saturating_add(data_bytes);
     let expected_u64 = u64::try_from(expected).unwrap_or(u64::MAX);
     if u128::from(file_len) < expected {
-        return Err(ScatterError::TruncatedFile {
+        return Err(ScatterError::File(FileError::TruncatedFile {
             path: path.to_path_buf(),
             expected: expected_u64,
             got: file_len,
-        });
+        }));
     }
     if u128::from(file_len) > expected {
-        return Err(ScatterError::TrailingData {
+        return Err(ScatterError::File(FileError::TrailingData {
             path: path.to_path_buf(),
             expected: expected_u64,
             got: file_len,
-        });
+        }));
     }
     // The data: what is left of the prefix, then the rest of the file (its length is checked).
     let mut data = prefix.split_off(header_end);
@@ -166,11 +169,11 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
         .map_err(|e| wrap(ReadNpyError::Io(e)))?;
     if data.len() as u128 != data_bytes {
         // The file changed while it was read.
-        return Err(ScatterError::TruncatedFile {
+        return Err(ScatterError::File(FileError::TruncatedFile {
             path: path.to_path_buf(),
             expected: expected_u64,
             got: (header_end + data.len()) as u64,
-        });
+        }));
     }
     // Every axis fits in usize: their non-zero product does (checked above).
     let axes: Vec<usize> = header.shape.iter().map(|&d| d as usize).collect();
@@ -180,11 +183,13 @@ pub fn read_real_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
     } else {
         shape.into_shape_with_order()
     };
-    let too_large = |_| ScatterError::DeclaredTooLarge {
-        path: path.to_path_buf(),
-        what: ".npy array",
-        declared: data_bytes,
-        limit: isize::MAX as u64,
+    let too_large = |_| {
+        ScatterError::File(FileError::DeclaredTooLarge {
+            path: path.to_path_buf(),
+            what: ".npy array",
+            declared: data_bytes,
+            limit: isize::MAX as u64,
+        })
     };
     Ok(match item {
         4 => NpyArray::F32(
@@ -436,16 +441,18 @@ fn decode<T, const N: usize>(
 /// Writes an array as `.npy` in its own dtype.
 ///
 /// # Errors
-/// [`ScatterError::WriteNpy`], naming the file.
+/// [`FileError::WriteNpy`], naming the file.
 pub fn write_real_npy(path: impl AsRef<Path>, array: &NpyArray) -> Result<()> {
     let path = path.as_ref();
     match array {
         NpyArray::F32(a) => write_npy(path, a),
         NpyArray::F64(a) => write_npy(path, a),
     }
-    .map_err(|source| ScatterError::WriteNpy {
-        path: path.to_path_buf(),
-        source,
+    .map_err(|source| {
+        ScatterError::File(FileError::WriteNpy {
+            path: path.to_path_buf(),
+            source,
+        })
     })
 }
 
@@ -549,12 +556,12 @@ mod tests {
         std::fs::write(&path, npy_bytes("<f4", false, "(1,)", &[0; 5])).unwrap();
         assert!(matches!(
             read_real_npy(&path),
-            Err(ScatterError::TrailingData { .. })
+            Err(ScatterError::File(FileError::TrailingData { .. }))
         ));
         std::fs::write(&path, npy_bytes("<f4", false, "(1,)", &[0; 3])).unwrap();
         assert!(matches!(
             read_real_npy(&path),
-            Err(ScatterError::TruncatedFile { .. })
+            Err(ScatterError::File(FileError::TruncatedFile { .. }))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
     }

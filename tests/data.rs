@@ -12,6 +12,7 @@ use learnable_scattering::data::folder::{Channels, load_image_folder};
 use learnable_scattering::data::idx;
 use learnable_scattering::data::kth::{self, KTH_TIPS2B_MATERIALS};
 use learnable_scattering::data::sampler::{balanced_subset, numpy_permutation};
+use learnable_scattering::error::{DataError, DownloadError, FileError};
 use ndarray::Array4;
 use rand::{SeedableRng, rngs::ChaCha8Rng};
 use std::io::Write;
@@ -109,7 +110,7 @@ fn cifar_errors_name_the_file() {
         std::fs::write(&p, vec![0u8; len]).unwrap();
         let e = read_batch(&p).unwrap_err();
         assert!(
-            matches!(&e, ScatterError::RecordSize { size, record: 3073, .. } if *size == len as u64),
+            matches!(&e, ScatterError::Data(DataError::RecordSize { size, record: 3073, .. }) if *size == len as u64),
             "{e}"
         );
         names_file(&e, &p);
@@ -123,22 +124,28 @@ fn cifar_errors_name_the_file() {
     assert!(
         matches!(
             e,
-            ScatterError::InvalidLabel {
+            ScatterError::Data(DataError::InvalidLabel {
                 index: 1,
                 label: 10,
                 num_classes: 10,
                 ..
-            }
+            })
         ),
         "{e}"
     );
     names_file(&e, &p);
     // missing file and missing folder
     let e = read_batch(&dir.join("nope.bin")).unwrap_err();
-    assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+        "{e}"
+    );
     names_file(&e, Path::new("nope.bin"));
     let e = cifar::load_cifar10(&dir.join("absent")).unwrap_err();
-    assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+        "{e}"
+    );
     names_file(&e, Path::new("cifar-10-batches-bin"));
     // a batch folder without its test batch
     let b = dir.join("cifar-10-batches-bin");
@@ -218,7 +225,10 @@ fn idx_standard_names_raw_or_gz() {
     assert_eq!(train.classes[3], "3");
     std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte.gz")).unwrap();
     let e = idx::load_mnist(&dir).unwrap_err();
-    assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+        "{e}"
+    );
     assert!(e.to_string().contains("t10k-labels-idx1-ubyte[.gz]"), "{e}");
 }
 
@@ -236,7 +246,7 @@ fn idx_errors_name_the_file() {
     let p = write("labels-as-images", &lab);
     let e = idx::read_images(&p).unwrap_err();
     assert!(
-        matches!(&e, ScatterError::BadMagic { expected, got, .. }
+        matches!(&e, ScatterError::File(FileError::BadMagic { expected, got, .. })
             if expected == "0x00000803" && got == "0x00000801"),
         "{e}"
     );
@@ -244,7 +254,7 @@ fn idx_errors_name_the_file() {
     let p = write("images-as-labels", &img);
     assert!(matches!(
         idx::read_labels(&p),
-        Err(ScatterError::BadMagic { .. })
+        Err(ScatterError::File(FileError::BadMagic { .. }))
     ));
     // truncated data, raw and inside gzip
     let p = write("short", &img[..img.len() - 1]);
@@ -252,11 +262,11 @@ fn idx_errors_name_the_file() {
     assert!(
         matches!(
             e,
-            ScatterError::TruncatedFile {
+            ScatterError::File(FileError::TruncatedFile {
                 expected: 34,
                 got: 33,
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -264,7 +274,10 @@ fn idx_errors_name_the_file() {
     let p = write("short.gz", &gzip(&img[..20]));
     let e = idx::read_images(&p).unwrap_err();
     assert!(
-        matches!(e, ScatterError::TruncatedFile { got: 20, .. }),
+        matches!(
+            e,
+            ScatterError::File(FileError::TruncatedFile { got: 20, .. })
+        ),
         "{e}"
     );
     names_file(&e, &p);
@@ -272,12 +285,18 @@ fn idx_errors_name_the_file() {
     let p = write("header", &img[..10]);
     assert!(matches!(
         idx::read_images(&p),
-        Err(ScatterError::TruncatedFile { expected: 16, .. })
+        Err(ScatterError::File(FileError::TruncatedFile {
+            expected: 16,
+            ..
+        }))
     ));
     let p = write("tiny", &[0, 0]);
     assert!(matches!(
         idx::read_images(&p),
-        Err(ScatterError::TruncatedFile { expected: 4, .. })
+        Err(ScatterError::File(FileError::TruncatedFile {
+            expected: 4,
+            ..
+        }))
     ));
     // a gzip stream cut in the middle
     let gz = gzip(&img);
@@ -290,7 +309,7 @@ fn idx_errors_name_the_file() {
     let p = write("long", &long);
     assert!(matches!(
         idx::read_images(&p),
-        Err(ScatterError::TrailingData { .. })
+        Err(ScatterError::File(FileError::TrailingData { .. }))
     ));
     // image/label count mismatch and out-of-range labels
     let imgs = write("imgs", &img);
@@ -299,11 +318,11 @@ fn idx_errors_name_the_file() {
     assert!(
         matches!(
             e,
-            ScatterError::IdxCountMismatch {
+            ScatterError::Data(DataError::IdxCountMismatch {
                 images: 2,
                 labels: 3,
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -313,11 +332,11 @@ fn idx_errors_name_the_file() {
     assert!(
         matches!(
             e,
-            ScatterError::InvalidLabel {
+            ScatterError::Data(DataError::InvalidLabel {
                 index: 1,
                 label: 1,
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -426,7 +445,7 @@ fn kth_errors_name_the_folder_or_file() {
     std::fs::create_dir_all(&extra).unwrap();
     let e = kth::load_kth_tips2b(&root, 'a', 4).unwrap_err();
     assert!(
-        matches!(&e, ScatterError::UnknownClass { name, .. } if name == "plastic"),
+        matches!(&e, ScatterError::Data(DataError::UnknownClass { name, .. }) if name == "plastic"),
         "{e}"
     );
     names_file(&e, &extra);
@@ -435,7 +454,10 @@ fn kth_errors_name_the_folder_or_file() {
     let bad = base.join("cork/sample_c/broken.png");
     std::fs::write(&bad, b"\x89PNG\r\n\x1a\n but not really").unwrap();
     let e = kth::load_kth_tips2b(&root, 'a', 4).unwrap_err();
-    assert!(matches!(e, ScatterError::ImageDecode { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Data(DataError::ImageDecode { .. })),
+        "{e}"
+    );
     names_file(&e, &bad);
     std::fs::remove_file(&bad).unwrap();
     // empty sample folder
@@ -444,18 +466,27 @@ fn kth_errors_name_the_folder_or_file() {
         std::fs::remove_file(f.unwrap().path()).unwrap();
     }
     let e = kth::load_kth_tips2b(&root, 'a', 4).unwrap_err();
-    assert!(matches!(e, ScatterError::EmptyClass { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Data(DataError::EmptyClass { .. })),
+        "{e}"
+    );
     assert!(e.to_string().contains("wool/sample_d"), "{e}");
     // missing sample folder, missing material folder, missing data set
     std::fs::remove_dir_all(&sample).unwrap();
     let e = kth::load_kth_tips2b(&root, 'a', 4).unwrap_err();
-    assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+        "{e}"
+    );
     assert!(e.to_string().contains("wool/sample_d"), "{e}");
     std::fs::remove_dir_all(base.join("linen")).unwrap();
     let e = kth::load_kth_tips2b(&root, 'a', 4).unwrap_err();
     assert!(e.to_string().contains("KTH-TIPS2-b/linen"), "{e}");
     let e = kth::load_kth_tips2b(&root.join("elsewhere"), 'a', 4).unwrap_err();
-    assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+        "{e}"
+    );
     // bad sample letter
     let e = kth::load_kth_tips2b(&root, 'x', 4).unwrap_err();
     assert!(
@@ -520,14 +551,23 @@ fn image_folder_png_and_jpeg_gray_and_rgb() {
 fn image_folder_errors_name_the_file() {
     let root = scratch("folder-err");
     let e = load_image_folder(&root.join("absent"), Channels::Rgb, None).unwrap_err();
-    assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+        "{e}"
+    );
     let e = load_image_folder(&root, Channels::Rgb, None).unwrap_err();
-    assert!(matches!(e, ScatterError::EmptyClass { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Data(DataError::EmptyClass { .. })),
+        "{e}"
+    );
     std::fs::create_dir_all(root.join("a")).unwrap();
     std::fs::create_dir_all(root.join("b")).unwrap();
     write_png(&root.join("a/x.png"), 4, 4, |_, _| [1, 2, 3]);
     let e = load_image_folder(&root, Channels::Rgb, None).unwrap_err();
-    assert!(matches!(e, ScatterError::EmptyClass { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Data(DataError::EmptyClass { .. })),
+        "{e}"
+    );
     names_file(&e, &root.join("b"));
     let odd = root.join("b/odd.png");
     write_png(&odd, 5, 4, |_, _| [1, 2, 3]);
@@ -535,11 +575,11 @@ fn image_folder_errors_name_the_file() {
     assert!(
         matches!(
             e,
-            ScatterError::ImageSize {
+            ScatterError::Data(DataError::ImageSize {
                 expected: (4, 4),
                 got: (4, 5),
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -553,7 +593,10 @@ fn image_folder_errors_name_the_file() {
     let bad = root.join("b/bad.jpeg");
     std::fs::write(&bad, [0xff, 0xd8, 0xff, 0x00, 0x01]).unwrap();
     let e = load_image_folder(&root, Channels::Rgb, Some((4, 4))).unwrap_err();
-    assert!(matches!(e, ScatterError::ImageDecode { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Data(DataError::ImageDecode { .. })),
+        "{e}"
+    );
     names_file(&e, &bad);
     assert!(load_image_folder(&root, Channels::Rgb, Some((0, 4))).is_err());
 }
@@ -1072,7 +1115,7 @@ mod archives {
         let e =
             install_archive(&spec(Some(wrong.clone()), None, "top"), &archive, &dir).unwrap_err();
         assert!(
-            matches!(&e, ScatterError::ChecksumMismatch { algorithm: "sha256", expected, got, .. }
+            matches!(&e, ScatterError::Download(DownloadError::ChecksumMismatch { algorithm: "sha256", expected, got, .. })
                 if *expected == wrong && *got == sha),
             "{e}"
         );
@@ -1088,21 +1131,30 @@ mod archives {
         assert!(
             matches!(
                 e,
-                ScatterError::ChecksumMismatch {
+                ScatterError::Download(DownloadError::ChecksumMismatch {
                     algorithm: "md5",
                     ..
-                }
+                })
             ),
             "{e}"
         );
         // the archive does not hold the expected folder
         let e = install_archive(&spec(Some(sha), None, "other"), &archive, &dir).unwrap_err();
-        assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+        assert!(
+            matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+            "{e}"
+        );
         // not an archive at all
         let junk = dir.join("junk.tar");
         std::fs::write(&junk, vec![7u8; 600]).unwrap();
         let e = install_archive(&spec(None, None, "top"), &junk, &dir).unwrap_err();
-        assert!(matches!(e, ScatterError::UnknownArchive { .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                ScatterError::Download(DownloadError::UnknownArchive { .. })
+            ),
+            "{e}"
+        );
         names_file(&e, &junk);
     }
 
@@ -1124,10 +1176,13 @@ mod archives {
         let dir = scratch("arch-offline");
         let a = spec(Some("0".repeat(64)), None, "top");
         let e = ensure_dataset(&a, &dir).unwrap_err();
-        assert!(matches!(e, ScatterError::Download { .. }), "{e}");
+        assert!(
+            matches!(e, ScatterError::Download(DownloadError::Unreachable { .. })),
+            "{e}"
+        );
         let msg = e.to_string();
         assert!(
-            msg.contains("offline") && msg.contains("--data-dir"),
+            msg.contains("offline") && msg.contains("data directory") && !msg.contains("--"),
             "{msg}"
         );
         assert!(msg.contains("http://127.0.0.1:9/test.tar.gz"), "{msg}");

@@ -1,5 +1,6 @@
 //! Every error variant is produced by bad input, with a message that says what was wrong.
 
+use learnable_scattering::error::FileError;
 use std::path::PathBuf;
 
 use learnable_scattering::fast::Scattering2dPlan;
@@ -92,7 +93,7 @@ fn wrong_size() {
     let e = plan(32, 32).transform(x.view()).unwrap_err();
     match &e {
         ScatterError::InvalidShape { expected, got } => {
-            assert_eq!(&expected[2..], &[32, 32]);
+            assert_eq!(&expected[2..], &[Some(32), Some(32)]);
             assert_eq!(got, &vec![1, 1, 31, 32]);
         }
         other => panic!("unexpected {other:?}"),
@@ -260,13 +261,18 @@ fn unreadable_and_wrongly_typed_npy() {
     let dir = temp_dir("npy");
     let missing = dir.join("missing.npy");
     let e = read_real_npy(&missing).unwrap_err();
-    assert!(matches!(e, ScatterError::ReadNpy { ref path, .. } if path == &missing));
+    assert!(
+        matches!(e, ScatterError::File(FileError::ReadNpy { ref path, .. }) if path == &missing)
+    );
     assert!(e.to_string().contains("missing.npy"));
 
     let ints = dir.join("ints.npy");
     ndarray_npy::write_npy(&ints, &Array2::<i32>::zeros((4, 4))).unwrap();
     let e = read_real_npy(&ints).unwrap_err();
-    assert!(matches!(e, ScatterError::UnsupportedDtype { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::UnsupportedDtype { .. })),
+        "{e}"
+    );
     assert!(e.to_string().contains("ints.npy: unsupported dtype"));
 
     let truncated = dir.join("truncated.npy");
@@ -275,18 +281,18 @@ fn unreadable_and_wrongly_typed_npy() {
     std::fs::write(&truncated, &bytes[..bytes.len() - 10]).unwrap();
     assert!(matches!(
         read_real_npy(&truncated),
-        Err(ScatterError::TruncatedFile { .. })
+        Err(ScatterError::File(FileError::TruncatedFile { .. }))
     ));
 
     let garbage = dir.join("garbage.npy");
     std::fs::write(&garbage, b"not a numpy file at all").unwrap();
     assert!(matches!(
         read_real_npy(&garbage),
-        Err(ScatterError::ReadNpy { .. })
+        Err(ScatterError::File(FileError::ReadNpy { .. }))
     ));
 
     let unwritable = dir.join("no-such-dir").join("out.npy");
     let e = write_real_npy(&unwritable, &NpyArray::F32(ArrayD::zeros(IxDyn(&[2])))).unwrap_err();
-    assert!(matches!(e, ScatterError::WriteNpy { .. }));
+    assert!(matches!(e, ScatterError::File(FileError::WriteNpy { .. })));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,6 +11,7 @@
 
 #![cfg(feature = "flex")]
 
+use learnable_scattering::error::{CheckpointError, DataError, DownloadError, FileError};
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
@@ -124,7 +125,7 @@ fn a_folder_with_user_files_is_refused_and_kept() {
     user_files(&dir);
     let e = fit_tiny(&with_checkpoints(&dir), 1).unwrap_err();
     assert!(
-        matches!(&e, ScatterError::CheckpointForeignEntry { path, .. } if path == &dir),
+        matches!(&e, ScatterError::Checkpoint(CheckpointError::ForeignEntry { path, .. }) if path == &dir),
         "{e}"
     );
     assert_user_files(&dir);
@@ -151,7 +152,10 @@ fn dot_is_refused_and_the_working_directory_kept() {
     let result = fit_tiny(&with_checkpoints(Path::new(".")), 1);
     std::env::set_current_dir(&cwd).unwrap();
     let e = result.unwrap_err();
-    assert!(matches!(e, ScatterError::CheckpointPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Checkpoint(CheckpointError::Path { .. })),
+        "{e}"
+    );
     assert_user_files(&dir);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -165,7 +169,7 @@ fn a_path_ending_in_dot_dot_is_refused_and_the_parent_kept() {
     for path in [dir.join("x/.."), PathBuf::from("/"), PathBuf::new()] {
         let e = fit_tiny(&with_checkpoints(&path), 1).unwrap_err();
         assert!(
-            matches!(e, ScatterError::CheckpointPath { .. }),
+            matches!(e, ScatterError::Checkpoint(CheckpointError::Path { .. })),
             "{}: {e}",
             path.display()
         );
@@ -206,7 +210,10 @@ fn an_existing_file_is_refused_not_renamed() {
     let file = parent.join("results.txt");
     std::fs::write(&file, "mine").unwrap();
     let e = fit_tiny(&with_checkpoints(&file), 1).unwrap_err();
-    assert!(matches!(e, ScatterError::CheckpointPath { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Checkpoint(CheckpointError::Path { .. })),
+        "{e}"
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
     assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 1);
     std::fs::remove_dir_all(&parent).unwrap();
@@ -240,7 +247,10 @@ fn an_interrupted_write_is_finished_or_discarded() {
     std::fs::write(dir.join(".checkpoint-staging/mine.txt"), "mine").unwrap();
     let e = fit_tiny(&resume, 2).unwrap_err();
     assert!(
-        matches!(e, ScatterError::CheckpointForeignEntry { .. }),
+        matches!(
+            e,
+            ScatterError::Checkpoint(CheckpointError::ForeignEntry { .. })
+        ),
         "{e}"
     );
     assert!(dir.join(".checkpoint-staging/mine.txt").is_file());
@@ -279,10 +289,16 @@ fn a_128_byte_npy_declaring_2_pow_40_elements_is_refused_without_allocating() {
         let (result, peak) = with_memory_cap(4 * MB, || read_real_npy(&path));
         let e = result.unwrap_err();
         if descr == "<i4" {
-            assert!(matches!(e, ScatterError::UnsupportedDtype { .. }), "{e}");
+            assert!(
+                matches!(e, ScatterError::File(FileError::UnsupportedDtype { .. })),
+                "{e}"
+            );
         } else {
             assert!(
-                matches!(e, ScatterError::TruncatedFile { got: 128, .. }),
+                matches!(
+                    e,
+                    ScatterError::File(FileError::TruncatedFile { got: 128, .. })
+                ),
                 "{descr} {shape}: {e}"
             );
         }
@@ -299,10 +315,10 @@ fn a_128_byte_npy_declaring_2_pow_40_elements_is_refused_without_allocating() {
     assert!(
         matches!(
             e,
-            ScatterError::BadHeader {
+            ScatterError::File(FileError::BadHeader {
                 field: "header_len",
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -337,10 +353,10 @@ fn an_npy_header_of_nested_braces_is_refused_as_a_bad_header() {
             assert!(
                 matches!(
                     e,
-                    ScatterError::BadHeader {
+                    ScatterError::File(FileError::BadHeader {
                         field: "header",
                         ..
-                    }
+                    })
                 ),
                 "{}: {e}",
                 path.display()
@@ -379,7 +395,8 @@ fn a_16_byte_idx_file_with_absurd_dimensions_is_an_error_not_a_panic() {
         assert!(
             matches!(
                 e,
-                ScatterError::ImageTooLarge { .. } | ScatterError::BadHeader { .. }
+                ScatterError::Data(DataError::ImageTooLarge { .. })
+                    | ScatterError::File(FileError::BadHeader { .. })
             ),
             "{dims:?}: {e}"
         );
@@ -387,7 +404,10 @@ fn a_16_byte_idx_file_with_absurd_dimensions_is_an_error_not_a_panic() {
     std::fs::write(&path, idx_bytes(idx::IDX_IMAGES_MAGIC, &[3, 0, 28], &[])).unwrap();
     let e = idx::read_images(&path).unwrap_err();
     assert!(
-        matches!(e, ScatterError::BadHeader { field: "rows", .. }),
+        matches!(
+            e,
+            ScatterError::File(FileError::BadHeader { field: "rows", .. })
+        ),
         "{e}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -545,11 +565,11 @@ fn image_bombs_are_refused_on_their_header() {
     assert!(
         matches!(
             e,
-            ScatterError::ImageTooLarge {
+            ScatterError::Data(DataError::ImageTooLarge {
                 height: 22_000,
                 width: 22_000,
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -569,11 +589,11 @@ fn image_bombs_are_refused_on_their_header() {
     assert!(
         matches!(
             e,
-            ScatterError::ImageTooLarge {
+            ScatterError::Data(DataError::ImageTooLarge {
                 height: 2760,
                 width: 49_712,
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -598,7 +618,10 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     std::fs::write(&path, gzip(&payload)).unwrap();
     let (result, peak) = with_memory_cap(16 * MB, || idx::read_images(&path));
     let e = result.unwrap_err();
-    assert!(matches!(e, ScatterError::BadMagic { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::BadMagic { .. })),
+        "{e}"
+    );
     println!("peak {peak} bytes");
     assert!(peak < 2 * MB, "peak {peak}");
     // A right header declaring one image, then 64 MB more than it: counted, not stored.
@@ -608,7 +631,7 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     let (result, peak) = with_memory_cap(16 * MB, || idx::read_images(&path));
     let e = result.unwrap_err();
     assert!(
-        matches!(e, ScatterError::TrailingData { expected: 800, got, .. } if got == 800 + 64 * MB as u64),
+        matches!(e, ScatterError::File(FileError::TrailingData { expected: 800, got, .. }) if got == 800 + 64 * MB as u64),
         "{e}"
     );
     println!("peak {peak} bytes");
@@ -619,7 +642,10 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     let (result, peak) = with_memory_cap(16 * MB, || idx::read_images(&path));
     let e = result.unwrap_err();
     assert!(
-        matches!(e, ScatterError::TruncatedFile { got: 800, .. }),
+        matches!(
+            e,
+            ScatterError::File(FileError::TruncatedFile { got: 800, .. })
+        ),
         "{e}"
     );
     println!("peak {peak} bytes");
@@ -631,7 +657,10 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     };
     let e = idx::read_images_with_limits(&path, &small).unwrap_err();
     assert!(
-        matches!(e, ScatterError::DeclaredTooLarge { limit: 1000, .. }),
+        matches!(
+            e,
+            ScatterError::File(FileError::DeclaredTooLarge { limit: 1000, .. })
+        ),
         "{e}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -670,7 +699,10 @@ fn a_cifar_file_takes_its_own_size_in_memory_not_twice() {
         ..ReadLimits::default()
     };
     let e = read_batch_with_limits(&path, &small).unwrap_err();
-    assert!(matches!(e, ScatterError::DeclaredTooLarge { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::File(FileError::DeclaredTooLarge { .. })),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -777,7 +809,7 @@ fn a_checkpoint_with_overwritten_tensor_bytes_is_refused() {
     std::fs::write(&model, bytes).unwrap();
     let e = resume(&dir, tiny_model(Trainable::all())).unwrap_err();
     assert!(
-        matches!(&e, ScatterError::CheckpointChecksum { path, .. } if path.ends_with("model.bpk")),
+        matches!(&e, ScatterError::Checkpoint(CheckpointError::Checksum { path, .. }) if path.ends_with("model.bpk")),
         "{e}"
     );
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
@@ -792,7 +824,7 @@ fn epoch_counters_out_of_range_are_refused() {
         edit_state(&dir, |s| s["epochs_done"] = epochs_done.into());
         let e = resume(&dir, tiny_model(Trainable::all())).unwrap_err();
         assert!(
-            matches!(e, ScatterError::CheckpointEpochs { epochs_done: d, epochs: 2, .. } if d == epochs_done),
+            matches!(e, ScatterError::Checkpoint(CheckpointError::Epochs { epochs_done: d, epochs: 2, .. }) if d == epochs_done),
             "{epochs_done}: {e}"
         );
         std::fs::write(dir.join("state.json"), &original).unwrap();
@@ -802,7 +834,10 @@ fn epoch_counters_out_of_range_are_refused() {
         s["history"].as_array_mut().unwrap().pop();
     });
     let e = resume(&dir, tiny_model(Trainable::all())).unwrap_err();
-    assert!(matches!(e, ScatterError::CheckpointEpochs { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Checkpoint(CheckpointError::Epochs { .. })),
+        "{e}"
+    );
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
@@ -816,7 +851,13 @@ fn swapped_optimiser_files_are_refused() {
     std::fs::rename(&filters, &head).unwrap();
     std::fs::rename(&tmp, &filters).unwrap();
     let e = resume(&dir, tiny_model(Trainable::all())).unwrap_err();
-    assert!(matches!(e, ScatterError::CheckpointChecksum { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ScatterError::Checkpoint(CheckpointError::Checksum { .. })
+        ),
+        "{e}"
+    );
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
@@ -828,10 +869,10 @@ fn a_frozen_model_does_not_resume_from_a_learnable_checkpoint() {
     assert!(
         matches!(
             e,
-            ScatterError::CheckpointModel {
+            ScatterError::Checkpoint(CheckpointError::Model {
                 what: "trainable filter families",
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -845,13 +886,16 @@ fn a_frozen_model_does_not_resume_from_a_learnable_checkpoint() {
     )
     .init(&device);
     let e = resume(&dir, three).unwrap_err();
-    assert!(matches!(e, ScatterError::CheckpointModel { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Checkpoint(CheckpointError::Model { .. })),
+        "{e}"
+    );
     // A state file that is not a manifest of this crate makes the folder foreign; with
     // `overwrite`, resuming from it names the problem.
     std::fs::write(dir.join("state.json"), "{\"hello\": 1}").unwrap();
     let e = resume(&dir, tiny_model(Trainable::all())).unwrap_err();
     assert!(
-        matches!(&e, ScatterError::CheckpointForeignEntry { entry, .. } if entry.ends_with("state.json")),
+        matches!(&e, ScatterError::Checkpoint(CheckpointError::ForeignEntry { entry, .. }) if entry.ends_with("state.json")),
         "{e}"
     );
     let ds = tiny_data(8);
@@ -896,7 +940,10 @@ fn remove_checkpoint_deletes_only_the_checkpoint() {
         .collect();
     assert_eq!(names, ["notes.txt"]);
     let e = learnable_scattering::train::remove_checkpoint(&dir).unwrap_err();
-    assert!(matches!(e, ScatterError::Checkpoint { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Checkpoint(CheckpointError::Invalid { .. })),
+        "{e}"
+    );
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
@@ -928,7 +975,10 @@ fn an_extraction_folder_the_crate_did_not_make_is_kept() {
     // A user's folder with the name the crate extracts through: refused, kept.
     user_files(&dir.join(".top.extracting"));
     let e = install_archive(&spec, &archive, &dir).unwrap_err();
-    assert!(matches!(e, ScatterError::PathInUse { .. }), "{e}");
+    assert!(
+        matches!(e, ScatterError::Download(DownloadError::PathInUse { .. })),
+        "{e}"
+    );
     assert_user_files(&dir.join(".top.extracting"));
     std::fs::remove_dir_all(dir.join(".top.extracting")).unwrap();
     // The crate's own leftover (an interrupted extraction, with the crate's marker file) is
@@ -966,7 +1016,7 @@ fn a_non_utf8_class_folder_is_named_as_such() {
     .unwrap();
     let e = load_image_folder(&root, Channels::Gray, None).unwrap_err();
     assert!(
-        matches!(&e, ScatterError::NonUtf8Name { path } if path == &class),
+        matches!(&e, ScatterError::Data(DataError::NonUtf8Name { path }) if path == &class),
         "{e}"
     );
     std::fs::remove_dir_all(&root).unwrap();

@@ -3,6 +3,7 @@
 
 #![cfg(feature = "flex")]
 
+use learnable_scattering::error::CheckpointError;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, Param};
@@ -403,7 +404,13 @@ fn resumed_training_equals_uninterrupted_training() {
         &rest,
     )
     .unwrap_err();
-    assert!(matches!(err, ScatterError::Checkpoint { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ScatterError::Checkpoint(CheckpointError::Invalid { .. })
+        ),
+        "{err}"
+    );
     assert!(
         err.to_string().contains("another training configuration"),
         "{err}"

@@ -230,3 +230,23 @@ pub fn report(rows: &[SummaryRow], out: &Path) {
         out.display()
     );
 }
+
+/// [`ensure_dataset`](learnable_scattering::data::download::ensure_dataset) for a command line with
+/// a `--data-dir` flag: when the download fails, the error says which flag points at a copy
+/// fetched elsewhere (the library's own message names no flag).
+#[allow(dead_code)] // used by the examples that download (cifar10, kth_tips2)
+pub fn ensure_dataset_cli(
+    spec: &learnable_scattering::data::download::RemoteArchive,
+    data_dir: &Path,
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    use learnable_scattering::ScatterError;
+    use learnable_scattering::error::DownloadError;
+    learnable_scattering::data::download::ensure_dataset(spec, data_dir).map_err(|e| match e {
+        ScatterError::Download(DownloadError::Unreachable { .. }) => format!(
+            "{e}\n(the data directory is --data-dir, here {})",
+            data_dir.display()
+        )
+        .into(),
+        other => other.into(),
+    })
+}

@@ -33,6 +33,7 @@
 //! baseline is the mean of `‖S(x) − S(y)‖ / ‖S(x)‖` over all ordered pairs `x ≠ y` of a set of
 //! unrelated images.
 
+use crate::error::RenderError;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -203,13 +204,15 @@ pub fn warp(
 /// converted to luma).
 ///
 /// # Errors
-/// [`ScatterError::Image`] if the file cannot be read or decoded.
+/// [`RenderError::Image`] if the file cannot be read or decoded.
 pub fn load_gray(path: impl AsRef<Path>) -> Result<Array2<f64>> {
     let path = path.as_ref();
     let img = image::open(path)
-        .map_err(|source| ScatterError::Image {
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            ScatterError::Render(RenderError::Image {
+                path: path.to_path_buf(),
+                source,
+            })
         })?
         .into_luma16();
     let (w, h) = img.dimensions();
@@ -276,7 +279,7 @@ pub fn scatter_flat(plan: &Scattering2dPlan<f64>, images: &[Array2<f64>]) -> Res
     for (mut dst, src) in batch.axis_iter_mut(Axis(0)).zip(images) {
         if src.dim() != (h, w) {
             return Err(ScatterError::InvalidShape {
-                expected: vec![h, w],
+                expected: vec![Some(h), Some(w)],
                 got: src.shape().to_vec(),
             });
         }
@@ -365,7 +368,7 @@ pub fn deformation_curve(
         .find(|a| a.nrows() < h * f || a.ncols() < w * f)
     {
         return Err(ScatterError::InvalidShape {
-            expected: vec![h * f, w * f],
+            expected: vec![Some(h * f), Some(w * f)],
             got: src.shape().to_vec(),
         });
     }
@@ -447,7 +450,7 @@ pub const STABILITY_PNG_SIZE: (u32, u32) = (720, 480);
 /// a dashed horizontal line of the same colour. Returns [`STABILITY_PNG_SIZE`].
 ///
 /// # Errors
-/// [`ScatterError::Plot`] or [`ScatterError::Image`] if drawing or writing fails.
+/// [`RenderError::Plot`] or [`RenderError::Image`] if drawing or writing fails.
 pub fn render_stability(path: impl AsRef<Path>, curves: &[StabilityCurve]) -> Result<(u32, u32)> {
     let deformation = curves
         .first()

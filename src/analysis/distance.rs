@@ -89,7 +89,7 @@ pub fn min_cost_assignment(cost: &Array2<f64>) -> Result<Assignment> {
     let (rows, cols) = cost.dim();
     if rows > cols {
         return Err(ScatterError::InvalidShape {
-            expected: vec![rows, usize::MAX],
+            expected: vec![Some(rows), None],
             got: vec![rows, cols],
         });
     }

@@ -130,7 +130,7 @@ pub fn filter_grid_png_size(
 /// [`filter_grid_png_size`].
 ///
 /// # Errors
-/// [`crate::ScatterError::Plot`] if text cannot be drawn, [`crate::ScatterError::Image`] if the
+/// [`crate::RenderError::Plot`](crate::error::RenderError::Plot) if text cannot be drawn, [`crate::RenderError::Image`](crate::error::RenderError::Image) if the
 /// PNG cannot be written.
 pub fn render_filter_grid(
     path: impl AsRef<Path>,

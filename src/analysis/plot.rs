@@ -1,5 +1,6 @@
 //! Line plots (plotters, bitmap backend, embedded font) written as PNG.
 
+use crate::error::RenderError;
 use std::path::Path;
 
 use plotters::coord::Shift;
@@ -35,9 +36,11 @@ pub struct LinePlot {
 }
 
 fn plot_error(what: &str) -> impl Fn(String) -> ScatterError + '_ {
-    move |reason| ScatterError::Plot {
-        what: what.to_string(),
-        reason,
+    move |reason| {
+        ScatterError::Render(RenderError::Plot {
+            what: what.to_string(),
+            reason,
+        })
     }
 }
 
@@ -139,7 +142,7 @@ pub fn line_plots_size(panels: usize, columns: usize, panel_size: (u32, u32)) ->
 /// its size, [`line_plots_size`].
 ///
 /// # Errors
-/// [`ScatterError::Plot`] if plotters fails, [`ScatterError::Image`] if the PNG cannot be written.
+/// [`RenderError::Plot`] if plotters fails, [`RenderError::Image`] if the PNG cannot be written.
 pub fn render_line_plots(
     path: impl AsRef<Path>,
     panels: &[LinePlot],

@@ -5,6 +5,7 @@
 //! system font at run time. The subset holds printable ASCII, the Greek letters and a few
 //! symbols (`° ² · × – − … ‖ ∑ ≈ ≤ ≥`); other characters are skipped.
 
+use crate::error::RenderError;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -24,7 +25,7 @@ pub(crate) const FONT_FAMILY: &str = "sans-serif";
 /// Registers the embedded font with plotters once per process.
 ///
 /// # Errors
-/// [`ScatterError::Plot`] if the font does not parse (a build defect).
+/// [`RenderError::Plot`] if the font does not parse (a build defect).
 pub(crate) fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
@@ -35,10 +36,10 @@ pub(crate) fn ensure_font() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ScatterError::Plot {
+        Err(ScatterError::Render(RenderError::Plot {
             what: "embedded font".into(),
             reason: "DejaVuSans-subset.ttf does not parse".into(),
-        })
+        }))
     }
 }
 
@@ -178,7 +179,7 @@ impl Canvas {
     /// Writes `text` with its top-left corner near `(x, y)`, `size` pixels high, in `rgb`.
     ///
     /// # Errors
-    /// [`ScatterError::Plot`] if plotters fails to draw the text.
+    /// [`RenderError::Plot`] if plotters fails to draw the text.
     pub fn text(&mut self, x: i32, y: i32, text: &str, size: f64, rgb: [u8; 3]) -> Result<()> {
         ensure_font()?;
         let (w, h) = (self.width, self.height);
@@ -186,27 +187,32 @@ impl Canvas {
         let area = backend.into_drawing_area();
         let color = RGBColor(rgb[0], rgb[1], rgb[2]);
         let style = TextStyle::from((FONT_FAMILY, size).into_font()).color(&color);
-        area.draw_text(text, &style, (x, y))
-            .map_err(|e| ScatterError::Plot {
+        area.draw_text(text, &style, (x, y)).map_err(|e| {
+            ScatterError::Render(RenderError::Plot {
                 what: format!("text {text:?}"),
                 reason: e.to_string(),
-            })?;
-        area.present().map_err(|e| ScatterError::Plot {
-            what: format!("text {text:?}"),
-            reason: e.to_string(),
+            })
+        })?;
+        area.present().map_err(|e| {
+            ScatterError::Render(RenderError::Plot {
+                what: format!("text {text:?}"),
+                reason: e.to_string(),
+            })
         })
     }
 
     /// Width in pixels that [`Canvas::text`] uses for `text` at `size`.
     ///
     /// # Errors
-    /// [`ScatterError::Plot`] if the font cannot lay the text out.
+    /// [`RenderError::Plot`] if the font cannot lay the text out.
     pub fn text_width(text: &str, size: f64) -> Result<u32> {
         ensure_font()?;
         let font = (FONT_FAMILY, size).into_font();
-        let ((x0, _), (x1, _)) = font.layout_box(text).map_err(|e| ScatterError::Plot {
-            what: format!("text {text:?}"),
-            reason: e.to_string(),
+        let ((x0, _), (x1, _)) = font.layout_box(text).map_err(|e| {
+            ScatterError::Render(RenderError::Plot {
+                what: format!("text {text:?}"),
+                reason: e.to_string(),
+            })
         })?;
         Ok((x1 - x0).max(0) as u32)
     }
@@ -220,7 +226,7 @@ impl Canvas {
     /// Encodes the canvas as an 8-bit RGB PNG; returns `(width, height)`.
     ///
     /// # Errors
-    /// [`ScatterError::Image`] if encoding or writing fails.
+    /// [`RenderError::Image`] if encoding or writing fails.
     pub fn save_png(&self, path: impl AsRef<Path>) -> Result<(u32, u32)> {
         let path = path.as_ref();
         image::save_buffer_with_format(
@@ -231,9 +237,11 @@ impl Canvas {
             image::ExtendedColorType::Rgb8,
             image::ImageFormat::Png,
         )
-        .map_err(|source| ScatterError::Image {
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            ScatterError::Render(RenderError::Image {
+                path: path.to_path_buf(),
+                source,
+            })
         })?;
         Ok((self.width, self.height))
     }

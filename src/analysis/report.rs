@@ -179,7 +179,7 @@ fn write_text(files: &mut Vec<WrittenFile>, path: PathBuf, text: &str) -> Result
 /// source has shape `[2·size·f, 2·size·f]`.
 ///
 /// # Errors
-/// [`ScatterError::Io`] if `dir` cannot be listed, [`ScatterError::Image`] for an unreadable
+/// [`ScatterError::Io`] if `dir` cannot be listed, [`RenderError::Image`](crate::error::RenderError::Image) for an unreadable
 /// image, [`ScatterError::InvalidParameter`] if fewer than 2 windows result.
 pub fn texture_windows(dir: &Path, options: &DeformationOptions) -> Result<Vec<Array2<f64>>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)

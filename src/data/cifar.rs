@@ -9,6 +9,7 @@
 
 use super::{ImageDataset, ReadLimits};
 use crate::error::io_error;
+use crate::error::{DataError, FileError};
 use crate::{Result, ScatterError};
 use ndarray::Array4;
 use std::io::{BufReader, Read};
@@ -52,11 +53,11 @@ pub const CIFAR10_TEST_FILE: &str = "test_batch.bin";
 /// own buffer, so the memory used is the file's size (not twice it).
 ///
 /// # Errors
-/// - [`ScatterError::MissingPath`] if the file does not exist,
-/// - [`ScatterError::RecordSize`] if its size is not a positive multiple of 3073 bytes,
-/// - [`ScatterError::DeclaredTooLarge`] if it is larger than [`ReadLimits::max_file_bytes`],
-/// - [`ScatterError::InvalidLabel`] if a label byte is `>= 10`,
-/// - [`ScatterError::TruncatedFile`] if it shrinks while being read,
+/// - [`FileError::MissingPath`] if the file does not exist,
+/// - [`DataError::RecordSize`] if its size is not a positive multiple of 3073 bytes,
+/// - [`FileError::DeclaredTooLarge`] if it is larger than [`ReadLimits::max_file_bytes`],
+/// - [`DataError::InvalidLabel`] if a label byte is `>= 10`,
+/// - [`FileError::TruncatedFile`] if it shrinks while being read,
 /// - [`ScatterError::Io`] for other read failures;
 ///
 /// each naming the file.
@@ -70,28 +71,28 @@ pub fn read_batch(path: &Path) -> Result<ImageDataset> {
 /// As [`read_batch`].
 pub fn read_batch_with_limits(path: &Path, limits: &ReadLimits) -> Result<ImageDataset> {
     if !path.is_file() {
-        return Err(ScatterError::MissingPath {
+        return Err(ScatterError::File(FileError::MissingPath {
             path: path.to_path_buf(),
             what: "CIFAR-10 batch file",
-        });
+        }));
     }
     let file = std::fs::File::open(path).map_err(io_error(path))?;
     let size = file.metadata().map_err(io_error(path))?.len();
     let record = CIFAR10_RECORD_BYTES as u64;
     if size == 0 || size % record != 0 {
-        return Err(ScatterError::RecordSize {
+        return Err(ScatterError::Data(DataError::RecordSize {
             path: path.to_path_buf(),
             size,
             record: CIFAR10_RECORD_BYTES,
-        });
+        }));
     }
     if size > limits.max_file_bytes {
-        return Err(ScatterError::DeclaredTooLarge {
+        return Err(ScatterError::File(FileError::DeclaredTooLarge {
             path: path.to_path_buf(),
             what: "CIFAR-10 batch file",
             declared: u128::from(size),
             limit: limits.max_file_bytes,
-        });
+        }));
     }
     let n = (size / record) as usize; // size <= max_file_bytes, and a record is 3073 bytes
     let pixels = CIFAR10_RECORD_BYTES - 1;
@@ -105,23 +106,23 @@ pub fn read_batch_with_limits(path: &Path, limits: &ReadLimits) -> Result<ImageD
             .and_then(|()| reader.read_exact(image))
             .map_err(|e| {
                 if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    ScatterError::TruncatedFile {
+                    ScatterError::File(FileError::TruncatedFile {
                         path: path.to_path_buf(),
                         expected: size,
                         got: index as u64 * record,
-                    }
+                    })
                 } else {
                     io_error(path)(e)
                 }
             })?;
         let label = usize::from(label[0]);
         if label >= CIFAR10_CLASSES.len() {
-            return Err(ScatterError::InvalidLabel {
+            return Err(ScatterError::Data(DataError::InvalidLabel {
                 path: path.to_path_buf(),
                 index,
                 label,
                 num_classes: CIFAR10_CLASSES.len(),
-            });
+            }));
         }
         labels.push(label);
     }
@@ -136,7 +137,7 @@ pub fn read_batch_with_limits(path: &Path, limits: &ReadLimits) -> Result<ImageD
 /// `dir` is either the `cifar-10-batches-bin` folder or the folder that contains it.
 ///
 /// # Errors
-/// [`ScatterError::MissingPath`] naming the first missing folder or file, and the errors of
+/// [`FileError::MissingPath`] naming the first missing folder or file, and the errors of
 /// [`read_batch`].
 pub fn load_cifar10(dir: &Path) -> Result<(ImageDataset, ImageDataset)> {
     load_cifar10_with_limits(dir, &ReadLimits::default())
@@ -174,10 +175,10 @@ fn batches_dir(dir: &Path) -> Result<PathBuf> {
         // The right folder, with the batches missing: name the missing file.
         return Ok(dir.to_path_buf());
     }
-    Err(ScatterError::MissingPath {
+    Err(ScatterError::File(FileError::MissingPath {
         path: nested,
         what: "CIFAR-10 folder (extract cifar-10-binary.tar.gz there)",
-    })
+    }))
 }
 
 fn classes() -> Vec<String> {

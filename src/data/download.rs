@@ -22,6 +22,7 @@
 
 use super::checksum::{md5_file, sha256_file};
 use crate::error::io_error;
+use crate::error::{DownloadError, FileError};
 use crate::{Result, ScatterError};
 use std::fs;
 use std::io::{BufReader, Read, Write};
@@ -76,11 +77,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// verified and extracted without downloading.
 ///
 /// # Errors
-/// - [`ScatterError::Download`] when the download fails (its message says the machine looks
-///   offline and how to pass `--data-dir` with an existing copy),
-/// - [`ScatterError::ChecksumMismatch`] with both digests (a downloaded `.part` file is
+/// - [`DownloadError::Unreachable`] when the download fails (its message says the machine looks
+///   offline and where to put a copy fetched elsewhere),
+/// - [`DownloadError::ChecksumMismatch`] with both digests (a downloaded `.part` file is
 ///   deleted; an archive that was already there is left in place),
-/// - [`ScatterError::UnknownArchive`], [`ScatterError::MissingPath`] (the archive does not hold
+/// - [`DownloadError::UnknownArchive`], [`FileError::MissingPath`] (the archive does not hold
 ///   `extracted_dir`), [`ScatterError::Io`].
 pub fn ensure_dataset(archive: &RemoteArchive, data_dir: &Path) -> Result<PathBuf> {
     let target = data_dir.join(archive.extracted_dir);
@@ -120,13 +121,15 @@ pub fn install_archive(
 /// the file's SHA-256 to stderr (unverified) and accepts it.
 ///
 /// # Errors
-/// [`ScatterError::ChecksumMismatch`] naming the file and both digests; [`ScatterError::Io`].
+/// [`DownloadError::ChecksumMismatch`] naming the file and both digests; [`ScatterError::Io`].
 pub fn verify_archive(archive: &RemoteArchive, path: &Path) -> Result<()> {
-    let mismatch = |algorithm, expected: &str, got: String| ScatterError::ChecksumMismatch {
-        path: path.to_path_buf(),
-        algorithm,
-        expected: expected.to_string(),
-        got,
+    let mismatch = |algorithm, expected: &str, got: String| {
+        ScatterError::Download(DownloadError::ChecksumMismatch {
+            path: path.to_path_buf(),
+            algorithm,
+            expected: expected.to_string(),
+            got,
+        })
     };
     if let Some(expected) = archive.sha256 {
         let got = sha256_file(path)?;
@@ -157,10 +160,12 @@ pub fn verify_archive(archive: &RemoteArchive, path: &Path) -> Result<()> {
 
 /// Streams `archive.url` into `dest` with a progress bar.
 fn download(archive: &RemoteArchive, dest: &Path) -> Result<()> {
-    let offline = |reason: String| ScatterError::Download {
-        url: archive.url.to_string(),
-        reason,
-        extracted_dir: archive.extracted_dir.to_string(),
+    let offline = |reason: String| {
+        ScatterError::Download(DownloadError::Unreachable {
+            url: archive.url.to_string(),
+            reason,
+            extracted_dir: archive.extracted_dir.to_string(),
+        })
     };
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -227,23 +232,23 @@ fn extract(archive: &RemoteArchive, path: &Path, data_dir: &Path) -> Result<Path
     let gzip = magic.starts_with(&super::GZIP_MAGIC);
     let tar = n >= 262 && &magic[257..262] == b"ustar";
     if !gzip && !tar {
-        return Err(ScatterError::UnknownArchive {
+        return Err(ScatterError::Download(DownloadError::UnknownArchive {
             path: path.to_path_buf(),
             reason: if n < 262 {
                 format!("only {n} bytes")
             } else {
                 "no gzip magic bytes and no ustar header".into()
             },
-        });
+        }));
     }
     let tmp = data_dir.join(format!(".{}.extracting", archive.extracted_dir));
     if tmp.exists() {
         // Only a folder this crate made (an interrupted extraction) is removed.
         if !tmp.join(EXTRACTING_MARKER).is_file() {
-            return Err(ScatterError::PathInUse {
+            return Err(ScatterError::Download(DownloadError::PathInUse {
                 path: tmp,
                 reason: "this crate extracts archives there, and it holds files it did not write",
-            });
+            }));
         }
         fs::remove_dir_all(&tmp).map_err(io_error(&tmp))?;
     }
@@ -260,10 +265,10 @@ fn extract(archive: &RemoteArchive, path: &Path, data_dir: &Path) -> Result<Path
         unpacked.map_err(io_error(path))?;
         let inner = tmp.join(archive.extracted_dir);
         if !inner.is_dir() {
-            return Err(ScatterError::MissingPath {
+            return Err(ScatterError::File(FileError::MissingPath {
                 path: inner,
                 what: "folder in the archive",
-            });
+            }));
         }
         let target = data_dir.join(archive.extracted_dir);
         fs::rename(&inner, &target).map_err(io_error(&target))?;

@@ -18,6 +18,7 @@
 
 use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
 use crate::error::io_error;
+use crate::error::{DataError, FileError};
 use crate::{Result, ScatterError};
 use ndarray::Array4;
 use rayon::prelude::*;
@@ -69,16 +70,16 @@ pub(crate) struct Decoded {
 /// size of the first one.
 ///
 /// # Errors
-/// - [`ScatterError::MissingPath`] if `root` is not a folder,
-/// - [`ScatterError::EmptyClass`] naming `root` if it has no class folder, or the class folder
+/// - [`FileError::MissingPath`] if `root` is not a folder,
+/// - [`DataError::EmptyClass`] naming `root` if it has no class folder, or the class folder
 ///   that holds no image,
-/// - [`ScatterError::NonUtf8Name`] naming a class folder whose name is not UTF-8,
-/// - [`ScatterError::ImageDecode`] naming a file that cannot be decoded,
-/// - [`ScatterError::ImageTooLarge`] naming an image above the pixel limit (checked on its
+/// - [`DataError::NonUtf8Name`] naming a class folder whose name is not UTF-8,
+/// - [`DataError::ImageDecode`] naming a file that cannot be decoded,
+/// - [`DataError::ImageTooLarge`] naming an image above the pixel limit (checked on its
 ///   header, before decoding),
-/// - [`ScatterError::DeclaredTooLarge`] if the decoded data set would exceed
+/// - [`FileError::DeclaredTooLarge`] if the decoded data set would exceed
 ///   [`ReadLimits::max_dataset_bytes`],
-/// - [`ScatterError::ImageSize`] naming the first image whose size differs (without `size`),
+/// - [`DataError::ImageSize`] naming the first image whose size differs (without `size`),
 /// - [`ScatterError::InvalidParameter`] if `size` has a zero side.
 pub fn load_image_folder(
     root: &Path,
@@ -110,9 +111,9 @@ pub fn load_image_folder_with_limits(
     require_dir(root)?;
     let classes = sorted_subdirs(root)?;
     if classes.is_empty() {
-        return Err(ScatterError::EmptyClass {
+        return Err(ScatterError::Data(DataError::EmptyClass {
             path: root.to_path_buf(),
-        });
+        }));
     }
     let mut files = Vec::new();
     let mut labels = Vec::new();
@@ -120,7 +121,7 @@ pub fn load_image_folder_with_limits(
         let dir = root.join(class);
         let images = list_images(&dir)?;
         if images.is_empty() {
-            return Err(ScatterError::EmptyClass { path: dir });
+            return Err(ScatterError::Data(DataError::EmptyClass { path: dir }));
         }
         labels.extend(std::iter::repeat_n(label, images.len()));
         files.extend(images);
@@ -175,22 +176,23 @@ pub(crate) fn decode_all(
     let plane = u128::from(c as u64) * h as u128 * w as u128;
     let total = plane * files.len() as u128;
     if total > u128::from(limits.max_dataset_bytes) {
-        return Err(ScatterError::DeclaredTooLarge {
+        return Err(ScatterError::File(FileError::DeclaredTooLarge {
             path: root.to_path_buf(),
             what: "decoded image data set",
             declared: total,
             limit: limits.max_dataset_bytes,
-        });
+        }));
     }
     let (plane, total) = (plane as usize, total as usize); // <= max_dataset_bytes
     let mut data = Vec::new();
-    data.try_reserve_exact(total)
-        .map_err(|_| ScatterError::DeclaredTooLarge {
+    data.try_reserve_exact(total).map_err(|_| {
+        ScatterError::File(FileError::DeclaredTooLarge {
             path: root.to_path_buf(),
             what: "decoded image data set (allocation failed)",
             declared: total as u128,
             limit: limits.max_dataset_bytes,
-        })?;
+        })
+    })?;
     data.resize(total, 0u8);
     if plane > 0 {
         let results: Vec<Result<()>> = data
@@ -199,11 +201,11 @@ pub(crate) fn decode_all(
             .map(|(dst, f)| {
                 let d = decode_image(f, channels, resize, limits)?;
                 if (d.height, d.width) != (h, w) {
-                    return Err(ScatterError::ImageSize {
+                    return Err(ScatterError::Data(DataError::ImageSize {
                         path: f.clone(),
                         expected: (h, w),
                         got: (d.height, d.width),
-                    });
+                    }));
                 }
                 dst.copy_from_slice(&d.chw);
                 Ok(())
@@ -218,15 +220,17 @@ pub(crate) fn decode_all(
 /// the pixel limit.
 ///
 /// # Errors
-/// [`ScatterError::Io`], [`ScatterError::ImageDecode`] (an unknown format or a corrupt header),
-/// [`ScatterError::ImageTooLarge`], each naming the file.
+/// [`ScatterError::Io`], [`DataError::ImageDecode`] (an unknown format or a corrupt header),
+/// [`DataError::ImageTooLarge`], each naming the file.
 fn open_checked(
     path: &Path,
     limits: &ReadLimits,
 ) -> Result<(impl image::ImageDecoder, usize, usize)> {
-    let decode_err = |source| ScatterError::ImageDecode {
-        path: path.to_path_buf(),
-        source,
+    let decode_err = |source| {
+        ScatterError::Data(DataError::ImageDecode {
+            path: path.to_path_buf(),
+            source,
+        })
     };
     let mut reader = image::ImageReader::open(path)
         .map_err(io_error(path))?
@@ -245,12 +249,12 @@ fn open_checked(
     let decoder = reader.into_decoder().map_err(decode_err)?;
     let (width, height) = image::ImageDecoder::dimensions(&decoder);
     if u64::from(width) * u64::from(height) > limits.max_image_pixels {
-        return Err(ScatterError::ImageTooLarge {
+        return Err(ScatterError::Data(DataError::ImageTooLarge {
             path: path.to_path_buf(),
             height: u64::from(height),
             width: u64::from(width),
             max_pixels: limits.max_image_pixels,
-        });
+        }));
     }
     Ok((decoder, height as usize, width as usize))
 }
@@ -259,7 +263,7 @@ fn open_checked(
 /// resizes it.
 ///
 /// # Errors
-/// [`ScatterError::ImageDecode`], [`ScatterError::ImageTooLarge`] or [`ScatterError::Io`],
+/// [`DataError::ImageDecode`], [`DataError::ImageTooLarge`] or [`ScatterError::Io`],
 /// naming the file.
 pub(crate) fn decode_image(
     path: &Path,
@@ -269,18 +273,19 @@ pub(crate) fn decode_image(
 ) -> Result<Decoded> {
     let (decoder, height, width) = open_checked(path, limits)?;
     if height == 0 || width == 0 {
-        return Err(ScatterError::BadHeader {
+        return Err(ScatterError::File(FileError::BadHeader {
             path: path.to_path_buf(),
             field: "dimensions",
             value: format!("{height}x{width}"),
             reason: "an image needs at least one row and one column",
-        });
+        }));
     }
-    let img =
-        image::DynamicImage::from_decoder(decoder).map_err(|source| ScatterError::ImageDecode {
+    let img = image::DynamicImage::from_decoder(decoder).map_err(|source| {
+        ScatterError::Data(DataError::ImageDecode {
             path: path.to_path_buf(),
             source,
-        })?;
+        })
+    })?;
     Ok(match channels {
         Channels::Gray => {
             let img = img.into_luma8();

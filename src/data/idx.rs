@@ -11,6 +11,7 @@
 
 use super::{ImageDataset, ReadLimits};
 use crate::error::io_error;
+use crate::error::{DataError, FileError};
 use crate::{Result, ScatterError};
 use flate2::read::MultiGzDecoder;
 use ndarray::{Array3, Array4};
@@ -51,11 +52,11 @@ pub const IDX_FILE_NAMES: [&str; 4] = [
 /// Reads an IDX image file into `[N, rows, cols]` with the default [`ReadLimits`].
 ///
 /// # Errors
-/// [`ScatterError::BadMagic`] (not `0x00000803`), [`ScatterError::TruncatedFile`] (header or
-/// data shorter than declared), [`ScatterError::TrailingData`], [`ScatterError::BadHeader`]
-/// (`rows` or `cols` zero), [`ScatterError::ImageTooLarge`] (`rows × cols` above the pixel
-/// limit), [`ScatterError::DeclaredTooLarge`] (payload above the byte limit),
-/// [`ScatterError::MissingPath`] or [`ScatterError::Io`] (also for a corrupt gzip stream), each
+/// [`FileError::BadMagic`] (not `0x00000803`), [`FileError::TruncatedFile`] (header or
+/// data shorter than declared), [`FileError::TrailingData`], [`FileError::BadHeader`]
+/// (`rows` or `cols` zero), [`DataError::ImageTooLarge`] (`rows × cols` above the pixel
+/// limit), [`FileError::DeclaredTooLarge`] (payload above the byte limit),
+/// [`FileError::MissingPath`] or [`ScatterError::Io`] (also for a corrupt gzip stream), each
 /// naming the file.
 pub fn read_images(path: &Path) -> Result<Array3<u8>> {
     read_images_with_limits(path, &ReadLimits::default())
@@ -91,7 +92,7 @@ pub fn read_labels_with_limits(path: &Path, limits: &ReadLimits) -> Result<Vec<u
 ///
 /// # Errors
 /// The errors of [`read_images`] and [`read_labels`];
-/// [`ScatterError::IdxCountMismatch`] if the counts differ; [`ScatterError::InvalidLabel`]
+/// [`DataError::IdxCountMismatch`] if the counts differ; [`DataError::InvalidLabel`]
 /// (naming the label file) if a label is `>= classes.len()`.
 pub fn load_idx_dataset(
     images: &Path,
@@ -114,12 +115,12 @@ pub fn load_idx_dataset_with_limits(
     let x = read_images_with_limits(images, limits)?;
     let y = read_labels_with_limits(labels, limits)?;
     if x.shape()[0] != y.len() {
-        return Err(ScatterError::IdxCountMismatch {
+        return Err(ScatterError::Data(DataError::IdxCountMismatch {
             images_path: images.to_path_buf(),
             labels_path: labels.to_path_buf(),
             images: x.shape()[0],
             labels: y.len(),
-        });
+        }));
     }
     let labels_usize: Vec<usize> = y.iter().map(|&l| usize::from(l)).collect();
     if let Some((index, &label)) = labels_usize
@@ -127,12 +128,12 @@ pub fn load_idx_dataset_with_limits(
         .enumerate()
         .find(|(_, l)| **l >= classes.len())
     {
-        return Err(ScatterError::InvalidLabel {
+        return Err(ScatterError::Data(DataError::InvalidLabel {
             path: labels.to_path_buf(),
             index,
             label,
             num_classes: classes.len(),
-        });
+        }));
     }
     let (n, h, w) = x.dim();
     // An owned standard-layout array: reshaped in place, not copied.
@@ -145,7 +146,7 @@ pub fn load_idx_dataset_with_limits(
 /// package: `/usr/share/datasets/fashion-mnist`).
 ///
 /// # Errors
-/// [`ScatterError::MissingPath`] naming a missing file, and the errors of
+/// [`FileError::MissingPath`] naming a missing file, and the errors of
 /// [`load_idx_dataset`].
 pub fn load_fashion_mnist(dir: &Path) -> Result<(ImageDataset, ImageDataset)> {
     load_standard(dir, &FASHION_MNIST_CLASSES)
@@ -178,10 +179,10 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
     if gz.is_file() {
         return Ok(gz);
     }
-    Err(ScatterError::MissingPath {
+    Err(ScatterError::File(FileError::MissingPath {
         path: dir.join(format!("{name}[.gz]")),
         what: "IDX file",
-    })
+    }))
 }
 
 /// Parses an IDX file of `u8` with the given magic; returns the dimensions and the data.
@@ -193,10 +194,10 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
 /// file's declared size is compared with its length before anything is allocated.
 fn read_idx(path: &Path, magic: u32, limits: &ReadLimits) -> Result<(Vec<usize>, Vec<u8>)> {
     if !path.is_file() {
-        return Err(ScatterError::MissingPath {
+        return Err(ScatterError::File(FileError::MissingPath {
             path: path.to_path_buf(),
             what: "IDX file",
-        });
+        }));
     }
     let file = std::fs::File::open(path).map_err(io_error(path))?;
     let file_len = file.metadata().map_err(io_error(path))?.len();
@@ -210,10 +211,12 @@ fn read_idx(path: &Path, magic: u32, limits: &ReadLimits) -> Result<(Vec<usize>,
     } else {
         Box::new(buffered)
     };
-    let truncated = |expected: u64, got: u64| ScatterError::TruncatedFile {
-        path: path.to_path_buf(),
-        expected,
-        got,
+    let truncated = |expected: u64, got: u64| {
+        ScatterError::File(FileError::TruncatedFile {
+            path: path.to_path_buf(),
+            expected,
+            got,
+        })
     };
 
     let mut word = [0u8; 4];
@@ -223,11 +226,11 @@ fn read_idx(path: &Path, magic: u32, limits: &ReadLimits) -> Result<(Vec<usize>,
     }
     let got = u32::from_be_bytes(word);
     if got != magic {
-        return Err(ScatterError::BadMagic {
+        return Err(ScatterError::File(FileError::BadMagic {
             path: path.to_path_buf(),
             expected: format!("0x{magic:08x}"),
             got: format!("0x{got:08x}"),
-        });
+        }));
     }
     let ndim = (magic & 0xff) as usize;
     let header = 4 + 4 * ndim;
@@ -245,12 +248,12 @@ fn read_idx(path: &Path, magic: u32, limits: &ReadLimits) -> Result<(Vec<usize>,
     // At most 3 factors below 2^32: no overflow in u128.
     let payload: u128 = dims.iter().map(|&d| u128::from(d)).product();
     if payload > u128::from(limits.max_file_bytes) {
-        return Err(ScatterError::DeclaredTooLarge {
+        return Err(ScatterError::File(FileError::DeclaredTooLarge {
             path: path.to_path_buf(),
             what: "IDX payload",
             declared: payload,
             limit: limits.max_file_bytes,
-        });
+        }));
     }
     let payload = payload as u64; // <= max_file_bytes
     let expected = header as u64 + payload;
@@ -259,11 +262,11 @@ fn read_idx(path: &Path, magic: u32, limits: &ReadLimits) -> Result<(Vec<usize>,
             return Err(truncated(expected, file_len));
         }
         if file_len > expected {
-            return Err(ScatterError::TrailingData {
+            return Err(ScatterError::File(FileError::TrailingData {
                 path: path.to_path_buf(),
                 expected,
                 got: file_len,
-            });
+            }));
         }
     }
     // A raw file holds exactly the payload (checked above): one allocation of that size.
@@ -276,11 +279,11 @@ fn read_idx(path: &Path, magic: u32, limits: &ReadLimits) -> Result<(Vec<usize>,
     // decompression, as `TruncatedFile` does.
     let extra = std::io::copy(&mut reader, &mut std::io::sink()).map_err(io_error(path))?;
     if extra > 0 {
-        return Err(ScatterError::TrailingData {
+        return Err(ScatterError::File(FileError::TrailingData {
             path: path.to_path_buf(),
             expected,
             got: expected.saturating_add(extra),
-        });
+        }));
     }
     let dims = dims.into_iter().map(|d| d as usize).collect();
     Ok((dims, data))
@@ -291,21 +294,21 @@ fn read_idx(path: &Path, magic: u32, limits: &ReadLimits) -> Result<(Vec<usize>,
 fn check_image_dims(path: &Path, rows: u64, cols: u64, limits: &ReadLimits) -> Result<()> {
     for (field, value) in [("rows", rows), ("cols", cols)] {
         if value == 0 {
-            return Err(ScatterError::BadHeader {
+            return Err(ScatterError::File(FileError::BadHeader {
                 path: path.to_path_buf(),
                 field,
                 value: "0".into(),
                 reason: "an image needs at least one row and one column",
-            });
+            }));
         }
     }
     if u128::from(rows) * u128::from(cols) > u128::from(limits.max_image_pixels) {
-        return Err(ScatterError::ImageTooLarge {
+        return Err(ScatterError::Data(DataError::ImageTooLarge {
             path: path.to_path_buf(),
             height: rows,
             width: cols,
             max_pixels: limits.max_image_pixels,
-        });
+        }));
     }
     Ok(())
 }
@@ -379,26 +382,26 @@ mod tests {
         std::fs::write(&p, idx_bytes(IDX_IMAGES_MAGIC, &[2, 2, 3], &[1; 11])).unwrap();
         assert!(matches!(
             read_images(&p),
-            Err(ScatterError::TruncatedFile {
+            Err(ScatterError::File(FileError::TruncatedFile {
                 expected: 28,
                 got: 27,
                 ..
-            })
+            }))
         ));
         std::fs::write(&p, idx_bytes(IDX_IMAGES_MAGIC, &[2, 2, 3], &[1; 13])).unwrap();
         assert!(matches!(
             read_images(&p),
-            Err(ScatterError::TrailingData { .. })
+            Err(ScatterError::File(FileError::TrailingData { .. }))
         ));
         // header cut inside the dimensions
         std::fs::write(&p, &idx_bytes(IDX_IMAGES_MAGIC, &[2, 2, 3], &[])[..9]).unwrap();
         assert!(matches!(
             read_images(&p),
-            Err(ScatterError::TruncatedFile {
+            Err(ScatterError::File(FileError::TruncatedFile {
                 expected: 16,
                 got: 9,
                 ..
-            })
+            }))
         ));
         // absurd dimensions do not overflow: refused before any allocation
         std::fs::write(
@@ -408,7 +411,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             read_images(&p),
-            Err(ScatterError::ImageTooLarge { .. })
+            Err(ScatterError::Data(DataError::ImageTooLarge { .. }))
         ));
         // a payload above the byte limit
         std::fs::write(&p, idx_bytes(IDX_IMAGES_MAGIC, &[1000, 10, 10], &[])).unwrap();
@@ -418,11 +421,11 @@ mod tests {
         };
         assert!(matches!(
             read_images_with_limits(&p, &small),
-            Err(ScatterError::DeclaredTooLarge {
+            Err(ScatterError::File(FileError::DeclaredTooLarge {
                 declared: 100_000,
                 limit: 99_999,
                 ..
-            })
+            }))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -16,6 +16,7 @@
 
 use super::folder::{Channels, Resize, decode_all, list_images};
 use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
+use crate::error::{DataError, FileError};
 use crate::{Result, ScatterError};
 use std::path::{Path, PathBuf};
 
@@ -57,14 +58,14 @@ pub const KTH_TIPS2B_SIZE: usize = 200;
 /// # Errors
 /// - [`ScatterError::InvalidParameter`] if `train_sample` is not one of `a`-`d` (either case)
 ///   or `size == 0`,
-/// - [`ScatterError::MissingPath`] naming the missing data-set, material or sample folder,
-/// - [`ScatterError::UnknownClass`] naming a folder in the root that is not a material,
-/// - [`ScatterError::EmptyClass`] naming a sample folder without PNG images,
-/// - [`ScatterError::ImageDecode`] naming an undecodable image,
-/// - [`ScatterError::ImageTooLarge`] naming an image above the default pixel limit
+/// - [`FileError::MissingPath`] naming the missing data-set, material or sample folder,
+/// - [`DataError::UnknownClass`] naming a folder in the root that is not a material,
+/// - [`DataError::EmptyClass`] naming a sample folder without PNG images,
+/// - [`DataError::ImageDecode`] naming an undecodable image,
+/// - [`DataError::ImageTooLarge`] naming an image above the default pixel limit
 ///   ([`ReadLimits`]; checked on its header, before decoding),
-/// - [`ScatterError::DeclaredTooLarge`] if a split would exceed the default data-set limit,
-/// - [`ScatterError::NonUtf8Name`] naming a folder in the root whose name is not UTF-8.
+/// - [`FileError::DeclaredTooLarge`] if a split would exceed the default data-set limit,
+/// - [`DataError::NonUtf8Name`] naming a folder in the root whose name is not UTF-8.
 ///
 /// An image of any aspect ratio costs memory for the `size × size` pixels kept, not for its
 /// full resize (see [`folder`](super::folder)).
@@ -104,11 +105,11 @@ pub fn load_kth_tips2b_with_limits(
     let root = dataset_dir(root)?;
     for name in sorted_subdirs(&root)? {
         if !KTH_TIPS2B_MATERIALS.contains(&name.as_str()) {
-            return Err(ScatterError::UnknownClass {
+            return Err(ScatterError::Data(DataError::UnknownClass {
                 path: root.join(&name),
                 name,
                 expected: KTH_TIPS2B_MATERIALS.join(", "),
-            });
+            }));
         }
     }
     let (mut train_files, mut train_labels) = (Vec::new(), Vec::new());
@@ -124,7 +125,7 @@ pub fn load_kth_tips2b_with_limits(
                 .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
                 .collect();
             if files.is_empty() {
-                return Err(ScatterError::EmptyClass { path: sdir });
+                return Err(ScatterError::Data(DataError::EmptyClass { path: sdir }));
             }
             let (f, l) = if sample == train_sample {
                 (&mut train_files, &mut train_labels)
@@ -162,10 +163,10 @@ fn dataset_dir(root: &Path) -> Result<PathBuf> {
     if looks_like_dataset {
         Ok(root.to_path_buf())
     } else {
-        Err(ScatterError::MissingPath {
+        Err(ScatterError::File(FileError::MissingPath {
             path: nested,
             what: "KTH-TIPS2-b folder (extract kth-tips2-b_col_200x200.tar there)",
-        })
+        }))
     }
 }
 
@@ -189,6 +190,9 @@ mod tests {
         let e = load_kth_tips2b(root, 'a', 0).unwrap_err();
         assert!(e.to_string().contains("`size`"), "{e}");
         let e = load_kth_tips2b(root, 'A', 200).unwrap_err();
-        assert!(matches!(e, ScatterError::MissingPath { .. }), "{e}");
+        assert!(
+            matches!(e, ScatterError::File(FileError::MissingPath { .. })),
+            "{e}"
+        );
     }
 }

@@ -23,7 +23,7 @@
 //! No reader allocates what a header declares before checking it: a raw file's header is
 //! compared with the file's length, and a declared size beyond a [`ReadLimits`] value is refused
 //! with a typed error before anything of that size is allocated
-//! ([`ScatterError::DeclaredTooLarge`], [`ScatterError::ImageTooLarge`]). The limits
+//! ([`FileError::DeclaredTooLarge`], [`DataError::ImageTooLarge`]). The limits
 //! ([`ReadLimits::default`]; every loader has a `*_with_limits` variant taking other ones):
 //!
 //! | limit | default | applies to |
@@ -52,6 +52,7 @@ pub mod sampler;
 pub use checksum::{md5_file, sha256_file};
 
 use crate::error::io_error;
+use crate::error::{DataError, FileError};
 use crate::{Result, ScatterError};
 use ndarray::{Array4, Axis};
 use std::path::Path;
@@ -107,26 +108,26 @@ impl ImageDataset {
     /// `classes`.
     ///
     /// # Errors
-    /// [`ScatterError::InvalidDataset`] if `labels.len() != images.shape()[0]` or a label is
+    /// [`DataError::InvalidDataset`] if `labels.len() != images.shape()[0]` or a label is
     /// `>= classes.len()`.
     pub fn new(images: Array4<u8>, labels: Vec<usize>, classes: Vec<String>) -> Result<Self> {
         let n = images.shape()[0];
         if labels.len() != n {
-            return Err(ScatterError::InvalidDataset {
+            return Err(ScatterError::Data(DataError::InvalidDataset {
                 reason: format!("{n} images but {} labels", labels.len()),
-            });
+            }));
         }
         if let Some((i, &l)) = labels
             .iter()
             .enumerate()
             .find(|(_, l)| **l >= classes.len())
         {
-            return Err(ScatterError::InvalidDataset {
+            return Err(ScatterError::Data(DataError::InvalidDataset {
                 reason: format!(
                     "label {l} of image {i} is out of range for {} classes",
                     classes.len()
                 ),
-            });
+            }));
         }
         Ok(Self {
             images,
@@ -138,15 +139,17 @@ impl ImageDataset {
     /// Concatenates data sets with identical classes and image shapes, in order.
     ///
     /// # Errors
-    /// [`ScatterError::InvalidDataset`] if `parts` is empty or the parts differ in classes,
+    /// [`DataError::InvalidDataset`] if `parts` is empty or the parts differ in classes,
     /// channels, height or width.
     pub fn concat(parts: &[ImageDataset]) -> Result<Self> {
-        let first = parts.first().ok_or_else(|| ScatterError::InvalidDataset {
-            reason: "nothing to concatenate".into(),
+        let first = parts.first().ok_or_else(|| {
+            ScatterError::Data(DataError::InvalidDataset {
+                reason: "nothing to concatenate".into(),
+            })
         })?;
         for p in &parts[1..] {
             if p.classes != first.classes || p.images.shape()[1..] != first.images.shape()[1..] {
-                return Err(ScatterError::InvalidDataset {
+                return Err(ScatterError::Data(DataError::InvalidDataset {
                     reason: format!(
                         "cannot concatenate images {:?} ({} classes) with {:?} ({} classes)",
                         &first.images.shape()[1..],
@@ -154,7 +157,7 @@ impl ImageDataset {
                         &p.images.shape()[1..],
                         p.classes.len()
                     ),
-                });
+                }));
             }
         }
         let views: Vec<_> = parts.iter().map(|p| p.images.view()).collect();
@@ -246,17 +249,17 @@ pub(crate) fn require_dir(path: &Path) -> Result<()> {
     if path.is_dir() {
         Ok(())
     } else {
-        Err(ScatterError::MissingPath {
+        Err(ScatterError::File(FileError::MissingPath {
             path: path.to_path_buf(),
             what: "folder",
-        })
+        }))
     }
 }
 
 /// Sorted names of the sub-folders of `dir` (hidden ones, starting with `.`, skipped).
 ///
 /// # Errors
-/// [`ScatterError::NonUtf8Name`] naming a sub-folder whose name is not UTF-8 (a class name
+/// [`DataError::NonUtf8Name`] naming a sub-folder whose name is not UTF-8 (a class name
 /// must be text; a lossy conversion would name a folder that does not exist),
 /// [`ScatterError::Io`].
 pub(crate) fn sorted_subdirs(dir: &Path) -> Result<Vec<String>> {
@@ -273,7 +276,7 @@ pub(crate) fn sorted_subdirs(dir: &Path) -> Result<Vec<String>> {
         }
         let name = name
             .into_string()
-            .map_err(|_| ScatterError::NonUtf8Name { path: path.clone() })?;
+            .map_err(|_| ScatterError::Data(DataError::NonUtf8Name { path: path.clone() }))?;
         names.push(name);
     }
     names.sort();

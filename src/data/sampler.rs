@@ -13,6 +13,7 @@
 //! `distributions.c`): a bit mask above the bound and rejection of 32-bit draws that exceed it.
 //! `tests/fixtures/gen_sampler_fixture.py` pins the result against NumPy itself.
 
+use crate::error::DataError;
 use crate::{Result, ScatterError};
 use rand_mt::Mt;
 
@@ -71,9 +72,9 @@ fn random_interval(mt: &mut Mt, max: u64) -> u64 {
 /// `labels[i]` is the class of image `i`; the same `RP` positions are used for every class.
 ///
 /// # Errors
-/// [`ScatterError::InvalidSubset`] if `num_classes == 0`, `total` is zero or not a multiple
+/// [`DataError::InvalidSubset`] if `num_classes == 0`, `total` is zero or not a multiple
 /// of `num_classes`, or `total / num_classes` exceeds the smallest class (every class in
-/// `0..num_classes` counts, including an empty one); [`ScatterError::InvalidDataset`] if a
+/// `0..num_classes` counts, including an empty one); [`DataError::InvalidDataset`] if a
 /// label is `>= num_classes`.
 pub fn balanced_subset(
     labels: &[usize],
@@ -82,17 +83,19 @@ pub fn balanced_subset(
     seed: u32,
 ) -> Result<Vec<usize>> {
     if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= num_classes) {
-        return Err(ScatterError::InvalidDataset {
+        return Err(ScatterError::Data(DataError::InvalidDataset {
             reason: format!("label {l} of image {i} is out of range for {num_classes} classes"),
-        });
+        }));
     }
     let per_class = super::class_indices(labels, num_classes);
     let smallest = per_class.iter().map(Vec::len).min().unwrap_or(0);
-    let err = |reason| ScatterError::InvalidSubset {
-        total,
-        num_classes,
-        smallest_class: smallest,
-        reason,
+    let err = |reason| {
+        ScatterError::Data(DataError::InvalidSubset {
+            total,
+            num_classes,
+            smallest_class: smallest,
+            reason,
+        })
     };
     if num_classes == 0 {
         return Err(err("there is no class"));

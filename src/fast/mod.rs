@@ -229,8 +229,8 @@ impl<T: Float> Scattering2dPlan<T> {
         let geometry = self.geometry();
         let (lead, spatial) = shape.split_at(shape.len() - 2);
         if spatial != [geometry.height, geometry.width] {
-            let mut expected = vec![usize::MAX; lead.len()];
-            expected.extend([geometry.height, geometry.width]);
+            let mut expected = vec![None; lead.len()];
+            expected.extend([Some(geometry.height), Some(geometry.width)]);
             return Err(ScatterError::InvalidShape {
                 expected,
                 got: shape,
@@ -274,7 +274,7 @@ impl<T: Float> Scattering2dPlan<T> {
         let g = self.geometry();
         if shape[2..] != [g.height, g.width] {
             return Err(ScatterError::InvalidShape {
-                expected: vec![usize::MAX, usize::MAX, g.height, g.width],
+                expected: vec![None, None, Some(g.height), Some(g.width)],
                 got: shape,
             });
         }
@@ -285,7 +285,7 @@ impl<T: Float> Scattering2dPlan<T> {
         let expected = vec![shape[0], shape[1], self.num_paths(), ho, wo];
         if grad_output.shape() != expected.as_slice() {
             return Err(ScatterError::InvalidShape {
-                expected,
+                expected: expected.into_iter().map(Some).collect(),
                 got: grad_output.shape().to_vec(),
             });
         }

@@ -22,10 +22,10 @@
 //!
 //! The crate writes into `DIR` only when it is new, empty, or holds a checkpoint of this crate
 //! and nothing else; any other entry is refused with
-//! [`ScatterError::CheckpointForeignEntry`] before training starts, unless
+//! [`CheckpointError::ForeignEntry`] before training starts, unless
 //! [`FitOptions::overwrite`] asks to write beside it (entries with the checkpoint's names are
 //! then replaced, every other entry is left as it is). `.`, `..`, roots, the empty path and
-//! existing files are refused ([`ScatterError::CheckpointPath`]). Nothing outside `DIR` is
+//! existing files are refused ([`CheckpointError::Path`]). Nothing outside `DIR` is
 //! created, renamed or deleted, and inside it only the names above: no directory is ever
 //! removed recursively.
 //!
@@ -50,6 +50,7 @@
 //! [`FitOptions::checkpoint_dir`]: super::FitOptions::checkpoint_dir
 //! [`FitOptions::overwrite`]: super::FitOptions::overwrite
 
+use crate::error::{CheckpointError, FileError};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -149,16 +150,16 @@ impl ModelSignature {
         }
     }
 
-    /// [`ScatterError::CheckpointModel`] naming the first difference between `self` (the
+    /// [`CheckpointError::Model`] naming the first difference between `self` (the
     /// checkpoint's) and `model` (the model's).
     fn check_matches(&self, model: &Self, dir: &Path) -> Result<()> {
         let differ = |what, expected: String, found: String| {
-            Err(ScatterError::CheckpointModel {
+            Err(ScatterError::Checkpoint(CheckpointError::Model {
                 path: dir.to_path_buf(),
                 what,
                 expected,
                 found,
-            })
+            }))
         };
         let family = |t: bool| {
             if t {
@@ -240,20 +241,20 @@ impl CheckpointManifest {
     /// `1..=config.epochs` with one history entry per epoch, numbered from 1.
     ///
     /// # Errors
-    /// [`ScatterError::Io`] if it cannot be read, [`ScatterError::DeclaredTooLarge`] above
-    /// 64 MiB, [`ScatterError::Checkpoint`] if it does not parse or is not a manifest of this
-    /// format and version, [`ScatterError::CheckpointEpochs`] for the counters.
+    /// [`ScatterError::Io`] if it cannot be read, [`FileError::DeclaredTooLarge`] above
+    /// 64 MiB, [`CheckpointError::Invalid`] if it does not parse or is not a manifest of this
+    /// format and version, [`CheckpointError::Epochs`] for the counters.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(STATE_FILE);
         let file = std::fs::File::open(&path).map_err(io_error(&path))?;
         let size = file.metadata().map_err(io_error(&path))?.len();
         if size > MAX_STATE_BYTES {
-            return Err(ScatterError::DeclaredTooLarge {
+            return Err(ScatterError::File(FileError::DeclaredTooLarge {
                 path,
                 what: "checkpoint state file",
                 declared: u128::from(size),
                 limit: MAX_STATE_BYTES,
-            });
+            }));
         }
         let mut text = String::new();
         file.take(MAX_STATE_BYTES)
@@ -307,12 +308,12 @@ impl CheckpointManifest {
                 .enumerate()
                 .all(|(i, s)| s.epoch == i + 1);
         if !epochs_ok {
-            return Err(ScatterError::CheckpointEpochs {
+            return Err(ScatterError::Checkpoint(CheckpointError::Epochs {
                 path: path.to_path_buf(),
                 epochs_done: self.epochs_done,
                 history: self.history.len(),
                 epochs: self.config.epochs,
-            });
+            }));
         }
         Ok(())
     }
@@ -321,7 +322,7 @@ impl CheckpointManifest {
     /// size first: a file of another size is not hashed).
     ///
     /// # Errors
-    /// [`ScatterError::CheckpointChecksum`] naming the first file that differs,
+    /// [`CheckpointError::Checksum`] naming the first file that differs,
     /// [`ScatterError::Io`] if one cannot be read.
     pub fn verify_files(&self, dir: &Path) -> Result<()> {
         for name in DATA_FILES {
@@ -334,13 +335,13 @@ impl CheckpointManifest {
                 "(not computed)".into()
             };
             if bytes != recorded.bytes || sha256 != recorded.sha256 {
-                return Err(ScatterError::CheckpointChecksum {
+                return Err(ScatterError::Checkpoint(CheckpointError::Checksum {
                     path,
                     expected_bytes: recorded.bytes,
                     expected_sha256: recorded.sha256.clone(),
                     found_bytes: bytes,
                     found_sha256: sha256,
-                });
+                }));
             }
         }
         Ok(())
@@ -375,14 +376,14 @@ impl FormatTag {
 }
 
 fn checkpoint_err(path: &Path, reason: impl ToString) -> ScatterError {
-    ScatterError::Checkpoint {
+    ScatterError::Checkpoint(CheckpointError::Invalid {
         path: path.to_path_buf(),
         reason: reason.to_string(),
-    }
+    })
 }
 
 /// Runs a burn record operation on `path`; its error, or a panic inside burn, becomes
-/// [`ScatterError::Checkpoint`] naming the file.
+/// [`CheckpointError::Invalid`] naming the file.
 fn guarded<T>(
     path: &Path,
     load: impl FnOnce() -> std::result::Result<T, burn::store::RecordError>,
@@ -430,16 +431,16 @@ impl CheckpointDir {
     /// interrupted.
     ///
     /// # Errors
-    /// [`ScatterError::CheckpointPath`], [`ScatterError::CheckpointForeignEntry`],
+    /// [`CheckpointError::Path`], [`CheckpointError::ForeignEntry`],
     /// [`ScatterError::Io`].
     pub(crate) fn open(dir: &Path, overwrite: bool) -> Result<Self> {
         check_path(dir)?;
         match std::fs::metadata(dir) {
             Ok(m) if !m.is_dir() => {
-                return Err(ScatterError::CheckpointPath {
+                return Err(ScatterError::Checkpoint(CheckpointError::Path {
                     path: dir.to_path_buf(),
                     reason: "it exists and is not a directory",
-                });
+                }));
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -476,10 +477,10 @@ impl CheckpointDir {
                 has_manifest && (name == STATE_FILE || DATA_FILES.contains(&name.as_str()))
             };
             if !ours {
-                return Err(ScatterError::CheckpointForeignEntry {
+                return Err(ScatterError::Checkpoint(CheckpointError::ForeignEntry {
                     path: self.dir.clone(),
                     entry: self.dir.join(name),
-                });
+                }));
             }
         }
         Ok(())
@@ -596,7 +597,7 @@ impl CheckpointDir {
     /// Writes a checkpoint atomically (see the [module docs](self)).
     ///
     /// # Errors
-    /// [`ScatterError::Checkpoint`] if burn cannot save a record, [`ScatterError::Io`].
+    /// [`CheckpointError::Invalid`] if burn cannot save a record, [`ScatterError::Io`].
     pub(crate) fn write(
         &self,
         model: &Hybrid,
@@ -679,10 +680,10 @@ fn is_manifest_of_this_crate(dir: &Path) -> bool {
 /// and drive prefixes.
 fn check_path(dir: &Path) -> Result<()> {
     let refuse = |reason| {
-        Err(ScatterError::CheckpointPath {
+        Err(ScatterError::Checkpoint(CheckpointError::Path {
             path: dir.to_path_buf(),
             reason,
-        })
+        }))
     };
     if dir.as_os_str().is_empty() {
         return refuse("the path is empty");
@@ -727,7 +728,7 @@ fn remove_checkpoint_folder(folder: &Path) -> Result<()> {
 /// write are left in place (and so is the directory that holds them).
 ///
 /// # Errors
-/// [`ScatterError::Checkpoint`] if `dir` holds no checkpoint of this crate,
+/// [`CheckpointError::Invalid`] if `dir` holds no checkpoint of this crate,
 /// [`ScatterError::Io`].
 pub fn remove_checkpoint(dir: &Path) -> Result<()> {
     if !is_manifest_of_this_crate(dir) {

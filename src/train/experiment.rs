@@ -2,6 +2,7 @@
 //! training-set sizes × seeds, run cell by cell (resumable), summarised as mean ± std tables with
 //! the paper's numbers beside ours where a row matches.
 
+use crate::error::CheckpointError;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -161,7 +162,7 @@ pub fn run_grid(
 /// to summarise several partial grids concatenated into one file.
 ///
 /// # Errors
-/// [`ScatterError::Io`] if the file cannot be read; [`ScatterError::Checkpoint`] naming the file
+/// [`ScatterError::Io`] if the file cannot be read; [`CheckpointError::Invalid`] naming the file
 /// and line for a line that is not a record.
 pub fn read_run_records(path: &Path) -> Result<Vec<RunRecord>> {
     let text = std::fs::read_to_string(path).map_err(io_error(path))?;
@@ -169,9 +170,11 @@ pub fn read_run_records(path: &Path) -> Result<Vec<RunRecord>> {
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(n, line)| {
-            serde_json::from_str(line).map_err(|e| ScatterError::Checkpoint {
-                path: path.to_path_buf(),
-                reason: format!("line {}: {e}", n + 1),
+            serde_json::from_str(line).map_err(|e| {
+                ScatterError::Checkpoint(CheckpointError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!("line {}: {e}", n + 1),
+                })
             })
         })
         .collect()

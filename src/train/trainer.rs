@@ -434,10 +434,10 @@ fn loss_and_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, u
 /// data sets, or data that does not fit the model: another channel count, an image size that the
 /// augmentation does not bring to the model's input size (or a crop that does not fit the
 /// images), a label outside the model's classes, a normalisation for another channel count.
-/// For checkpoints (see [`checkpoint`](super::checkpoint)): [`ScatterError::CheckpointPath`] and
-/// [`ScatterError::CheckpointForeignEntry`] for a directory the crate may not write into (checked
-/// before training); [`ScatterError::Checkpoint`], [`ScatterError::CheckpointChecksum`],
-/// [`ScatterError::CheckpointModel`] and [`ScatterError::CheckpointEpochs`] for a checkpoint that
+/// For checkpoints (see [`checkpoint`](super::checkpoint)): [`CheckpointError::Path`](crate::error::CheckpointError::Path) and
+/// [`CheckpointError::ForeignEntry`](crate::error::CheckpointError::ForeignEntry) for a directory the crate may not write into (checked
+/// before training); [`CheckpointError::Invalid`](crate::error::CheckpointError::Invalid), [`CheckpointError::Checksum`](crate::error::CheckpointError::Checksum),
+/// [`CheckpointError::Model`](crate::error::CheckpointError::Model) and [`CheckpointError::Epochs`](crate::error::CheckpointError::Epochs) for a checkpoint that
 /// cannot be resumed (another configuration or model, corrupted or swapped files, counters out of
 /// range); [`ScatterError::Io`] when one cannot be written.
 pub fn fit(
