@@ -82,7 +82,7 @@ fn run(args: Args) -> Result<()> {
             }
             bank
         }
-        None => FilterBankParams::tight_frame(options.num_scales, options.num_orientations)?,
+        None => FilterBankParams::tight_frame(options.num_scales(), options.num_orientations())?,
     };
 
     let input = read_real_npy(&args.input)?;

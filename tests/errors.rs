@@ -49,16 +49,17 @@ fn zero_scales_and_zero_orientations() {
     ));
     assert!(FilterBankParams::tight_frame(0, 8).is_err());
     assert!(FilterBankParams::random(2, 0, 1).is_err());
-    // Options built literally are validated by the plan.
-    let literal = ScatteringOptions {
-        num_scales: 0,
-        num_orientations: 8,
-        max_order: 2,
-    };
-    assert!(matches!(
-        Scattering2dPlan::<f32>::new(32, 32, literal),
-        Err(ScatterError::InvalidParameter { .. })
-    ));
+    // Options cannot be built literally (private fields), and deserialised ones are validated
+    // (that the plan refuses unchecked options is a unit test of `fast`).
+    let e = serde_json::from_str::<ScatteringOptions>(
+        r#"{"num_scales":0,"num_orientations":8,"max_order":2}"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("invalid parameter `num_scales` = 0: J must be at least 1"),
+        "{e}"
+    );
 }
 
 #[test]
