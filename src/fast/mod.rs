@@ -129,26 +129,38 @@ impl<T: Float> Scattering2dPlan<T> {
             &PaddedGeometry::new(height, width, options.num_scales())?,
         )?;
         let bank = FilterBankParams::tight_frame(options.num_scales(), options.num_orientations())?;
-        Self::with_filter_bank(height, width, options.max_order(), bank)
+        Self::with_filter_bank(height, width, options, bank)
     }
 
     /// Plan with an explicit bank, for example learned parameters exported from the burn layer.
+    /// `options` gives `J`, `L` and the maximum order, as for [`Scattering2dPlan::new`]; the
+    /// bank must have the same `J` and `L`.
     ///
     /// # Errors
     /// As [`Scattering2dPlan::new`] (the size limits are checked before the spectra are
-    /// computed), plus the bank's own checks ([`FilterBankParams::validate`]).
+    /// computed), plus the bank's own checks ([`FilterBankParams::validate`]) and
+    /// [`ScatterError::InvalidParameter`] (`filter_bank`) when the bank's `J` or `L` differs from
+    /// the options'.
     pub fn with_filter_bank(
         height: usize,
         width: usize,
-        max_order: usize,
+        options: ScatteringOptions,
         bank: FilterBankParams,
     ) -> Result<Self> {
+        options.validate()?;
         bank.validate()?;
-        let options = ScatteringOptions::with_max_order(
-            bank.num_scales(),
-            bank.num_orientations(),
-            max_order,
-        )?;
+        let (bank_j, bank_l) = (bank.num_scales(), bank.num_orientations());
+        if (bank_j, bank_l) != (options.num_scales(), options.num_orientations()) {
+            return Err(ScatterError::InvalidParameter {
+                name: "filter_bank",
+                value: format!(
+                    "J = {bank_j}, L = {bank_l} (the options expect J = {}, L = {})",
+                    options.num_scales(),
+                    options.num_orientations()
+                ),
+                reason: "the bank's J and L must equal the options'",
+            });
+        }
         check_plan_size::<T>(
             &options,
             &PaddedGeometry::new(height, width, options.num_scales())?,

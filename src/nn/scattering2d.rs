@@ -201,7 +201,7 @@ impl Scattering2d {
         Scattering2dPlan::with_filter_bank(
             self.geometry.height,
             self.geometry.width,
-            self.options.max_order(),
+            self.options,
             bank,
         )
     }
