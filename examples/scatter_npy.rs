@@ -83,7 +83,7 @@ fn run(args: Args) -> Result<()> {
             }
             bank
         }
-        None => FilterBankParams::tight_frame(options.num_scales, options.num_orientations)?,
+        None => FilterBankParams::tight_frame(options.num_scales(), options.num_orientations())?,
     };
 
     let input = read_real_npy(&args.input)?;
@@ -97,11 +97,11 @@ fn run(args: Args) -> Result<()> {
     let (h, w) = (shape[shape.len() - 2], shape[shape.len() - 1]);
     let (output, plan_paths) = match input {
         NpyArray::F32(x) => {
-            let (s, p) = scatter::<f32>(&x, h, w, args.max_order, bank.clone())?;
+            let (s, p) = scatter::<f32>(&x, h, w, options, bank.clone())?;
             (NpyArray::F32(s), p)
         }
         NpyArray::F64(x) => {
-            let (s, p) = scatter::<f64>(&x, h, w, args.max_order, bank.clone())?;
+            let (s, p) = scatter::<f64>(&x, h, w, options, bank.clone())?;
             (NpyArray::F64(s), p)
         }
     };
@@ -148,9 +148,9 @@ fn scatter<T: Float>(
     x: &ArrayD<T>,
     h: usize,
     w: usize,
-    max_order: usize,
+    options: ScatteringOptions,
     bank: FilterBankParams,
 ) -> Result<(ArrayD<T>, Vec<learnable_scattering::ScatteringPath>)> {
-    let plan = Scattering2dPlan::<T>::with_filter_bank(h, w, max_order, bank)?;
+    let plan = Scattering2dPlan::<T>::with_filter_bank(h, w, options, bank)?;
     Ok((plan.transform_dyn(x.view())?, plan.paths().to_vec()))
 }

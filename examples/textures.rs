@@ -86,8 +86,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             100.0 * energy[2] / total
         );
         println!("  orientation profile (mean S1, bar scaled per scale):");
-        let big_l = options.num_orientations;
-        for j1 in 0..options.num_scales {
+        let big_l = options.num_orientations();
+        for j1 in 0..options.num_scales() {
             let means: Vec<f64> = (0..big_l)
                 .map(|l1| {
                     let k = plan

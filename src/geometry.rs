@@ -8,14 +8,35 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, ScatterError};
 
 /// Validated scattering configuration: `J` scales, `L` orientations, maximum order 1 or 2.
+///
+/// The fields are private, so every value went through [`ScatteringOptions::with_max_order`]'s
+/// checks: built by [`new`](ScatteringOptions::new) / [`with_max_order`](ScatteringOptions::with_max_order),
+/// or deserialised (serde goes through the same checks and refuses values outside the ranges).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawScatteringOptions")]
 pub struct ScatteringOptions {
     /// Number of dyadic scales `J` (at least 1). The output is subsampled by `2^J`.
-    pub num_scales: usize,
+    num_scales: usize,
     /// Number of orientations `L` per scale (at least 1).
-    pub num_orientations: usize,
+    num_orientations: usize,
     /// Highest scattering order computed: 1 or 2.
-    pub max_order: usize,
+    max_order: usize,
+}
+
+/// The serialised form of [`ScatteringOptions`] before its checks (same field names).
+#[derive(Deserialize)]
+struct RawScatteringOptions {
+    num_scales: usize,
+    num_orientations: usize,
+    max_order: usize,
+}
+
+impl TryFrom<RawScatteringOptions> for ScatteringOptions {
+    type Error = ScatterError;
+
+    fn try_from(raw: RawScatteringOptions) -> Result<Self> {
+        Self::with_max_order(raw.num_scales, raw.num_orientations, raw.max_order)
+    }
 }
 
 impl ScatteringOptions {
@@ -47,12 +68,38 @@ impl ScatteringOptions {
         Ok(options)
     }
 
-    /// Checks the invariants; the constructors call it, and so must code that builds the struct
-    /// literally.
+    /// Options as given, without the checks: for the unit tests that make sure the plans and the
+    /// path count stay safe even so.
+    #[cfg(test)]
+    pub(crate) fn unchecked(num_scales: usize, num_orientations: usize, max_order: usize) -> Self {
+        Self {
+            num_scales,
+            num_orientations,
+            max_order,
+        }
+    }
+
+    /// Number of dyadic scales `J` (1 to [`MAX_SCALES`]). The output is subsampled by `2^J`.
+    pub fn num_scales(&self) -> usize {
+        self.num_scales
+    }
+
+    /// Number of orientations `L` per scale (1 to [`MAX_ORIENTATIONS`]).
+    pub fn num_orientations(&self) -> usize {
+        self.num_orientations
+    }
+
+    /// Highest scattering order computed: 1 or 2.
+    pub fn max_order(&self) -> usize {
+        self.max_order
+    }
+
+    /// Checks the invariants. The constructors and deserialisation call it, so a value of this
+    /// type always passes; the plans call it again as a second line of defence.
     ///
     /// # Errors
     /// As [`ScatteringOptions::with_max_order`].
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.num_scales == 0 {
             return Err(invalid(
                 "num_scales",
@@ -90,8 +137,7 @@ impl ScatteringOptions {
     /// Number of output channels `K = 1 + J·L` (order 1) or `1 + J·L + L²·J(J−1)/2` (order 2).
     ///
     /// Validated options give at most `1 + 30·1024 + 1024²·435` channels, far from overflowing;
-    /// for options built literally outside the validated range the count saturates at
-    /// `usize::MAX` instead of wrapping.
+    /// the count is computed in `u128` and saturates at `usize::MAX` all the same.
     pub fn num_paths(&self) -> usize {
         let (j, l) = (self.num_scales as u128, self.num_orientations as u128);
         let first = 1 + j * l;
@@ -427,5 +473,32 @@ mod tests {
         assert_eq!(e.to_string(), "2^J = 64 exceeds input size 32x32");
         assert!(PaddedGeometry::new(32, 32, 5).is_ok());
         assert!(PaddedGeometry::new(32, 31, 5).is_err());
+    }
+
+    #[test]
+    fn deserialised_options_are_validated() {
+        let o = ScatteringOptions::with_max_order(3, 6, 1).unwrap();
+        let json = serde_json::to_string(&o).unwrap();
+        assert_eq!(
+            json,
+            r#"{"num_scales":3,"num_orientations":6,"max_order":1}"#
+        );
+        assert_eq!(serde_json::from_str::<ScatteringOptions>(&json).unwrap(), o);
+        for bad in [
+            r#"{"num_scales":0,"num_orientations":8,"max_order":2}"#,
+            r#"{"num_scales":2,"num_orientations":1000000,"max_order":2}"#,
+            r#"{"num_scales":2,"num_orientations":8,"max_order":3}"#,
+        ] {
+            let e = serde_json::from_str::<ScatteringOptions>(bad).unwrap_err();
+            assert!(e.to_string().contains("invalid parameter"), "{bad}: {e}");
+        }
+    }
+
+    /// Moved from tests/hostile.rs, which can no longer build options outside the range.
+    #[test]
+    fn path_count_saturates_instead_of_wrapping() {
+        let wide = ScatteringOptions::unchecked(2, 1 << 32, 2);
+        assert_eq!(wide.num_paths(), usize::MAX);
+        assert!(wide.validate().is_err());
     }
 }

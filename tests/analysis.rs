@@ -18,7 +18,7 @@ use learnable_scattering::analysis::trajectory::{
     CHECKPOINT_FILTERS_FILE, FilterTrajectory, TRAJECTORY_PNG_SIZE, TrajectoryPoint,
 };
 use learnable_scattering::fast::Scattering2dPlan;
-use learnable_scattering::{FilterBankParams, MorletParams};
+use learnable_scattering::{FilterBankParams, MorletParams, ScatteringOptions};
 use ndarray::{Array2, array};
 
 fn manifest(path: &str) -> PathBuf {
@@ -149,7 +149,8 @@ fn zero_deformation_gives_zero_distance_and_curves_grow_on_a_real_image() {
         FilterBankParams::tight_frame(2, 8).unwrap(),
         FilterBankParams::random(2, 8, 0).unwrap(),
     ] {
-        let plan = Scattering2dPlan::<f64>::with_filter_bank(64, 64, 2, bank).unwrap();
+        let options = ScatteringOptions::new(2, 8).unwrap();
+        let plan = Scattering2dPlan::<f64>::with_filter_bank(64, 64, options, bank).unwrap();
         for d in Deformation::ALL {
             let max = d.reference_max_strength(64);
             let strengths = [0.0, 0.25 * max, 0.5 * max, max];

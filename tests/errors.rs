@@ -50,16 +50,17 @@ fn zero_scales_and_zero_orientations() {
     ));
     assert!(FilterBankParams::tight_frame(0, 8).is_err());
     assert!(FilterBankParams::random(2, 0, 1).is_err());
-    // Options built literally are validated by the plan.
-    let literal = ScatteringOptions {
-        num_scales: 0,
-        num_orientations: 8,
-        max_order: 2,
-    };
-    assert!(matches!(
-        Scattering2dPlan::<f32>::new(32, 32, literal),
-        Err(ScatterError::InvalidParameter { .. })
-    ));
+    // Options cannot be built literally (private fields), and deserialised ones are validated
+    // (that the plan refuses unchecked options is a unit test of `fast`).
+    let e = serde_json::from_str::<ScatteringOptions>(
+        r#"{"num_scales":0,"num_orientations":8,"max_order":2}"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("invalid parameter `num_scales` = 0: J must be at least 1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -162,13 +163,61 @@ fn explicit_filter_banks() {
     json["wavelets"][0]["sigma"] = serde_json::json!(-2.0);
     let bad: FilterBankParams = serde_json::from_value(json).unwrap();
     assert!(matches!(
-        Scattering2dPlan::<f32>::with_filter_bank(32, 32, 2, bad),
+        Scattering2dPlan::<f32>::with_filter_bank(
+            32,
+            32,
+            ScatteringOptions::new(2, 8).unwrap(),
+            bad
+        ),
         Err(ScatterError::InvalidWavelet {
             index: 0,
             name: "sigma",
             ..
         })
     ));
+}
+
+/// A plan's options and its explicit bank must agree on `J` and `L`; the error says both.
+#[test]
+fn bank_and_options_of_other_sizes() {
+    let bank = FilterBankParams::tight_frame(3, 8).unwrap();
+    let e = Scattering2dPlan::<f32>::with_filter_bank(
+        32,
+        32,
+        ScatteringOptions::new(2, 8).unwrap(),
+        bank.clone(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ScatterError::InvalidParameter {
+                name: "filter_bank",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid parameter `filter_bank` = J = 3, L = 8 (the options expect J = 2, L = 8): \
+         the bank's J and L must equal the options'"
+    );
+    // Same number of wavelets, other shape: refused too.
+    let swapped = FilterBankParams::tight_frame(4, 2).unwrap();
+    assert!(
+        Scattering2dPlan::<f32>::with_filter_bank(
+            32,
+            32,
+            ScatteringOptions::new(2, 4).unwrap(),
+            swapped
+        )
+        .is_err()
+    );
+    // Matching options: the same plan as before.
+    let options = ScatteringOptions::with_max_order(3, 8, 1).unwrap();
+    let plan = Scattering2dPlan::<f32>::with_filter_bank(32, 32, options, bank).unwrap();
+    assert_eq!(plan.options(), &options);
 }
 
 /// Values that pass the sign checks but have no usable spectrum are refused, naming the wavelet.

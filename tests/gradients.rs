@@ -66,7 +66,7 @@ fn loss(layer: &Scattering2d, x: Tensor<4>, reach: Reach) -> Tensor<1> {
 
 fn weighted(s: Tensor<5>, layer: &Scattering2d, reach: Reach) -> Tensor<1> {
     let [b, c, k, h, w] = s.dims();
-    let first = 1 + layer.options().num_scales * layer.options().num_orientations;
+    let first = 1 + layer.options().num_scales() * layer.options().num_orientations();
     let range = match reach {
         Reach::FirstOrder => 1..first,
         Reach::SecondOrder => first..k,

@@ -237,14 +237,14 @@ fn explicit_bank_plan_equals_tight_frame_plan() {
     )
     .unwrap();
     let a = Scattering2dPlan::<f64>::new(32, 32, options).unwrap();
-    let b = Scattering2dPlan::<f64>::with_filter_bank(32, 32, 2, bank).unwrap();
+    let b = Scattering2dPlan::<f64>::with_filter_bank(32, 32, options, bank).unwrap();
     let x = test_image(32, 32, 11);
     assert_eq!(scatter(&a, &x), scatter(&b, &x));
     // A random bank gives other coefficients.
     let c = Scattering2dPlan::<f64>::with_filter_bank(
         32,
         32,
-        2,
+        options,
         FilterBankParams::random(2, 8, 0).unwrap(),
     )
     .unwrap();

@@ -99,7 +99,8 @@ fn f32_order_one_with_an_explicit_filter_bank() {
     let NpyArray::F32(s) = read_real_npy(&output).unwrap() else {
         panic!("dtype changed")
     };
-    let plan = Scattering2dPlan::<f32>::with_filter_bank(16, 16, 1, bank).unwrap();
+    let options = ScatteringOptions::with_max_order(3, 4, 1).unwrap();
+    let plan = Scattering2dPlan::<f32>::with_filter_bank(16, 16, options, bank).unwrap();
     assert_eq!(s, plan.transform_dyn(x.view()).unwrap());
     // A bank for other J / L is refused.
     let out = Command::new(example())

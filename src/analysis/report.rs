@@ -40,7 +40,7 @@ use super::trajectory::{FilterTrajectory, TRAJECTORY_PNG_SIZE, render_trajectory
 use crate::error::{Result, ScatterError, io_error};
 use crate::fast::Scattering2dPlan;
 use crate::filters::FilterBankParams;
-use crate::geometry::PaddedGeometry;
+use crate::geometry::{PaddedGeometry, ScatteringOptions};
 
 /// Settings of the deformation-stability part.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -236,7 +236,8 @@ pub fn stability_curves(
         .collect();
     let mut plans = Vec::new();
     for b in banks {
-        let plan = Scattering2dPlan::<f64>::with_filter_bank(n, n, 2, b.bank.clone())?;
+        let scattering = ScatteringOptions::new(b.bank.num_scales(), b.bank.num_orientations())?;
+        let plan = Scattering2dPlan::<f64>::with_filter_bank(n, n, scattering, b.bank.clone())?;
         let baseline = baseline_distance(&plan, &unrelated)?;
         plans.push((plan, baseline));
     }

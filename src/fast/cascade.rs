@@ -192,7 +192,7 @@ impl<T: Float> Cascade<T> {
     /// [`ScatterError::PlanTooLarge`] for sizes beyond the documented limits.
     pub(crate) fn new(height: usize, width: usize, options: ScatteringOptions) -> Result<Self> {
         options.validate()?;
-        let big_j = options.num_scales;
+        let big_j = options.num_scales();
         let geometry = PaddedGeometry::new(height, width, big_j)?;
         super::check_plan_size::<T>(&options, &geometry)?;
         let [mp, np] = geometry.padded_size();
@@ -209,13 +209,13 @@ impl<T: Float> Cascade<T> {
             .collect();
 
         let paths = paths(&options);
-        let count = big_j * options.num_orientations;
+        let count = big_j * options.num_orientations();
         let mut first_channel = vec![NONE; count];
         let mut second_channel = vec![NONE; count * count];
         let mut u_offset = vec![NONE; paths.len()];
         let res_len = |r: usize| ffts[r].len();
         let mut tape_len = res_len(0);
-        let wavelet = |j: usize, l: usize| j * options.num_orientations + l;
+        let wavelet = |j: usize, l: usize| j * options.num_orientations() + l;
         for (c, path) in paths.iter().enumerate() {
             match *path {
                 ScatteringPath::Zeroth => {}
@@ -277,14 +277,14 @@ impl<T: Float> Cascade<T> {
     }
 
     fn num_wavelets(&self) -> usize {
-        self.options.num_scales * self.options.num_orientations
+        self.options.num_scales() * self.options.num_orientations()
     }
 
     /// Resolutions at which wavelet `n` is applied: 0 (order 1, and order 2 from `j1 = 0`) and
     /// every `j1 < j` (order 2).
     fn resolutions(&self, n: usize) -> usize {
-        let j = n / self.options.num_orientations;
-        if self.options.max_order >= 2 {
+        let j = n / self.options.num_orientations();
+        if self.options.max_order() >= 2 {
             j.max(1)
         } else {
             1
@@ -495,7 +495,7 @@ impl<T: Float> Cascade<T> {
         ws: &mut Workspace<T>,
         mut tape: Option<&mut [Complex<T>]>,
     ) -> i32 {
-        let (big_j, big_l) = (self.options.num_scales, self.options.num_orientations);
+        let (big_j, big_l) = (self.options.num_scales(), self.options.num_orientations());
         let count = big_j * big_l;
         let e = self.scale_exponent(x);
         let mut bufs = std::mem::take(&mut ws.signals);
@@ -534,7 +534,7 @@ impl<T: Float> Cascade<T> {
                 self.low_pass(&z1[..len1], j1, ws);
                 let channels = (self.first_channel[na], nb.map(|n| self.first_channel[n]));
                 self.write_pair(&ws.coarse, channels.0, channels.1, dst);
-                if self.options.max_order >= 2 && j1 + 1 < big_j {
+                if self.options.max_order() >= 2 && j1 + 1 < big_j {
                     unpack_spectra(&z1[..len1], f1.w, f1.h, xa, xb);
                     for (n1, src) in [(na, &*xa), (nb.unwrap_or(NONE), &*xb)] {
                         if n1 == NONE {
@@ -624,7 +624,7 @@ impl<T: Float> Cascade<T> {
 
     /// `coarse = F^H(fold_{2^(J−r)}(spec · φ̃[r]))` on the coarsest grid.
     fn low_pass(&self, spec: &[Complex<T>], r: usize, ws: &mut Workspace<T>) {
-        let big_j = self.options.num_scales;
+        let big_j = self.options.num_scales();
         let (fr, fj) = (&self.ffts[r], &self.ffts[big_j]);
         let n = fj.len();
         let (small, coarse) = (&mut ws.small[..n], &mut ws.coarse[..n]);
@@ -651,7 +651,7 @@ impl<T: Float> Cascade<T> {
         acc: &mut [Complex<T>],
         ws: &mut Workspace<T>,
     ) {
-        let big_j = self.options.num_scales;
+        let big_j = self.options.num_scales();
         let (fr, fj) = (&self.ffts[r], &self.ffts[big_j]);
         let n = fj.len();
         let [ho, wo] = self.geometry.output_size();
@@ -689,7 +689,7 @@ impl<T: Float> Cascade<T> {
     /// Unpads the coarse grid in `spatial` (one pixel per side) into channel `re` (real part) and
     /// optionally channel `im` (imaginary part) of `dst`.
     fn write_pair(&self, spatial: &[Complex<T>], re: usize, im: Option<usize>, dst: &mut [T]) {
-        let fj = &self.ffts[self.options.num_scales];
+        let fj = &self.ffts[self.options.num_scales()];
         let [ho, wo] = self.geometry.output_size();
         let plane = ho * wo;
         for r in 0..ho {
@@ -779,7 +779,7 @@ impl<T: Float> Cascade<T> {
         mut acc: Option<&mut FilterGrads<T>>,
         ws: &mut Workspace<T>,
     ) {
-        let (big_j, big_l) = (self.options.num_scales, self.options.num_orientations);
+        let (big_j, big_l) = (self.options.num_scales(), self.options.num_orientations());
         let count = big_j * big_l;
         let zero = Complex::new(T::zero(), T::zero());
         // The cascade ran on x·2^−e; with the output gradient scaled by 2^e, the filter gradient
@@ -814,7 +814,7 @@ impl<T: Float> Cascade<T> {
         for j1 in 0..big_j {
             let f1 = &self.ffts[j1];
             let len1 = f1.len();
-            let order2 = self.options.max_order >= 2 && j1 + 1 < big_j;
+            let order2 = self.options.max_order() >= 2 && j1 + 1 < big_j;
             for (na, nb) in pairs(j1, big_l) {
                 let (ca, cb) = (self.first_channel[na], nb.map(|n| self.first_channel[n]));
                 let ua = self.recorded_or_recomputed(
@@ -1042,7 +1042,7 @@ impl<T: Float> Workspace<T> {
         let zero = Complex::new(T::zero(), T::zero());
         let full = cascade.ffts[0].len();
         let half = cascade.ffts.get(1).map_or(full, Fft2::len);
-        let coarse = cascade.ffts[cascade.options.num_scales].len();
+        let coarse = cascade.ffts[cascade.options.num_scales()].len();
         let buf = |n: usize| vec![zero; n];
         Self {
             spatial: buf(full),

@@ -64,7 +64,7 @@ pub fn plan_bytes<T: Float>(options: &ScatteringOptions, geometry: &PaddedGeomet
     let [mp, np] = geometry.padded_size();
     let plane = mp as u128 * np as u128;
     let complex = 2 * std::mem::size_of::<T>() as u128;
-    let wavelets = options.num_scales as u128 * options.num_orientations as u128;
+    let wavelets = options.num_scales() as u128 * options.num_orientations() as u128;
     let spectra_f64 = 2 * 8 * wavelets * plane + 8 * plane;
     let prepared = complex * (wavelets + 1) * plane * 4 / 3;
     let tables =
@@ -83,8 +83,8 @@ pub(crate) fn check_plan_size<T: Float>(
         return Err(ScatterError::PlanTooLarge {
             height: geometry.height,
             width: geometry.width,
-            num_scales: options.num_scales,
-            num_orientations: options.num_orientations,
+            num_scales: options.num_scales(),
+            num_orientations: options.num_orientations(),
             bytes,
             limit: MAX_PLAN_BYTES,
         });
@@ -126,32 +126,44 @@ impl<T: Float> Scattering2dPlan<T> {
         options.validate()?;
         check_plan_size::<T>(
             &options,
-            &PaddedGeometry::new(height, width, options.num_scales)?,
+            &PaddedGeometry::new(height, width, options.num_scales())?,
         )?;
-        let bank = FilterBankParams::tight_frame(options.num_scales, options.num_orientations)?;
-        Self::with_filter_bank(height, width, options.max_order, bank)
+        let bank = FilterBankParams::tight_frame(options.num_scales(), options.num_orientations())?;
+        Self::with_filter_bank(height, width, options, bank)
     }
 
     /// Plan with an explicit bank, for example learned parameters exported from the burn layer.
+    /// `options` gives `J`, `L` and the maximum order, as for [`Scattering2dPlan::new`]; the
+    /// bank must have the same `J` and `L`.
     ///
     /// # Errors
     /// As [`Scattering2dPlan::new`] (the size limits are checked before the spectra are
-    /// computed), plus the bank's own checks ([`FilterBankParams::validate`]).
+    /// computed), plus the bank's own checks ([`FilterBankParams::validate`]) and
+    /// [`ScatterError::InvalidParameter`] (`filter_bank`) when the bank's `J` or `L` differs from
+    /// the options'.
     pub fn with_filter_bank(
         height: usize,
         width: usize,
-        max_order: usize,
+        options: ScatteringOptions,
         bank: FilterBankParams,
     ) -> Result<Self> {
+        options.validate()?;
         bank.validate()?;
-        let options = ScatteringOptions::with_max_order(
-            bank.num_scales(),
-            bank.num_orientations(),
-            max_order,
-        )?;
+        let (bank_j, bank_l) = (bank.num_scales(), bank.num_orientations());
+        if (bank_j, bank_l) != (options.num_scales(), options.num_orientations()) {
+            return Err(ScatterError::InvalidParameter {
+                name: "filter_bank",
+                value: format!(
+                    "J = {bank_j}, L = {bank_l} (the options expect J = {}, L = {})",
+                    options.num_scales(),
+                    options.num_orientations()
+                ),
+                reason: "the bank's J and L must equal the options'",
+            });
+        }
         check_plan_size::<T>(
             &options,
-            &PaddedGeometry::new(height, width, options.num_scales)?,
+            &PaddedGeometry::new(height, width, options.num_scales())?,
         )?;
         let cascade = Cascade::new(height, width, options)?;
         let [mp, np] = cascade.geometry().padded_size();
@@ -321,4 +333,22 @@ fn check_finite<T: Float>(x: &[T], shape: &[usize]) -> Result<()> {
         index,
         value: x[flat].to_f64().unwrap_or(f64::NAN),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Moved from tests/errors.rs and tests/hostile.rs, which can no longer build options
+    /// outside the validated range: a plan checks its options again before planning anything.
+    #[test]
+    fn plans_refuse_unchecked_options() {
+        let zero_scales = ScatteringOptions::unchecked(0, 8, 2);
+        assert!(matches!(
+            Scattering2dPlan::<f32>::new(32, 32, zero_scales),
+            Err(ScatterError::InvalidParameter { .. })
+        ));
+        let huge_l = ScatteringOptions::unchecked(2, 1_000_000, 2);
+        assert!(Scattering2dPlan::<f32>::new(32, 32, huge_l).is_err());
+    }
 }

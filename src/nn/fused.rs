@@ -90,9 +90,9 @@ pub fn scattering2d(
     keep_intermediates: bool,
 ) -> Tensor<4> {
     let [planes, h, w] = x.dims();
-    let geometry = crate::PaddedGeometry::new(h, w, options.num_scales)
+    let geometry = crate::PaddedGeometry::new(h, w, options.num_scales())
         .unwrap_or_else(|e| panic!("scattering2d: {e}"));
-    let count = options.num_scales * options.num_orientations;
+    let count = options.num_scales() * options.num_orientations();
     let [mp, np] = geometry.padded_size();
     assert!(
         planes > 0,
@@ -103,8 +103,8 @@ pub fn scattering2d(
         psi.dims() == [count, mp, np],
         "scattering2d: expected wavelet spectra [J·L, Mp, Np] = [{count}, {mp}, {np}] for a \
          {h}x{w} input at J = {}, L = {}, got {:?}",
-        options.num_scales,
-        options.num_orientations,
+        options.num_scales(),
+        options.num_orientations(),
         psi.dims()
     );
     assert!(
@@ -122,9 +122,9 @@ pub fn scattering2d(
     let out = <Dispatch as ScatteringOps>::scattering2d(
         x.into_dispatch(),
         psi.into_dispatch(),
-        options.num_scales,
-        options.num_orientations,
-        options.max_order,
+        options.num_scales(),
+        options.num_orientations(),
+        options.max_order(),
         keep_intermediates,
     );
     Tensor::from_dispatch(out)

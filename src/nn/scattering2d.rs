@@ -158,9 +158,9 @@ impl ModuleDisplay for Scattering2d {
         let g = &self.geometry;
         let [ho, wo] = g.output_size();
         content
-            .add("J", &self.options.num_scales)
-            .add("L", &self.options.num_orientations)
-            .add("max_order", &self.options.max_order)
+            .add("J", &self.options.num_scales())
+            .add("L", &self.options.num_orientations())
+            .add("max_order", &self.options.max_order())
             .add("K", &self.num_paths())
             .add("input", &format!("{}x{}", g.height, g.width))
             .add("padded", &format!("{}x{}", g.padded_height, g.padded_width))
@@ -201,7 +201,7 @@ impl Scattering2d {
         Scattering2dPlan::with_filter_bank(
             self.geometry.height,
             self.geometry.width,
-            self.options.max_order,
+            self.options,
             bank,
         )
     }
@@ -304,7 +304,7 @@ impl Scattering2d {
         let device = x.device();
         let [planes, _, _] = x.dims();
         let g = &self.geometry;
-        let (big_j, big_l) = (self.options.num_scales, self.options.num_orientations);
+        let (big_j, big_l) = (self.options.num_scales(), self.options.num_orientations());
         let x_hat = ComplexTensor::fft2_real(pad(x, g, &device));
         let psi_j = |j: usize, res: usize| -> Tensor<3> {
             let full = psi.clone().narrow(0, j * big_l, big_l);
@@ -326,7 +326,7 @@ impl Scattering2d {
             order.extend((0..big_l).map(|l1| ScatteringPath::First { j1, l1 }));
             first.push(u1_hat);
         }
-        if self.options.max_order >= 2 {
+        if self.options.max_order() >= 2 {
             for (j1, u1_hat) in first.iter().enumerate() {
                 // Stack the j2 blocks on a middle axis: (l1, j2, l2) within j1.
                 let mut per_j2 = Vec::new();
@@ -371,7 +371,7 @@ impl Scattering2d {
     /// `unpad(Re ifft2(sub_{2^(J−res)}(û · φ̂[res])))`: `[Q, m, n]` at resolution `res` to
     /// `[Q, out_h, out_w]`.
     fn low_pass(&self, u_hat: ComplexTensor<3>, res: usize) -> Tensor<3> {
-        let big_j = self.options.num_scales;
+        let big_j = self.options.num_scales();
         let phi = self.phi[res].clone().unsqueeze_dim::<3>(0);
         let s = u_hat.mul_subsample(phi, 1 << (big_j - res)).ifft2().re;
         let [q, _, sh, sw] = s.dims();

@@ -441,168 +441,321 @@ fn loss_and_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, u
 /// cannot be resumed (another configuration or model, corrupted or swapped files, counters out of
 /// range); [`ScatterError::Io`] when one cannot be written.
 pub fn fit(
-    mut model: Hybrid,
+    model: Hybrid,
     train: &ImageDataset,
     test: &ImageDataset,
     config: &TrainConfig,
     options: &FitOptions,
 ) -> Result<(Hybrid, TrainReport)> {
-    config.check()?;
-    if train.is_empty() || test.is_empty() {
-        return Err(ScatterError::InvalidTraining(format!(
-            "empty data set: {} training and {} test images",
-            train.len(),
-            test.len()
-        )));
-    }
-    if train.channels() != model.in_channels() || test.channels() != model.in_channels() {
-        return Err(ScatterError::InvalidTraining(format!(
-            "the model expects {} channels, the data sets have {} (train) and {} (test)",
-            model.in_channels(),
-            train.channels(),
-            test.channels()
-        )));
-    }
-    check_data(&model, train, "training", &config.augmentation, config)?;
-    check_data(&model, test, "test", &config.test_augmentation, config)?;
-    let started = Instant::now();
-    let device = model.scattering.filters.xi.val().device();
-    if !device.is_autodiff() {
-        return Err(ScatterError::InvalidTraining(
-            "the model must live on an autodiff device (`device.autodiff()`)".into(),
-        ));
-    }
-    let learnable = model.filters_trainable();
-    let batches = train.len().div_ceil(config.batch_size);
-    let total_steps = config.epochs.checked_mul(batches).ok_or_else(|| {
-        ScatterError::InvalidTraining(format!(
-            "{} epochs of {batches} batches is more optimiser steps than a usize can count",
-            config.epochs
-        ))
-    })?;
-    // The checkpoint directory is checked (and claimed) before any training.
-    let checkpoint = options
-        .checkpoint_dir
-        .as_deref()
-        .map(|dir| CheckpointDir::open(dir, options.overwrite))
-        .transpose()?;
-    let mut head_opt = ParamGroupOptimizer::new(
-        OneCycle::new(total_steps, config.head_max_lr),
-        config.weight_decay,
-    );
-    let mut filter_opt = ParamGroupOptimizer::new(
-        OneCycle::with_peak(total_steps, config.head_max_lr, config.filter_lr),
-        0.0,
-    );
+    let mut trainer = Trainer::new(&model, train, test, config, options)?;
+    let model = trainer.resume(model)?;
+    trainer.cache_features(&model);
+    trainer.run(model)
+}
 
-    let mut history = Vec::new();
-    let mut trajectory = FilterTrajectory { points: Vec::new() };
-    let mut first_epoch = 1;
-    if let (Some(checkpoint), true) = (&checkpoint, options.resume)
-        && checkpoint.has_checkpoint()
-    {
-        let resumed = checkpoint.load(model, config, &head_opt, &filter_opt)?;
-        model = resumed.model;
-        head_opt.optimizer = resumed.head_optimizer;
-        filter_opt.optimizer = resumed.filter_optimizer;
-        trajectory = resumed.trajectory;
-        history = resumed.history;
-        first_epoch = resumed.epochs_done + 1;
-    }
-    if trajectory.points.is_empty()
-        && let Some(point) = trajectory_point(&model, 0)
-    {
-        trajectory.points.push(point);
-    }
-    let mut warnings = Vec::new();
+/// One run of [`fit`]: the data, the configuration and everything the run accumulates, with one
+/// method per step. The model under training is not part of it: burn's optimisers take a module
+/// by value and hand back the updated one, so the steps that change the model take it and return
+/// it, the others borrow it.
+///
+/// The order of the steps is [`fit`]'s: [`new`](Self::new) (which [`validate`](Self::validate)s
+/// and claims the checkpoint directory), [`resume`](Self::resume),
+/// [`cache_features`](Self::cache_features), then [`run`](Self::run), which per epoch calls
+/// [`run_epoch`](Self::run_epoch), [`evaluate`](Self::evaluate), [`record`](Self::record) and
+/// [`checkpoint`](Self::checkpoint).
+struct Trainer<'a> {
+    train: &'a ImageDataset,
+    test: &'a ImageDataset,
+    config: &'a TrainConfig,
+    options: &'a FitOptions,
+    /// The model's device (an autodiff one).
+    device: Device,
+    /// Whether any filter family trains (else the filter optimiser never steps).
+    learnable: bool,
+    /// Mini-batches per epoch.
+    batches: usize,
+    head_opt: ParamGroupOptimizer,
+    filter_opt: ParamGroupOptimizer,
+    /// The claimed checkpoint directory, when one was given.
+    checkpoint: Option<CheckpointDir>,
+    /// Scattering features of the training and test sets, when they never change.
+    cache: Option<(FeatureCache, FeatureCache)>,
+    /// First epoch this call runs (after a resume, the one after the checkpoint's).
+    first_epoch: usize,
+    history: Vec<EpochStats>,
+    trajectory: FilterTrajectory,
+    warnings: Vec<String>,
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
 
-    let cache = (!learnable && is_identity(&config.augmentation)).then(|| {
-        (
-            FeatureCache::build(&model, train, config, &config.augmentation),
-            FeatureCache::build(&model, test, config, &config.test_augmentation),
-        )
-    });
+impl<'a> Trainer<'a> {
+    /// Validates the run ([`Trainer::validate`]), claims the checkpoint directory and builds the
+    /// two optimisers with their one-cycle schedules over all epochs; nothing is trained yet.
+    fn new(
+        model: &Hybrid,
+        train: &'a ImageDataset,
+        test: &'a ImageDataset,
+        config: &'a TrainConfig,
+        options: &'a FitOptions,
+    ) -> Result<Self> {
+        let batches = Self::validate(model, train, test, config)?;
+        let total_steps = config.epochs * batches; // checked by `validate`
+        let started = Instant::now();
+        // The checkpoint directory is checked (and claimed) before any training.
+        let checkpoint = options
+            .checkpoint_dir
+            .as_deref()
+            .map(|dir| CheckpointDir::open(dir, options.overwrite))
+            .transpose()?;
+        Ok(Self {
+            train,
+            test,
+            config,
+            options,
+            device: model.scattering.filters.xi.val().device(),
+            learnable: model.filters_trainable(),
+            batches,
+            head_opt: ParamGroupOptimizer::new(
+                OneCycle::new(total_steps, config.head_max_lr),
+                config.weight_decay,
+            ),
+            filter_opt: ParamGroupOptimizer::new(
+                OneCycle::with_peak(total_steps, config.head_max_lr, config.filter_lr),
+                0.0,
+            ),
+            checkpoint,
+            cache: None,
+            first_epoch: 1,
+            history: Vec::new(),
+            trajectory: FilterTrajectory { points: Vec::new() },
+            warnings: Vec::new(),
+            bar: None,
+            started,
+        })
+    }
 
-    let last_epoch = options
-        .stop_after
-        .map_or(config.epochs, |s| s.min(config.epochs));
-    let bar = progress_bar(options.progress, config, batches, first_epoch);
-    for epoch in first_epoch..=last_epoch {
-        let mut rng = epoch_rng(config.seed, epoch);
-        let mut order: Vec<usize> = (0..train.len()).collect();
+    /// Checks everything that can be checked before the first step: the configuration, data sets
+    /// that are not empty and fit the model ([`check_data`]), an autodiff device, and a step
+    /// count that a `usize` holds. Returns the number of mini-batches per epoch.
+    ///
+    /// # Errors
+    /// [`ScatterError::InvalidTraining`], naming what does not fit.
+    fn validate(
+        model: &Hybrid,
+        train: &ImageDataset,
+        test: &ImageDataset,
+        config: &TrainConfig,
+    ) -> Result<usize> {
+        config.check()?;
+        if train.is_empty() || test.is_empty() {
+            return Err(ScatterError::InvalidTraining(format!(
+                "empty data set: {} training and {} test images",
+                train.len(),
+                test.len()
+            )));
+        }
+        if train.channels() != model.in_channels() || test.channels() != model.in_channels() {
+            return Err(ScatterError::InvalidTraining(format!(
+                "the model expects {} channels, the data sets have {} (train) and {} (test)",
+                model.in_channels(),
+                train.channels(),
+                test.channels()
+            )));
+        }
+        check_data(model, train, "training", &config.augmentation, config)?;
+        check_data(model, test, "test", &config.test_augmentation, config)?;
+        if !model.scattering.filters.xi.val().device().is_autodiff() {
+            return Err(ScatterError::InvalidTraining(
+                "the model must live on an autodiff device (`device.autodiff()`)".into(),
+            ));
+        }
+        let batches = train.len().div_ceil(config.batch_size);
+        config.epochs.checked_mul(batches).ok_or_else(|| {
+            ScatterError::InvalidTraining(format!(
+                "{} epochs of {batches} batches is more optimiser steps than a usize can count",
+                config.epochs
+            ))
+        })?;
+        Ok(batches)
+    }
+
+    /// Continues from the checkpoint when asked to and one exists: the model, both optimisers'
+    /// state, the history and the trajectory are the checkpoint's, and training starts at the
+    /// epoch after it. Then starts the trajectory at the filters of `model` if it is empty.
+    ///
+    /// # Errors
+    /// As [`CheckpointDir::load`], for a checkpoint that cannot be resumed.
+    fn resume(&mut self, mut model: Hybrid) -> Result<Hybrid> {
+        if let (Some(checkpoint), true) = (&self.checkpoint, self.options.resume)
+            && checkpoint.has_checkpoint()
+        {
+            let resumed = checkpoint.load(model, self.config, &self.head_opt, &self.filter_opt)?;
+            model = resumed.model;
+            self.head_opt.optimizer = resumed.head_optimizer;
+            self.filter_opt.optimizer = resumed.filter_optimizer;
+            self.trajectory = resumed.trajectory;
+            self.history = resumed.history;
+            self.first_epoch = resumed.epochs_done + 1;
+        }
+        if self.trajectory.points.is_empty()
+            && let Some(point) = trajectory_point(&model, 0)
+        {
+            self.trajectory.points.push(point);
+        }
+        Ok(model)
+    }
+
+    /// With frozen filters and no training augmentation the scattering of an image never
+    /// changes: computes the features of both sets once (same numbers, much less work).
+    fn cache_features(&mut self, model: &Hybrid) {
+        let config = self.config;
+        self.cache = (!self.learnable && is_identity(&config.augmentation)).then(|| {
+            (
+                FeatureCache::build(model, self.train, config, &config.augmentation),
+                FeatureCache::build(model, self.test, config, &config.test_augmentation),
+            )
+        });
+    }
+
+    /// Trains from the first epoch to the last (or to `options.stop_after`), evaluating, recording
+    /// and checkpointing as the configuration says, and returns the trained model and the report.
+    ///
+    /// # Errors
+    /// As [`Trainer::checkpoint`].
+    fn run(mut self, mut model: Hybrid) -> Result<(Hybrid, TrainReport)> {
+        let config = self.config;
+        let last_epoch = self
+            .options
+            .stop_after
+            .map_or(config.epochs, |s| s.min(config.epochs));
+        self.bar = progress_bar(
+            self.options.progress,
+            config,
+            self.batches,
+            self.first_epoch,
+        );
+        for epoch in self.first_epoch..=last_epoch {
+            let (trained, train_loss, train_accuracy) = self.run_epoch(model, epoch);
+            model = trained;
+            let (test_loss, test_accuracy) = self.evaluate(&model, epoch);
+            let stats = EpochStats {
+                epoch,
+                train_loss,
+                train_accuracy,
+                test_accuracy,
+                test_loss,
+            };
+            self.record(&model, stats);
+            self.checkpoint(&model, epoch, last_epoch)?;
+        }
+        Ok((model, self.finish()))
+    }
+
+    /// One epoch of mini-batch SGD: the training set in the order of a shuffle drawn from the
+    /// epoch's own generator ([`epoch_rng`]), which then draws the batches' augmentation. Returns
+    /// the model and the epoch's mean loss and accuracy over the training set.
+    fn run_epoch(&mut self, mut model: Hybrid, epoch: usize) -> (Hybrid, f64, f64) {
+        let mut rng = epoch_rng(self.config.seed, epoch);
+        let mut order: Vec<usize> = (0..self.train.len()).collect();
         order.shuffle(&mut rng);
         let (mut loss_sum, mut correct) = (0.0, 0usize);
-        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
-            let step = (epoch - 1) * batches + b;
-            let features = match &cache {
-                Some((train_cache, _)) => train_cache.batch(chunk, &device),
-                None => model.features(batch_tensor(
-                    train,
-                    chunk,
-                    &config.augmentation,
-                    &config.normalization,
-                    &mut rng,
-                    &device,
-                )),
-            };
-            let logits = model.head.forward(features);
-            let (loss, c) = loss_and_correct(logits, labels_tensor(train, chunk, &device));
-            let mut grads = loss.backward();
-            loss_sum += loss.into_scalar::<f64>() * chunk.len() as f64;
+        for (b, chunk) in order.chunks(self.config.batch_size).enumerate() {
+            let step = (epoch - 1) * self.batches + b;
+            let (trained, loss, c) = self.train_step(model, step, chunk, &mut rng);
+            model = trained;
+            loss_sum += loss * chunk.len() as f64;
             correct += c;
-            let head_grads = GradientsParams::from_module(&mut grads, &model.head);
-            let filter_grads =
-                learnable.then(|| GradientsParams::from_module(&mut grads, &model.scattering));
-            let Hybrid {
-                scattering,
-                head,
-                in_channels,
-            } = model;
-            let head = head_opt.step(step, head, head_grads);
-            let scattering = match filter_grads {
-                Some(g) => filter_opt.step(step, scattering, g),
-                None => scattering,
-            };
-            model = Hybrid {
-                scattering,
-                head,
-                in_channels,
-            };
-            if let Some(bar) = &bar {
+            if let Some(bar) = &self.bar {
                 bar.inc(1);
             }
         }
-        let n = train.len() as f64;
-        let evaluate_now =
-            epoch == config.epochs || config.eval_every.is_some_and(|k| epoch % k == 0);
-        let (test_loss, test_accuracy) = if evaluate_now {
-            let (l, a) = match &cache {
-                Some((_, test_cache)) => {
-                    evaluate_cached(&model, test_cache, test, config.eval_batch_size)
-                }
-                None => evaluate(
-                    &model,
-                    test,
-                    &config.test_augmentation,
-                    &config.normalization,
-                    config.eval_batch_size,
-                ),
-            };
-            (Some(l), Some(a))
-        } else {
-            (None, None)
+        let n = self.train.len() as f64;
+        (model, loss_sum / n, correct as f64 / n)
+    }
+
+    /// Optimiser step `step` on the training images `chunk` (augmented with `rng` unless their
+    /// features are cached): forward, cross-entropy, backward, then one step of each parameter
+    /// group (the filters' only when they train). Returns the model, the batch's mean loss and
+    /// its number of correct predictions.
+    fn train_step(
+        &mut self,
+        model: Hybrid,
+        step: usize,
+        chunk: &[usize],
+        rng: &mut ChaCha8Rng,
+    ) -> (Hybrid, f64, usize) {
+        let (config, device) = (self.config, &self.device);
+        let features = match &self.cache {
+            Some((train_cache, _)) => train_cache.batch(chunk, device),
+            None => model.features(batch_tensor(
+                self.train,
+                chunk,
+                &config.augmentation,
+                &config.normalization,
+                rng,
+                device,
+            )),
         };
-        let stats = EpochStats {
-            epoch,
-            train_loss: loss_sum / n,
-            train_accuracy: correct as f64 / n,
-            test_accuracy,
-            test_loss,
+        let logits = model.head.forward(features);
+        let (loss, correct) = loss_and_correct(logits, labels_tensor(self.train, chunk, device));
+        let mut grads = loss.backward();
+        let loss = loss.into_scalar::<f64>();
+        let head_grads = GradientsParams::from_module(&mut grads, &model.head);
+        let filter_grads = self
+            .learnable
+            .then(|| GradientsParams::from_module(&mut grads, &model.scattering));
+        let Hybrid {
+            scattering,
+            head,
+            in_channels,
+        } = model;
+        let head = self.head_opt.step(step, head, head_grads);
+        let scattering = match filter_grads {
+            Some(g) => self.filter_opt.step(step, scattering, g),
+            None => scattering,
         };
-        if let Some(bar) = &bar {
+        let model = Hybrid {
+            scattering,
+            head,
+            in_channels,
+        };
+        (model, loss, correct)
+    }
+
+    /// Test loss and accuracy after `epoch` when it is due (every `config.eval_every` epochs and
+    /// after the last epoch of the configuration), from the cached features when there are some.
+    fn evaluate(&self, model: &Hybrid, epoch: usize) -> (Option<f64>, Option<f64>) {
+        let config = self.config;
+        let due =
+            epoch == config.epochs || config.eval_every.is_some_and(|k| epoch.is_multiple_of(k));
+        if !due {
+            return (None, None);
+        }
+        let (loss, accuracy) = match &self.cache {
+            Some((_, test_cache)) => {
+                evaluate_cached(model, test_cache, self.test, config.eval_batch_size)
+            }
+            None => evaluate(
+                model,
+                self.test,
+                &config.test_augmentation,
+                &config.normalization,
+                config.eval_batch_size,
+            ),
+        };
+        (Some(loss), Some(accuracy))
+    }
+
+    /// Records a finished epoch: its statistics on the progress bar and in the history, and the
+    /// filters in the trajectory, with the run's aliasing warning the first time a wavelet
+    /// crosses [`ALIASING_WARNING`].
+    fn record(&mut self, model: &Hybrid, stats: EpochStats) {
+        let epoch = stats.epoch;
+        if let Some(bar) = &self.bar {
             bar.set_message(format!(
                 "epoch {epoch}/{} loss {:.4} train acc {:.1}%{}",
-                config.epochs,
+                self.config.epochs,
                 stats.train_loss,
                 100.0 * stats.train_accuracy,
                 stats
@@ -610,47 +763,63 @@ pub fn fit(
                     .map_or(String::new(), |a| format!(" test acc {:.1}%", 100.0 * a))
             ));
         }
-        history.push(stats);
-        if let Some(point) = trajectory_point(&model, epoch) {
-            if warnings.is_empty()
-                && let Some(warning) = aliasing_warning(&trajectory, &point)
+        self.history.push(stats);
+        if let Some(point) = trajectory_point(model, epoch) {
+            if self.warnings.is_empty()
+                && let Some(warning) = aliasing_warning(&self.trajectory, &point)
             {
                 // Once per run, above the progress bar (or in the report alone without one).
-                if let Some(bar) = &bar {
+                if let Some(bar) = &self.bar {
                     bar.println(&warning);
                 }
-                warnings.push(warning);
+                self.warnings.push(warning);
             }
-            trajectory.points.push(point);
-        }
-        if let Some(checkpoint) = &checkpoint
-            && (epoch % config.checkpoint_every == 0 || epoch == last_epoch)
-        {
-            checkpoint.write(
-                &model,
-                &head_opt,
-                &filter_opt,
-                config,
-                &history,
-                &trajectory,
-            )?;
+            self.trajectory.points.push(point);
         }
     }
-    if let Some(bar) = bar {
-        bar.finish();
+
+    /// Writes a checkpoint after `epoch` when there is a checkpoint directory and the epoch is a
+    /// multiple of `config.checkpoint_every` or the last this call runs.
+    ///
+    /// # Errors
+    /// As [`CheckpointDir::write`].
+    fn checkpoint(&self, model: &Hybrid, epoch: usize, last_epoch: usize) -> Result<()> {
+        match &self.checkpoint {
+            Some(checkpoint)
+                if epoch.is_multiple_of(self.config.checkpoint_every) || epoch == last_epoch =>
+            {
+                checkpoint.write(
+                    model,
+                    &self.head_opt,
+                    &self.filter_opt,
+                    self.config,
+                    &self.history,
+                    &self.trajectory,
+                )
+            }
+            _ => Ok(()),
+        }
     }
-    let final_test_accuracy = history
-        .last()
-        .and_then(|s| s.test_accuracy)
-        .unwrap_or(f64::NAN);
-    let report = TrainReport {
-        history,
-        final_test_accuracy,
-        trajectory,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        warnings,
-    };
-    Ok((model, report))
+
+    /// Closes the progress bar and assembles the report: the final accuracy is the last epoch's
+    /// test accuracy (NaN when the run stopped before an evaluation).
+    fn finish(self) -> TrainReport {
+        if let Some(bar) = self.bar {
+            bar.finish();
+        }
+        let final_test_accuracy = self
+            .history
+            .last()
+            .and_then(|s| s.test_accuracy)
+            .unwrap_or(f64::NAN);
+        TrainReport {
+            history: self.history,
+            final_test_accuracy,
+            trajectory: self.trajectory,
+            wall_seconds: self.started.elapsed().as_secs_f64(),
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// The filter bank and its aliasing fractions after `epoch` (none for pixelwise filters, which
