@@ -100,20 +100,7 @@ impl ScatteringOptions {
     /// # Errors
     /// As [`ScatteringOptions::with_max_order`].
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.num_scales == 0 {
-            return Err(invalid(
-                "num_scales",
-                self.num_scales,
-                "J must be at least 1",
-            ));
-        }
-        if self.num_scales > MAX_SCALES {
-            return Err(invalid(
-                "num_scales",
-                self.num_scales,
-                "J must be at most 30",
-            ));
-        }
+        check_num_scales(self.num_scales)?;
         if self.num_orientations == 0 {
             return Err(invalid(
                 "num_orientations",
@@ -153,6 +140,21 @@ impl ScatteringOptions {
 
 /// Largest supported `J`: `2^J` must fit any image size expressible in `usize`.
 pub const MAX_SCALES: usize = 30;
+
+/// Coarse-grid pixels dropped before the output window on each axis: the padding is
+/// `2^J` pixels a side at full resolution, one pixel at resolution `2^J` (kymatio's `unpad`).
+pub const UNPAD_OFFSET: usize = 1;
+
+/// The one range check of `J` (every constructor that takes `J` calls it).
+fn check_num_scales(num_scales: usize) -> Result<()> {
+    if num_scales == 0 {
+        return Err(invalid("num_scales", num_scales, "J must be at least 1"));
+    }
+    if num_scales > MAX_SCALES {
+        return Err(invalid("num_scales", num_scales, "J must be at most 30"));
+    }
+    Ok(())
+}
 
 /// Largest supported `L`, 1024: far above the 8 of kymatio's default and of the paper, and
 /// small enough that the path count `K` (about `L²·J²/2`) and the path tables stay far from
@@ -209,9 +211,7 @@ impl PaddedGeometry {
     /// [`ScatterError::InputTooLarge`] if the padded plane `Mp·Np` exceeds
     /// [`MAX_PADDED_PLANE`] (which also rules out any overflow).
     pub fn new(height: usize, width: usize, num_scales: usize) -> Result<Self> {
-        if num_scales == 0 || num_scales > MAX_SCALES {
-            return Err(invalid("num_scales", num_scales, "J must be in 1..=30"));
-        }
+        check_num_scales(num_scales)?;
         let step = 1usize << num_scales;
         if step > height || step > width {
             return Err(ScatterError::ScaleTooLarge {
@@ -248,6 +248,18 @@ impl PaddedGeometry {
             pad_left: (padded_width - width) / 2,
             pad_right: (padded_width - width).div_ceil(2),
         })
+    }
+
+    /// The output window on the coarse (`Mp/2^J × Np/2^J`) grid, `[rows, cols]`: kymatio's unpad
+    /// (`unpad` in `kymatio/scattering2d/backend/numpy_backend.py`, `x[..., 1:-1, 1:-1]`) keeps
+    /// [`UNPAD_OFFSET`]` + 0 .. `[`UNPAD_OFFSET`]` + output_size` of each axis. Every transform
+    /// (fast path, fused layer, wgpu tensor ops) and every adjoint unpads through this window.
+    pub fn unpad_window(&self) -> [std::ops::Range<usize>; 2] {
+        let [ho, wo] = self.output_size();
+        [
+            UNPAD_OFFSET..UNPAD_OFFSET + ho,
+            UNPAD_OFFSET..UNPAD_OFFSET + wo,
+        ]
     }
 
     /// Output spatial size `[⌊M / 2^J⌋, ⌊N / 2^J⌋]`.

@@ -11,7 +11,7 @@
 //! - [`deformation`]: warps and `‖S(x) − S(τx)‖ / ‖S(x)‖` curves against deformation strength.
 //! - [`report`]: all of the above into one directory ([`report::render_all`], example
 //!   `inspect_filters`).
-//! - [`render`], [`plot`]: colour maps, an RGB canvas with text (embedded font, no system font
+//! - `render` (crate-internal), [`plot`]: colour maps, an RGB canvas with text (embedded font, no system font
 //!   needed), line plots, PNG output.
 //!
 //! ```no_run

@@ -654,11 +654,12 @@ impl<T: Float> Cascade<T> {
         let big_j = self.options.num_scales();
         let (fr, fj) = (&self.ffts[r], &self.ffts[big_j]);
         let n = fj.len();
-        let [ho, wo] = self.geometry.output_size();
+        let [rows, cols] = self.geometry.unpad_window();
+        let wo = cols.len();
         let small = &mut ws.small[..n];
         small.fill(Complex::new(T::zero(), T::zero()));
-        for row in 0..ho {
-            let d = &mut small[(row + 1) * fj.w + 1..][..wo];
+        for (row, dst_row) in rows.enumerate() {
+            let d = &mut small[dst_row * fj.w + cols.start..][..wo];
             let re = &g_re[row * wo..][..wo];
             match g_im {
                 Some(g_im) => {
@@ -690,10 +691,11 @@ impl<T: Float> Cascade<T> {
     /// optionally channel `im` (imaginary part) of `dst`.
     fn write_pair(&self, spatial: &[Complex<T>], re: usize, im: Option<usize>, dst: &mut [T]) {
         let fj = &self.ffts[self.options.num_scales()];
-        let [ho, wo] = self.geometry.output_size();
-        let plane = ho * wo;
-        for r in 0..ho {
-            let src = &spatial[(r + 1) * fj.w + 1..][..wo];
+        let [rows, cols] = self.geometry.unpad_window();
+        let wo = cols.len();
+        let plane = rows.len() * wo;
+        for (r, row) in rows.enumerate() {
+            let src = &spatial[row * fj.w + cols.start..][..wo];
             let d = &mut dst[re * plane + r * wo..][..wo];
             d.iter_mut().zip(src).for_each(|(d, s)| *d = s.re);
             if let Some(im) = im {

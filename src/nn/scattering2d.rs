@@ -375,8 +375,8 @@ impl Scattering2d {
         let phi = self.phi[res].clone().unsqueeze_dim::<3>(0);
         let s = u_hat.mul_subsample(phi, 1 << (big_j - res)).ifft2().re;
         let [q, _, sh, sw] = s.dims();
-        let [oh, ow] = self.geometry.output_size();
-        s.reshape([q, sh, sw]).slice([0..q, 1..1 + oh, 1..1 + ow])
+        let [rows, cols] = self.geometry.unpad_window();
+        s.reshape([q, sh, sw]).slice([0..q, rows, cols])
     }
 }
 

@@ -457,7 +457,7 @@ const T_975: [f64; 30] = [
     2.052, 2.048, 2.045, 2.042,
 ];
 
-/// `t_{0.975, df}` ([`T_975`]).
+/// `t_{0.975, df}` (the table `T_975`).
 pub fn t_quantile_975(df: usize) -> f64 {
     match df {
         0 => f64::NAN,
