@@ -556,7 +556,7 @@ fn learning_curve(records: &[RunRecord], path: &Path) -> Result<bool, Box<dyn st
         });
         for sign in [-1.0, 1.0] {
             series.push(Series {
-                label: (sign > 0.0).then(|| format!("{name}, mean ± std")),
+                label: (sign > 0.0).then(|| format!("{name}, mean +/- std")),
                 points: stats.iter().map(|&(e, m, s)| (e, m + sign * s)).collect(),
                 color,
                 dashed: true,

@@ -44,6 +44,19 @@ fn plot_error(what: &str) -> impl Fn(String) -> ScatterError + '_ {
     }
 }
 
+/// A tick label: whole numbers without a decimal point (`500`, not `500.0`), others with the
+/// fewest decimals (up to 4) that show them.
+fn tick_label(v: f64) -> String {
+    if v == v.round() && v.abs() < 1e15 {
+        return format!("{v:.0}");
+    }
+    let mut s = format!("{v:.4}");
+    while s.ends_with('0') {
+        s.pop();
+    }
+    s
+}
+
 /// Data range of the finite points of all series, padded by 5 % (a flat range is widened by 1).
 fn data_range(plot: &LinePlot) -> ((f64, f64), (f64, f64)) {
     let mut xr = (f64::INFINITY, f64::NEG_INFINITY);
@@ -75,6 +88,7 @@ fn draw_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, plot: &LinePlot) -> 
     let mut chart = ChartBuilder::on(area)
         .caption(&plot.title, (FONT_FAMILY, 18))
         .margin(10)
+        .margin_right(24)
         .x_label_area_size(36)
         .y_label_area_size(60)
         .build_cartesian_2d(x0..x1, y0..y1)
@@ -86,6 +100,8 @@ fn draw_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, plot: &LinePlot) -> 
         .label_style((FONT_FAMILY, 13))
         .axis_desc_style((FONT_FAMILY, 14))
         .light_line_style(RGBColor(235, 235, 235))
+        .x_label_formatter(&|x| tick_label(*x))
+        .y_label_formatter(&|y| tick_label(*y))
         .draw()
         .map_err(|e| err(e.to_string()))?;
     let mut any_label = false;
@@ -171,6 +187,15 @@ pub fn render_line_plots(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_drop_needless_decimals() {
+        assert_eq!(tick_label(500.0), "500");
+        assert_eq!(tick_label(-3.0), "-3");
+        assert_eq!(tick_label(72.5), "72.5");
+        assert_eq!(tick_label(0.125), "0.125");
+        assert_eq!(tick_label(1.0 / 3.0), "0.3333");
+    }
 
     #[test]
     fn grid_size_formula() {
