@@ -3,9 +3,9 @@
 //! [`ScatterError`] is what every fallible function returns. Its own variants are the core ones:
 //! configuration, shapes, filter banks and sizes (the fast path, the filters and the layer). Errors
 //! of a domain that only some users compile sit in a nested enum of their own, reached through one
-//! variant: [`FileError`] (bytes of a file: `.npy` and the data-set readers), [`DataError`] (data
-//! sets, feature `data`), [`DownloadError`] (archives and downloads, feature `data`),
-//! [`CheckpointError`] (training checkpoints, feature `train`) and [`RenderError`] (pictures,
+//! variant: [`FileError`] (bytes of a file: `.npy` and the data-set readers), `DataError` (data
+//! sets, feature `data`), `DownloadError` (archives and downloads, feature `data`),
+//! `CheckpointError` (training checkpoints, feature `train`) and `RenderError` (pictures,
 //! feature `analysis`). This follows linfa (a crate-level error wrapping per-domain errors) and
 //! keeps one `Result` type: `?` converts a domain error into a [`ScatterError`].
 //!
