@@ -532,8 +532,11 @@ mod tests {
 
     #[test]
     fn big_endian_and_fortran_order() {
-        let dir = std::env::temp_dir().join(format!("ls-npy-order-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-npy-order-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let path = dir.join("x.npy");
         // 2x3 in Fortran order: memory holds column 0, then 1, then 2.
         let values = [0.0f64, 10.0, 1.0, 11.0, 2.0, 12.0];
@@ -563,19 +566,20 @@ mod tests {
             read_real_npy(&path),
             Err(ScatterError::File(FileError::TruncatedFile { .. }))
         ));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn round_trip_keeps_the_dtype() {
-        let dir = std::env::temp_dir().join(format!("ls-npy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-npy-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let a = NpyArray::F64(ArrayD::from_shape_fn(vec![2, 3, 4], |i| i[2] as f64 * 0.5));
         write_real_npy(dir.join("a.npy"), &a).unwrap();
         assert_eq!(read_real_npy(dir.join("a.npy")).unwrap(), a);
         let b = NpyArray::F32(ArrayD::from_elem(vec![5], 1.5f32));
         write_real_npy(dir.join("b.npy"), &b).unwrap();
         assert_eq!(read_real_npy(dir.join("b.npy")).unwrap(), b);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -25,11 +25,15 @@ fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ls-analysis-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder under the system temp dir, removed when the returned
+/// [`TempDir`](tempfile::TempDir) drops: bind it for the whole test, not to `_`.
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ls-analysis-{name}-"))
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 /// Our closed-form spectra agree with kymatio's spatial construction to ~1e-9 of each filter's
@@ -196,8 +200,8 @@ fn tiny_checkpoint(dir: &Path) -> FilterTrajectory {
 
 #[test]
 fn the_report_writes_valid_pngs_of_the_documented_sizes() {
-    let out = temp_dir("report");
-    let ckpt = temp_dir("ckpt");
+    let (_out_tmp, out) = temp_dir("report");
+    let (_ckpt_tmp, ckpt) = temp_dir("ckpt");
     let trajectory = tiny_checkpoint(&ckpt);
     let mut options = ReportOptions::new(&out, manifest("examples/data"));
     options.checkpoint = Some(ckpt.clone());
@@ -292,7 +296,4 @@ fn the_report_writes_valid_pngs_of_the_documented_sizes() {
         assert!(c.baseline > 0.0);
     }
     assert_eq!(report.curves.len(), 4 * 3);
-
-    std::fs::remove_dir_all(&out).unwrap();
-    std::fs::remove_dir_all(&ckpt).unwrap();
 }

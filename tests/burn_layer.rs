@@ -708,8 +708,11 @@ fn wrong_input_size_panics_with_both_shapes() {
 
 #[test]
 fn layer_round_trips_through_a_record_and_its_config_through_json() {
-    let dir = std::env::temp_dir().join(format!("ls-record-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("ls-record-")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
     let device = &devices()[0].1;
     let config = Scattering2dConfig::new(2, [24, 24])
         .with_num_orientations(4)
@@ -742,7 +745,6 @@ fn layer_round_trips_through_a_record_and_its_config_through_json() {
     explicit.save(dir.join("explicit.json")).unwrap();
     let back = Scattering2dConfig::load(dir.join("explicit.json")).unwrap();
     assert_eq!(back.init, FilterInit::Explicit { bank });
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

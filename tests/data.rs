@@ -17,15 +17,17 @@ use ndarray::Array4;
 use rand::{SeedableRng, rngs::ChaCha8Rng};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 
-/// A fresh, empty folder under the system temp dir, unique per test and process.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ls-data-{name}-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder under the system temp dir, removed when the returned [`TempDir`] drops:
+/// bind it for the whole test (`let (_tmp, dir) = scratch(..)`), not to `_`.
+fn scratch(name: &str) -> (TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ls-data-{name}-"))
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 fn fixtures() -> PathBuf {
@@ -55,7 +57,7 @@ fn cifar_record(label: u8, pixel: impl Fn(usize, usize, usize) -> u8) -> Vec<u8>
 
 #[test]
 fn cifar_batch_round_trips_plane_order() {
-    let dir = scratch("cifar-rt");
+    let (_tmp, dir) = scratch("cifar-rt");
     let path = dir.join("data_batch_1.bin");
     let mut bytes = Vec::new();
     for (i, label) in [3u8, 0, 9].into_iter().enumerate() {
@@ -78,7 +80,7 @@ fn cifar_batch_round_trips_plane_order() {
 
 #[test]
 fn cifar10_loads_train_and_test_from_folder_or_parent() {
-    let parent = scratch("cifar-load");
+    let (_tmp, parent) = scratch("cifar-load");
     let dir = parent.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&dir).unwrap();
     for (b, name) in cifar::CIFAR10_TRAIN_FILES.iter().enumerate() {
@@ -103,7 +105,7 @@ fn cifar10_loads_train_and_test_from_folder_or_parent() {
 
 #[test]
 fn cifar_errors_name_the_file() {
-    let dir = scratch("cifar-err");
+    let (_tmp, dir) = scratch("cifar-err");
     // size not a multiple of the record
     for len in [3072usize, 3074, 2 * 3073 + 1, 0] {
         let p = dir.join(format!("bad_{len}.bin"));
@@ -181,7 +183,7 @@ fn image_idx(n: u32, h: u32, w: u32) -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn idx_raw_and_gzip_read_identically() {
-    let dir = scratch("idx");
+    let (_tmp, dir) = scratch("idx");
     let (img, data) = image_idx(3, 4, 5);
     let lab = idx_bytes(0x0801, &[3], &[2, 0, 1]);
     std::fs::write(dir.join("img"), &img).unwrap();
@@ -207,7 +209,7 @@ fn idx_raw_and_gzip_read_identically() {
 
 #[test]
 fn idx_standard_names_raw_or_gz() {
-    let dir = scratch("idx-std");
+    let (_tmp, dir) = scratch("idx-std");
     let (img, _) = image_idx(4, 28, 28);
     let lab = idx_bytes(0x0801, &[4], &[9, 0, 3, 5]);
     std::fs::write(dir.join("train-images-idx3-ubyte.gz"), gzip(&img)).unwrap();
@@ -234,7 +236,7 @@ fn idx_standard_names_raw_or_gz() {
 
 #[test]
 fn idx_errors_name_the_file() {
-    let dir = scratch("idx-err");
+    let (_tmp, dir) = scratch("idx-err");
     let (img, _) = image_idx(2, 3, 3);
     let lab = idx_bytes(0x0801, &[2], &[0, 1]);
     let write = |name: &str, bytes: &[u8]| {
@@ -403,7 +405,7 @@ fn kth_tree(root: &Path) -> PathBuf {
 
 #[test]
 fn kth_protocol_train_one_sample_test_three() {
-    let root = scratch("kth");
+    let (_tmp, root) = scratch("kth");
     let base = kth_tree(&root);
     std::fs::write(base.join("README.txt"), "not a folder").unwrap();
     for (dir, sample) in [(&root, 'b'), (&base, 'D')] {
@@ -443,7 +445,7 @@ fn kth_protocol_train_one_sample_test_three() {
 
 #[test]
 fn kth_errors_name_the_folder_or_file() {
-    let root = scratch("kth-err");
+    let (_tmp, root) = scratch("kth-err");
     let base = kth_tree(&root);
     // unknown material folder
     let extra = base.join("plastic");
@@ -510,7 +512,7 @@ fn kth_errors_name_the_folder_or_file() {
 
 #[test]
 fn image_folder_png_and_jpeg_gray_and_rgb() {
-    let root = scratch("folder");
+    let (_tmp, root) = scratch("folder");
     std::fs::create_dir_all(root.join("zebra")).unwrap();
     std::fs::create_dir_all(root.join("apple")).unwrap();
     std::fs::create_dir_all(root.join(".hidden")).unwrap();
@@ -554,7 +556,7 @@ fn image_folder_png_and_jpeg_gray_and_rgb() {
 
 #[test]
 fn image_folder_errors_name_the_file() {
-    let root = scratch("folder-err");
+    let (_tmp, root) = scratch("folder-err");
     let e = load_image_folder(&root.join("absent"), Channels::Rgb, None).unwrap_err();
     assert!(
         matches!(e, ScatterError::File(FileError::MissingPath { .. })),
@@ -641,7 +643,7 @@ fn real_cifar10_images_through_the_binary_format() {
         labels,
         [3, 8, 8, 0, 6, 6, 1, 6, 3, 1, 0, 9, 5, 7, 9, 8, 5, 7, 8, 6]
     );
-    let dir = scratch("foolbox-bin");
+    let (_tmp, dir) = scratch("foolbox-bin");
     let path = dir.join("test_batch.bin");
     let mut bytes = Vec::new();
     for (label, img) in &images {
@@ -668,7 +670,7 @@ fn real_cifar10_images_through_the_binary_format() {
     assert_eq!(ds.classes[ds.labels[1]], "ship");
 
     // The same PNGs through the folder loader (one folder per class name).
-    let root = scratch("foolbox-folder");
+    let (_tmp, root) = scratch("foolbox-folder");
     for (i, (label, _)) in images.iter().enumerate() {
         let class = CIFAR10_CLASSES[usize::from(*label)];
         std::fs::create_dir_all(root.join(class)).unwrap();
@@ -1085,7 +1087,7 @@ mod archives {
     #[test]
     fn install_verifies_and_extracts_tar_gz_and_tar() {
         for gz in [true, false] {
-            let dir = scratch(if gz { "arch-gz" } else { "arch-tar" });
+            let (_tmp, dir) = scratch(if gz { "arch-gz" } else { "arch-tar" });
             let archive = dir.join("a.bin");
             make_archive(&archive, "top", gz);
             let a = spec(
@@ -1112,7 +1114,7 @@ mod archives {
 
     #[test]
     fn install_rejects_bad_checksums_and_bad_archives() {
-        let dir = scratch("arch-bad");
+        let (_tmp, dir) = scratch("arch-bad");
         let archive = dir.join("a.tgz");
         make_archive(&archive, "top", true);
         let sha = sha256_file(&archive).unwrap();
@@ -1165,7 +1167,7 @@ mod archives {
 
     #[test]
     fn ensure_dataset_uses_a_local_archive_before_downloading() {
-        let dir = scratch("arch-local");
+        let (_tmp, dir) = scratch("arch-local");
         let archive = dir.join("test.tar.gz");
         make_archive(&archive, "top", true);
         let a = spec(Some(sha256_file(&archive).unwrap()), None, "top");
@@ -1178,7 +1180,7 @@ mod archives {
 
     #[test]
     fn unreachable_server_gives_the_offline_error() {
-        let dir = scratch("arch-offline");
+        let (_tmp, dir) = scratch("arch-offline");
         let a = spec(Some("0".repeat(64)), None, "top");
         let e = ensure_dataset(&a, &dir).unwrap_err();
         assert!(

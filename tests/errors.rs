@@ -12,10 +12,15 @@ fn plan(h: usize, w: usize) -> Scattering2dPlan<f32> {
     Scattering2dPlan::new(h, w, ScatteringOptions::new(2, 8).unwrap()).unwrap()
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ls-errors-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder under the system temp dir, removed when the returned
+/// [`TempDir`](tempfile::TempDir) drops: bind it for the whole test, not to `_`.
+fn temp_dir(tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ls-errors-{tag}-"))
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 #[test]
@@ -307,7 +312,7 @@ fn huge_finite_inputs_give_finite_coefficients() {
 
 #[test]
 fn unreadable_and_wrongly_typed_npy() {
-    let dir = temp_dir("npy");
+    let (_tmp, dir) = temp_dir("npy");
     let missing = dir.join("missing.npy");
     let e = read_real_npy(&missing).unwrap_err();
     assert!(
@@ -343,5 +348,4 @@ fn unreadable_and_wrongly_typed_npy() {
     let unwritable = dir.join("no-such-dir").join("out.npy");
     let e = write_real_npy(&unwritable, &NpyArray::F32(ArrayD::zeros(IxDyn(&[2])))).unwrap_err();
     assert!(matches!(e, ScatterError::File(FileError::WriteNpy { .. })));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -27,6 +27,7 @@ use learnable_scattering::npy::read_real_npy;
 use learnable_scattering::train::{FitOptions, Hybrid, HybridConfig, TrainConfig, fit};
 use learnable_scattering::{ScatterError, ScatteringOptions};
 use ndarray::{Array4, ArrayD, IxDyn};
+use tempfile::TempDir;
 
 #[path = "support/capped_alloc.rs"]
 mod capped_alloc;
@@ -34,14 +35,15 @@ use capped_alloc::{MB, lock, with_memory_cap};
 
 // ------------------------------------------------------------------ helpers
 
-/// A fresh, empty folder under the system temp dir, unique per test and process.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ls-hostile-{name}-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder under the system temp dir, removed when the returned [`TempDir`] drops:
+/// bind it for the whole test (`let (_tmp, dir) = scratch(..)`), not to `_`.
+fn scratch(name: &str) -> (TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ls-hostile-{name}-"))
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 /// A user's files: `notes.txt` and `data/keep.bin` under `dir`.
@@ -121,7 +123,7 @@ fn scatter_npy() -> PathBuf {
 #[test]
 fn a_folder_with_user_files_is_refused_and_kept() {
     let _g = lock();
-    let dir = scratch("user-folder");
+    let (_tmp, dir) = scratch("user-folder");
     user_files(&dir);
     let e = fit_tiny(&with_checkpoints(&dir), 1).unwrap_err();
     assert!(
@@ -139,13 +141,12 @@ fn a_folder_with_user_files_is_refused_and_kept() {
     fit_tiny(&options, 1).unwrap();
     assert_user_files(&dir);
     assert!(dir.join("state.json").is_file() && dir.join("model.bpk").is_file());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn dot_is_refused_and_the_working_directory_kept() {
     let _g = lock();
-    let dir = scratch("dot");
+    let (_tmp, dir) = scratch("dot");
     user_files(&dir);
     let cwd = std::env::current_dir().unwrap();
     std::env::set_current_dir(&dir).unwrap();
@@ -157,13 +158,12 @@ fn dot_is_refused_and_the_working_directory_kept() {
         "{e}"
     );
     assert_user_files(&dir);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_path_ending_in_dot_dot_is_refused_and_the_parent_kept() {
     let _g = lock();
-    let dir = scratch("dotdot");
+    let (_tmp, dir) = scratch("dotdot");
     user_files(&dir);
     std::fs::create_dir_all(dir.join("x")).unwrap();
     for path in [dir.join("x/.."), PathBuf::from("/"), PathBuf::new()] {
@@ -176,13 +176,12 @@ fn a_path_ending_in_dot_dot_is_refused_and_the_parent_kept() {
     }
     assert_user_files(&dir);
     assert!(dir.join("x").is_dir());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_sibling_folder_named_like_a_backup_is_kept() {
     let _g = lock();
-    let parent = scratch("sibling");
+    let (_tmp, parent) = scratch("sibling");
     // The crate's first layout swapped `exp.v1` through `exp.partial` and `exp.previous`.
     for sibling in ["exp.previous", "exp.partial"] {
         user_files(&parent.join(sibling));
@@ -200,13 +199,12 @@ fn a_sibling_folder_named_like_a_backup_is_kept() {
         .collect();
     names.sort();
     assert_eq!(names, ["exp.partial", "exp.previous", "exp.v1"]);
-    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 #[test]
 fn an_existing_file_is_refused_not_renamed() {
     let _g = lock();
-    let parent = scratch("file");
+    let (_tmp, parent) = scratch("file");
     let file = parent.join("results.txt");
     std::fs::write(&file, "mine").unwrap();
     let e = fit_tiny(&with_checkpoints(&file), 1).unwrap_err();
@@ -216,13 +214,13 @@ fn an_existing_file_is_refused_not_renamed() {
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
     assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 1);
-    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 #[test]
 fn an_interrupted_write_is_finished_or_discarded() {
     let _g = lock();
-    let dir = scratch("interrupted").join("ckpt");
+    let (_tmp, parent) = scratch("interrupted");
+    let dir = parent.join("ckpt");
     fit_tiny(&with_checkpoints(&dir), 2).unwrap();
     let state = std::fs::read_to_string(dir.join("state.json")).unwrap();
     // A staging folder left by a crash while writing: discarded, the checkpoint resumes.
@@ -254,7 +252,6 @@ fn an_interrupted_write_is_finished_or_discarded() {
         "{e}"
     );
     assert!(dir.join(".checkpoint-staging/mine.txt").is_file());
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 // ------------------------------------------------------------------ 2. a 128-byte .npy
@@ -275,7 +272,7 @@ fn npy_header_only(descr: &str, shape: &str) -> Vec<u8> {
 #[test]
 fn a_128_byte_npy_declaring_2_pow_40_elements_is_refused_without_allocating() {
     let _g = lock();
-    let dir = scratch("npy");
+    let (_tmp, dir) = scratch("npy");
     let path = dir.join("huge.npy");
     for (descr, shape) in [
         ("<f4", "(1048576, 1048576)"),
@@ -333,7 +330,6 @@ fn a_128_byte_npy_declaring_2_pow_40_elements_is_refused_without_allocating() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("truncated file"), "{stderr}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -381,7 +377,7 @@ fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
 #[test]
 fn a_16_byte_idx_file_with_absurd_dimensions_is_an_error_not_a_panic() {
     let _g = lock();
-    let dir = scratch("idx16");
+    let (_tmp, dir) = scratch("idx16");
     let path = dir.join("images");
     for dims in [
         [u32::MAX, u32::MAX, 0],
@@ -410,7 +406,6 @@ fn a_16_byte_idx_file_with_absurd_dimensions_is_an_error_not_a_panic() {
         ),
         "{e}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 // ------------------------------------------------------------------ 4. fit keeps its contract
@@ -485,7 +480,8 @@ fn png_bytes(img: &image::DynamicImage) -> Vec<u8> {
 #[test]
 fn a_65535_by_1_png_in_a_kth_tree_is_cropped_in_bounded_memory() {
     let _g = lock();
-    let root = scratch("kth-wide").join("KTH-TIPS2-b");
+    let (_tmp, parent) = scratch("kth-wide");
+    let root = parent.join("KTH-TIPS2-b");
     let tiny = png_bytes(&image::DynamicImage::ImageRgb8(
         image::RgbImage::from_pixel(1, 1, image::Rgb([9, 9, 9])),
     ));
@@ -505,7 +501,6 @@ fn a_65535_by_1_png_in_a_kth_tree_is_cropped_in_bounded_memory() {
     assert_eq!(train.images.shape(), &[11, 3, 200, 200]);
     assert_eq!(test.images.shape(), &[34, 3, 200, 200]);
     println!("peak {peak} bytes");
-    std::fs::remove_dir_all(root.parent().unwrap()).unwrap();
 }
 
 /// A PNG chunk: length, type, data, CRC-32 of type and data (PNG spec §5.3).
@@ -555,7 +550,7 @@ fn jpeg_declaring(height: u16, width: u16) -> Vec<u8> {
 #[test]
 fn image_bombs_are_refused_on_their_header() {
     let _g = lock();
-    let root = scratch("bombs");
+    let (_tmp, root) = scratch("bombs");
     std::fs::create_dir_all(root.join("a")).unwrap();
     let png = root.join("a/huge.png");
     std::fs::write(&png, huge_grey_png(22_000)).unwrap();
@@ -597,7 +592,6 @@ fn image_bombs_are_refused_on_their_header() {
         ),
         "{e}"
     );
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -610,7 +604,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 #[test]
 fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     let _g = lock();
-    let dir = scratch("gz");
+    let (_tmp, dir) = scratch("gz");
     let path = dir.join("images.gz");
     // A wrong magic number in front of 64 MB of zeros.
     let mut payload = idx_bytes(0x0000_0900, &[65_536, 32, 32], &[]);
@@ -663,13 +657,12 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
         ),
         "{e}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_cifar_file_takes_its_own_size_in_memory_not_twice() {
     let _g = lock();
-    let dir = scratch("cifar");
+    let (_tmp, dir) = scratch("cifar");
     let path = dir.join("data_batch_1.bin");
     let records = 1000;
     let bytes: Vec<u8> = (0..records * 3073)
@@ -703,7 +696,6 @@ fn a_cifar_file_takes_its_own_size_in_memory_not_twice() {
         matches!(e, ScatterError::File(FileError::DeclaredTooLarge { .. })),
         "{e}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -769,10 +761,11 @@ fn plans_and_geometries_refuse_absurd_sizes_with_a_typed_error() {
 // ------------------------------------------------------------------ 6. checkpoints verify themselves
 
 /// A 2-epoch checkpoint of the tiny model, written by `fit`.
-fn checkpoint(name: &str) -> PathBuf {
-    let dir = scratch(name).join("ckpt");
+fn checkpoint(name: &str) -> (TempDir, PathBuf) {
+    let (tmp, parent) = scratch(name);
+    let dir = parent.join("ckpt");
     fit_tiny(&with_checkpoints(&dir), 2).unwrap();
-    dir
+    (tmp, dir)
 }
 
 fn resume(dir: &Path, model: Hybrid) -> learnable_scattering::Result<()> {
@@ -795,7 +788,7 @@ fn edit_state(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
 #[test]
 fn a_checkpoint_with_overwritten_tensor_bytes_is_refused() {
     let _g = lock();
-    let dir = checkpoint("ckpt-bytes");
+    let (_tmp, dir) = checkpoint("ckpt-bytes");
     resume(&dir, tiny_model(Trainable::all())).unwrap();
     let model = dir.join("model.bpk");
     let mut bytes = std::fs::read(&model).unwrap();
@@ -807,13 +800,12 @@ fn a_checkpoint_with_overwritten_tensor_bytes_is_refused() {
         matches!(&e, ScatterError::Checkpoint(CheckpointError::Checksum { path, .. }) if path.ends_with("model.bpk")),
         "{e}"
     );
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 #[test]
 fn epoch_counters_out_of_range_are_refused() {
     let _g = lock();
-    let dir = checkpoint("ckpt-epochs");
+    let (_tmp, dir) = checkpoint("ckpt-epochs");
     let original = std::fs::read_to_string(dir.join("state.json")).unwrap();
     for epochs_done in [u64::MAX, 3, 0] {
         edit_state(&dir, |s| s["epochs_done"] = epochs_done.into());
@@ -833,13 +825,12 @@ fn epoch_counters_out_of_range_are_refused() {
         matches!(e, ScatterError::Checkpoint(CheckpointError::Epochs { .. })),
         "{e}"
     );
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 #[test]
 fn swapped_optimiser_files_are_refused() {
     let _g = lock();
-    let dir = checkpoint("ckpt-swap");
+    let (_tmp, dir) = checkpoint("ckpt-swap");
     let (head, filters) = (dir.join("optim_head.bpk"), dir.join("optim_filters.bpk"));
     let tmp = dir.join("swap.tmp");
     std::fs::rename(&head, &tmp).unwrap();
@@ -853,13 +844,12 @@ fn swapped_optimiser_files_are_refused() {
         ),
         "{e}"
     );
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 #[test]
 fn a_frozen_model_does_not_resume_from_a_learnable_checkpoint() {
     let _g = lock();
-    let dir = checkpoint("ckpt-frozen");
+    let (_tmp, dir) = checkpoint("ckpt-frozen");
     let e = resume(&dir, tiny_model(Trainable::none())).unwrap_err();
     assert!(
         matches!(
@@ -911,13 +901,12 @@ fn a_frozen_model_does_not_resume_from_a_learnable_checkpoint() {
         e.to_string().contains("not a checkpoint of this crate"),
         "{e}"
     );
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 #[test]
 fn remove_checkpoint_deletes_only_the_checkpoint() {
     let _g = lock();
-    let dir = checkpoint("ckpt-remove");
+    let (_tmp, dir) = checkpoint("ckpt-remove");
     learnable_scattering::train::remove_checkpoint(&dir).unwrap();
     assert!(!dir.exists());
     // Beside a user's file: the checkpoint goes, the file and the folder stay.
@@ -939,7 +928,6 @@ fn remove_checkpoint_deletes_only_the_checkpoint() {
         matches!(e, ScatterError::Checkpoint(CheckpointError::Invalid { .. })),
         "{e}"
     );
-    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 #[test]
@@ -947,7 +935,7 @@ fn an_extraction_folder_the_crate_did_not_make_is_kept() {
     use learnable_scattering::data::download::{RemoteArchive, install_archive};
     use learnable_scattering::data::sha256_file;
     let _g = lock();
-    let dir = scratch("extract");
+    let (_tmp, dir) = scratch("extract");
     let archive = dir.join("a.tar");
     {
         let mut b = tar::Builder::new(std::fs::File::create(&archive).unwrap());
@@ -989,7 +977,6 @@ fn an_extraction_folder_the_crate_did_not_make_is_kept() {
         "hello"
     );
     assert!(!dir.join(".top.extracting").exists());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 // ------------------------------------------------------------------ 7. smaller
@@ -999,7 +986,7 @@ fn an_extraction_folder_the_crate_did_not_make_is_kept() {
 fn a_non_utf8_class_folder_is_named_as_such() {
     use std::os::unix::ffi::OsStrExt;
     let _g = lock();
-    let root = scratch("non-utf8");
+    let (_tmp, root) = scratch("non-utf8");
     let class = root.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
     std::fs::create_dir_all(&class).unwrap();
     std::fs::write(
@@ -1014,7 +1001,6 @@ fn a_non_utf8_class_folder_is_named_as_such() {
         matches!(&e, ScatterError::Data(DataError::NonUtf8Name { path }) if path == &class),
         "{e}"
     );
-    std::fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]
@@ -1032,7 +1018,7 @@ fn invalid_shape_shows_free_axes_as_underscores() {
 #[test]
 fn a_second_gzip_member_is_read_as_gzip_does() {
     let _g = lock();
-    let dir = scratch("members");
+    let (_tmp, dir) = scratch("members");
     let path = dir.join("images.gz");
     let bytes = idx_bytes(idx::IDX_IMAGES_MAGIC, &[2, 3, 4], &[5; 24]);
     let mut two = gzip(&bytes[..10]);
@@ -1047,13 +1033,12 @@ fn a_second_gzip_member_is_read_as_gzip_does() {
     std::fs::write(&path, junk).unwrap();
     let e = idx::read_images(&path).unwrap_err();
     assert!(matches!(e, ScatterError::Io { .. }), "{e}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn scatter_npy_writes_nothing_when_the_paths_folder_is_missing() {
     let _g = lock();
-    let dir = scratch("cli-paths");
+    let (_tmp, dir) = scratch("cli-paths");
     let input = dir.join("x.npy");
     learnable_scattering::npy::write_real_npy(
         &input,
@@ -1071,5 +1056,4 @@ fn scatter_npy_writes_nothing_when_the_paths_folder_is_missing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nodir/p.json"));
     assert!(!output.exists(), "the output was written anyway");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -25,10 +25,15 @@ fn example() -> PathBuf {
     path
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ls-cli-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder under the system temp dir, removed when the returned
+/// [`TempDir`](tempfile::TempDir) drops: bind it for the whole test, not to `_`.
+fn temp_dir(tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ls-cli-{tag}-"))
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().to_path_buf();
+    (tmp, dir)
 }
 
 fn run(args: &[&Path]) -> std::process::Output {
@@ -37,7 +42,7 @@ fn run(args: &[&Path]) -> std::process::Output {
 
 #[test]
 fn scatters_f64_with_leading_dimensions_and_writes_paths() {
-    let dir = temp_dir("f64");
+    let (_tmp, dir) = temp_dir("f64");
     let input = dir.join("x64.npy");
     let x = ArrayD::from_shape_fn(IxDyn(&[2, 2, 3, 20, 24]), |i| {
         ((i[3] * i[4] + i[2]) as f64 * 0.3).sin()
@@ -71,12 +76,11 @@ fn scatters_f64_with_leading_dimensions_and_writes_paths() {
     assert_eq!(table[13]["j2"], 1);
     let theta = table[1]["theta1"].as_f64().unwrap();
     assert!((theta - std::f64::consts::PI / 3.0).abs() < 1e-12); // L = 6: θ_0 = (3 − 1)·π/6
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn f32_order_one_with_an_explicit_filter_bank() {
-    let dir = temp_dir("bank");
+    let (_tmp, dir) = temp_dir("bank");
     let input = dir.join("x.npy");
     let x = ArrayD::from_shape_fn(IxDyn(&[16, 16]), |i| (i[0] as f32 - i[1] as f32) * 0.1);
     write_real_npy(&input, &NpyArray::F32(x.clone())).unwrap();
@@ -112,12 +116,11 @@ fn f32_order_one_with_an_explicit_filter_bank() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("must match --j and --l"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn bad_input_fails_with_a_message_naming_the_problem() {
-    let dir = temp_dir("bad");
+    let (_tmp, dir) = temp_dir("bad");
     let input = dir.join("x.npy");
     write_real_npy(&input, &NpyArray::F32(ArrayD::zeros(IxDyn(&[8, 8])))).unwrap();
     let output = dir.join("s.npy");
@@ -155,5 +158,4 @@ fn bad_input_fails_with_a_message_naming_the_problem() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nodir/p.json"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -253,10 +253,16 @@ fn spectra(model: &Hybrid) -> Vec<f32> {
     spectra.convert::<f32>().try_into_vec().unwrap()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ls-training-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A path that does not exist yet, inside a fresh folder under the system temp dir that is
+/// removed when the returned [`TempDir`](tempfile::TempDir) drops: bind it for the whole test,
+/// not to `_`.
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ls-training-{name}-"))
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path().join(name);
+    (tmp, dir)
 }
 
 #[test]
@@ -335,21 +341,22 @@ fn resumed_training_equals_uninterrupted_training() {
         ..Augmentation::default()
     };
     let init = FilterInit::Random { seed: 11 };
-    let dir_full = temp_dir("full");
+    let (_full_tmp, dir_full) = temp_dir("full");
     let full_opts = FitOptions {
         checkpoint_dir: Some(dir_full.clone()),
         ..FitOptions::default()
     };
     // One initial model for both runs (the backend's seeded RNG is shared with other tests),
     // loaded twice from a record: clones of a burn module share its batch-norm running state.
-    let record = temp_dir("initial").with_extension("bpk");
+    let (_record_tmp, initial) = temp_dir("initial");
+    let record = initial.with_extension("bpk");
     tiny_model(Trainable::all(), init.clone())
         .save_file(&record)
         .unwrap();
     let initial = || tiny_model(Trainable::all(), init.clone()).load_file(&record);
     let (full, full_report) = fit(initial(), &train, &test, &config, &full_opts).unwrap();
 
-    let dir = temp_dir("resume");
+    let (_tmp, dir) = temp_dir("resume");
     let first = FitOptions {
         checkpoint_dir: Some(dir.clone()),
         resume: true,
@@ -415,9 +422,6 @@ fn resumed_training_equals_uninterrupted_training() {
         err.to_string().contains("another training configuration"),
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
-    std::fs::remove_dir_all(&dir_full).unwrap();
-    std::fs::remove_file(&record).unwrap();
 }
 
 #[test]

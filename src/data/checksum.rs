@@ -51,8 +51,11 @@ mod tests {
 
     #[test]
     fn file_digests_match_published_test_vectors() {
-        let dir = std::env::temp_dir().join(format!("ls-checksum-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-checksum-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let path = dir.join("abc.txt");
         std::fs::write(&path, b"abc").unwrap();
         // RFC 1321 appendix A.5.
@@ -69,6 +72,5 @@ mod tests {
         let missing = dir.join("missing.bin");
         let e = sha256_file(&missing).unwrap_err();
         assert!(e.to_string().contains("missing.bin"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

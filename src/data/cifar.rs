@@ -197,8 +197,11 @@ mod tests {
 
     #[test]
     fn batch_round_trip_in_memory_layout() {
-        let dir = std::env::temp_dir().join(format!("ls-cifar-unit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-cifar-unit-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let path = dir.join("b.bin");
         let mut bytes = vec![7u8];
         // pixel value encodes (channel, row, col) so the plane order is visible
@@ -215,6 +218,5 @@ mod tests {
         assert_eq!(ds.labels, vec![7]);
         assert_eq!(ds.images[[0, 2, 5, 1]], (160 + 10 + 1) as u8);
         assert_eq!(ds.images[[0, 1, 31, 0]], (80 + 62) as u8);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -374,8 +374,11 @@ mod tests {
 
     #[test]
     fn parses_header_and_rejects_sizes() {
-        let dir = std::env::temp_dir().join(format!("ls-idx-unit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-idx-unit-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let p = dir.join("x");
         std::fs::write(&p, idx_bytes(IDX_IMAGES_MAGIC, &[2, 2, 3], &[1; 12])).unwrap();
         assert_eq!(read_images(&p).unwrap().shape(), &[2, 2, 3]);
@@ -427,6 +430,5 @@ mod tests {
                 ..
             }))
         ));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

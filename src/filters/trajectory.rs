@@ -210,16 +210,18 @@ mod tests {
 
     #[test]
     fn json_round_trip_through_a_checkpoint_directory() {
-        let dir = std::env::temp_dir().join(format!("ls-traj-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-traj-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
         let t = trajectory();
         t.write_json(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap();
-        assert_eq!(FilterTrajectory::load(&dir).unwrap(), t);
+        assert_eq!(FilterTrajectory::load(dir).unwrap(), t);
         assert_eq!(
             FilterTrajectory::load(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap(),
             t
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -779,8 +779,11 @@ mod tests {
 
     #[test]
     fn run_grid_resumes_from_its_results_file() {
-        let path = std::env::temp_dir().join(format!("ls-grid-{}.jsonl", std::process::id()));
-        let _ = std::fs::remove_file(&path);
+        let tmp = tempfile::Builder::new()
+            .prefix("ls-grid-")
+            .tempdir()
+            .unwrap();
+        let path = tmp.path().join("grid.jsonl");
         let grid = Grid {
             learnable: vec![true, false],
             inits: vec![InitKind::TightFrame],
@@ -815,6 +818,5 @@ mod tests {
         assert_eq!(calls, 4, "the two recorded cells are not run again");
         assert_eq!(all.len(), 4);
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
-        std::fs::remove_file(&path).unwrap();
     }
 }
