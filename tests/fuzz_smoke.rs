@@ -7,8 +7,9 @@
 //! inputs of issue 12), then [`MUTATIONS`] inputs made by a fixed-seed mutation loop (bit flips,
 //! interesting integers at random offsets, truncation, insertion, deletion, duplication, splicing
 //! of two seeds). Each input runs under `catch_unwind` and a memory cap
-//! (`support/capped_alloc.rs`): a panic fails the test naming the target and the input (written
-//! next to the regressions, to be committed once fixed), an allocation past the cap aborts.
+//! (`support/capped_alloc.rs`): a panic fails the test naming the target and the input (saved as
+//! `$TMPDIR/ls-fuzz-smoke-<target>/<name>`, to be copied into `tests/fuzz/regressions/<target>/`
+//! once fixed), an allocation past the cap aborts.
 //!
 //! The long runs (millions of executions) are cargo-fuzz's: see `tests/fuzz/Cargo.toml`.
 
