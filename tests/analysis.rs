@@ -25,16 +25,9 @@ fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// A fresh, empty folder under the system temp dir, removed when the returned
-/// [`TempDir`](tempfile::TempDir) drops: bind it for the whole test, not to `_`.
-fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("ls-analysis-{name}-"))
-        .tempdir()
-        .unwrap();
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
-}
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch as temp_dir;
 
 /// Our closed-form spectra agree with kymatio's spatial construction to ~1e-9 of each filter's
 /// peak (`filters::spatial` tests), so the sums agree to ~1e-9 absolute; 1e-5 relative plus

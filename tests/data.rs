@@ -17,18 +17,10 @@ use ndarray::Array4;
 use rand::{SeedableRng, rngs::ChaCha8Rng};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tempfile::TempDir;
 
-/// A fresh, empty folder under the system temp dir, removed when the returned [`TempDir`] drops:
-/// bind it for the whole test (`let (_tmp, dir) = scratch(..)`), not to `_`.
-fn scratch(name: &str) -> (TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("ls-data-{name}-"))
-        .tempdir()
-        .unwrap();
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
-}
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

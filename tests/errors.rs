@@ -1,7 +1,6 @@
 //! Every error variant is produced by bad input, with a message that says what was wrong.
 
 use learnable_scattering::error::FileError;
-use std::path::PathBuf;
 
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::npy::{NpyArray, read_real_npy, write_real_npy};
@@ -12,16 +11,9 @@ fn plan(h: usize, w: usize) -> Scattering2dPlan<f32> {
     Scattering2dPlan::new(h, w, ScatteringOptions::new(2, 8).unwrap()).unwrap()
 }
 
-/// A fresh, empty folder under the system temp dir, removed when the returned
-/// [`TempDir`](tempfile::TempDir) drops: bind it for the whole test, not to `_`.
-fn temp_dir(tag: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("ls-errors-{tag}-"))
-        .tempdir()
-        .unwrap();
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
-}
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch as temp_dir;
 
 #[test]
 fn zero_scales_and_zero_orientations() {

@@ -35,16 +35,9 @@ use capped_alloc::{MB, lock, with_memory_cap};
 
 // ------------------------------------------------------------------ helpers
 
-/// A fresh, empty folder under the system temp dir, removed when the returned [`TempDir`] drops:
-/// bind it for the whole test (`let (_tmp, dir) = scratch(..)`), not to `_`.
-fn scratch(name: &str) -> (TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("ls-hostile-{name}-"))
-        .tempdir()
-        .unwrap();
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
-}
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch;
 
 /// A user's files: `notes.txt` and `data/keep.bin` under `dir`.
 fn user_files(dir: &Path) {

@@ -25,16 +25,9 @@ fn example() -> PathBuf {
     path
 }
 
-/// A fresh, empty folder under the system temp dir, removed when the returned
-/// [`TempDir`](tempfile::TempDir) drops: bind it for the whole test, not to `_`.
-fn temp_dir(tag: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("ls-cli-{tag}-"))
-        .tempdir()
-        .unwrap();
-    let dir = tmp.path().to_path_buf();
-    (tmp, dir)
-}
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::scratch as temp_dir;
 
 fn run(args: &[&Path]) -> std::process::Output {
     Command::new(example()).args(args).output().unwrap()

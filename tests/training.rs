@@ -6,6 +6,9 @@
 use learnable_scattering::error::CheckpointError;
 use std::path::{Path, PathBuf};
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -257,12 +260,8 @@ fn spectra(model: &Hybrid) -> Vec<f32> {
 /// removed when the returned [`TempDir`](tempfile::TempDir) drops: bind it for the whole test,
 /// not to `_`.
 fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("ls-training-{name}-"))
-        .tempdir()
-        .unwrap();
-    let dir = tmp.path().join(name);
-    (tmp, dir)
+    let (tmp, parent) = scratch::scratch(name);
+    (tmp, parent.join(name))
 }
 
 #[test]
