@@ -532,10 +532,7 @@ mod tests {
 
     #[test]
     fn big_endian_and_fortran_order() {
-        let tmp = tempfile::Builder::new()
-            .prefix("ls-npy-order-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let path = dir.join("x.npy");
         // 2x3 in Fortran order: memory holds column 0, then 1, then 2.
@@ -570,10 +567,7 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_the_dtype() {
-        let tmp = tempfile::Builder::new()
-            .prefix("ls-npy-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let a = NpyArray::F64(ArrayD::from_shape_fn(vec![2, 3, 4], |i| i[2] as f64 * 0.5));
         write_real_npy(dir.join("a.npy"), &a).unwrap();

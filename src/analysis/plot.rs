@@ -50,11 +50,8 @@ fn tick_label(v: f64) -> String {
     if v == v.round() && v.abs() < 1e15 {
         return format!("{v:.0}");
     }
-    let mut s = format!("{v:.4}");
-    while s.ends_with('0') {
-        s.pop();
-    }
-    s
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Data range of the finite points of all series, padded by 5 % (a flat range is widened by 1).
@@ -195,6 +192,7 @@ mod tests {
         assert_eq!(tick_label(72.5), "72.5");
         assert_eq!(tick_label(0.125), "0.125");
         assert_eq!(tick_label(1.0 / 3.0), "0.3333");
+        assert_eq!(tick_label(1.00001), "1");
     }
 
     #[test]

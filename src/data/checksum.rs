@@ -51,10 +51,7 @@ mod tests {
 
     #[test]
     fn file_digests_match_published_test_vectors() {
-        let tmp = tempfile::Builder::new()
-            .prefix("ls-checksum-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let path = dir.join("abc.txt");
         std::fs::write(&path, b"abc").unwrap();

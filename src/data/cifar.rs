@@ -197,10 +197,7 @@ mod tests {
 
     #[test]
     fn batch_round_trip_in_memory_layout() {
-        let tmp = tempfile::Builder::new()
-            .prefix("ls-cifar-unit-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let path = dir.join("b.bin");
         let mut bytes = vec![7u8];

@@ -374,10 +374,7 @@ mod tests {
 
     #[test]
     fn parses_header_and_rejects_sizes() {
-        let tmp = tempfile::Builder::new()
-            .prefix("ls-idx-unit-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let p = dir.join("x");
         std::fs::write(&p, idx_bytes(IDX_IMAGES_MAGIC, &[2, 2, 3], &[1; 12])).unwrap();

@@ -210,10 +210,7 @@ mod tests {
 
     #[test]
     fn json_round_trip_through_a_checkpoint_directory() {
-        let tmp = tempfile::Builder::new()
-            .prefix("ls-traj-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let t = trajectory();
         t.write_json(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap();

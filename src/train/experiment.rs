@@ -779,10 +779,7 @@ mod tests {
 
     #[test]
     fn run_grid_resumes_from_its_results_file() {
-        let tmp = tempfile::Builder::new()
-            .prefix("ls-grid-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("grid.jsonl");
         let grid = Grid {
             learnable: vec![true, false],
