@@ -9,23 +9,38 @@
 #   REPEATS=20 BATCH=256 benches/gpu.sh
 #
 # A cold build compiles the GPU compiler stack (about 40 minutes on 2 cores, a few on 16).
+#
+# On a GPU machine without Rust or without crates.io, build the three programs elsewhere (same
+# architecture) and point GPU_BIN at them; the script then runs them as they are:
+#
+#   cargo build --release --features full,wgpu --example layer_costs --example train_step
+#   cargo test --release --features full,wgpu --test burn_wgpu --no-run   # prints the test binary
+#   mkdir gpu-bin && cp target/release/examples/{layer_costs,train_step} gpu-bin/ \
+#       && cp target/release/deps/burn_wgpu-<hash> gpu-bin/burn_wgpu
+#   GPU_BIN=gpu-bin benches/gpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 REPEATS="${REPEATS:-10}"
 BATCH="${BATCH:-128}"
-bin="$CARGO_TARGET_DIR/release/examples"
 
 echo "=== machine"
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) 2>/dev/null
 echo "CPU cores: $(nproc)"
-rustc --version
 
-echo "=== build (release, features wgpu)"
-cargo build --release --features full,wgpu --example layer_costs --example train_step
-
-echo "=== wgpu test suite"
-cargo test --release --features full,wgpu --test burn_wgpu -- --nocapture
+if [ -n "${GPU_BIN:-}" ]; then
+    bin="$GPU_BIN"
+    echo "=== prebuilt binaries in $bin"
+    echo "=== wgpu test suite"
+    "$bin/burn_wgpu" --nocapture
+else
+    bin="$CARGO_TARGET_DIR/release/examples"
+    rustc --version
+    echo "=== build (release, features wgpu)"
+    cargo build --release --features full,wgpu --example layer_costs --example train_step
+    echo "=== wgpu test suite"
+    cargo test --release --features full,wgpu --test burn_wgpu -- --nocapture
+fi
 
 echo "=== layer costs: CPU fast path (a) against the layer on wgpu (b, c, d)"
 "$bin/layer_costs" --device wgpu --batch "$BATCH" --repeats "$REPEATS"

@@ -1,6 +1,7 @@
 //! What learning the filters costs next to the fast path, side by side in one process.
 //!
-//! For each case (`1×28×28 J=2`, `3×32×32 J=2`, `1×64×64 J=3`; `L = 8`, batch 128 by default)
+//! For each case (`1×28×28 J=2`, `3×32×32 J=2`, `1×64×64 J=3`, `1×128×128 J=4`; `L = 8`, batch
+//! 128 by default)
 //! it times, best of `--repeats` after one warm-up:
 //!
 //! - **(a)** the fast path's fixed forward ([`Scattering2dPlan::transform`]);
@@ -11,7 +12,8 @@
 //! - **(d)** the layer's forward + backward with frozen filters and a tracked input (the input
 //!   gradient alone: no filter-gradient work).
 //!
-//! and prints a Markdown table with the ratios to (a), then one JSON line per case.
+//! and prints a Markdown table with the ratios to (a) and the peak resident memory of (c) (the
+//! process's high-water mark reset before it, Linux), then one JSON line per case.
 //!
 //! `cargo run --release --features full --example layer_costs [-- --batch 128 --repeats 5 --case 3x32x32]`
 //!
@@ -49,7 +51,7 @@ struct Args {
     /// Timed repetitions per mode (after one warm-up); the best is reported.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
-    /// Cases to run (`CxHxW`), default all three.
+    /// Cases to run (`CxHxW`), default all four.
     #[arg(long, value_delimiter = ',')]
     case: Vec<String>,
     /// Modes to run (a, b, c, d), default all.
@@ -64,8 +66,9 @@ struct Args {
     recompute: bool,
 }
 
-/// `(channels, size, J)` of the default cases.
-const CASES: [(usize, usize, usize); 3] = [(1, 28, 2), (3, 32, 2), (1, 64, 3)];
+/// `(channels, size, J)` of the default cases: Fashion-MNIST, CIFAR-10, a 64×64 crop at `J = 3`,
+/// and KTH-TIPS2-b's 128×128 crops at the paper's texture setting `J = 4`.
+const CASES: [(usize, usize, usize); 4] = [(1, 28, 2), (3, 32, 2), (1, 64, 3), (1, 128, 4)];
 
 /// Best time of `repeats` runs of `f` after one warm-up, the device synchronised before the clock
 /// stops (asynchronous backends).
@@ -99,9 +102,9 @@ fn main() {
         if args.recompute { "recomputed" } else { "kept" }
     );
     println!(
-        "| case | (a) fast path | (b) layer, frozen | (c) layer + backward, learnable | (d) layer + backward, frozen (input gradient) | b/a | c/a | d/a |"
+        "| case | (a) fast path | (b) layer, frozen | (c) layer + backward, learnable | (d) layer + backward, frozen (input gradient) | b/a | c/a | d/a | peak RSS of (c) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut lines = Vec::new();
     for (c, size, j) in CASES {
         let name = format!("{c}x{size}x{size}");
@@ -141,7 +144,9 @@ fn main() {
         let [ho, wo] = [size >> j, size >> j];
         let weights =
             Tensor::<5>::random([1, c, k, ho, wo], Distribution::Uniform(0.5, 1.5), &device);
+        let mut learnable_rss = None;
         if wants("c") {
+            reset_peak_rss();
             let learnable = config.init(&device);
             times[2] = best_of(&device, args.repeats, || {
                 let loss = (learnable.forward(xt.clone()) * weights.clone()).sum();
@@ -152,6 +157,7 @@ fn main() {
                     std::hint::black_box(g.into_data());
                 }
             });
+            learnable_rss = peak_rss_mb();
         }
         if wants("d") {
             let frozen = config
@@ -205,7 +211,7 @@ fn main() {
             }
         };
         println!(
-            "| {name} J={j} L={} b{} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} J={j} L={} b{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             args.l,
             args.batch,
             cell(a),
@@ -214,7 +220,8 @@ fn main() {
             cell(d),
             ratio(b),
             ratio(cc),
-            ratio(d)
+            ratio(d),
+            learnable_rss.map_or("–".to_string(), |mb| format!("{mb:.0} MB"))
         );
         let json = |t: f64| {
             if t.is_nan() {
@@ -224,14 +231,15 @@ fn main() {
             }
         };
         lines.push(format!(
-            "{{\"device\": \"{:?}\", \"case\": \"{name}\", \"J\": {j}, \"L\": {}, \"batch\": {}, \"fast_s\": {}, \"frozen_forward_s\": {}, \"learnable_step_s\": {}, \"input_grad_step_s\": {}}}",
+            "{{\"device\": \"{:?}\", \"case\": \"{name}\", \"J\": {j}, \"L\": {}, \"batch\": {}, \"fast_s\": {}, \"frozen_forward_s\": {}, \"learnable_step_s\": {}, \"input_grad_step_s\": {}, \"learnable_peak_rss_mb\": {}}}",
             args.device,
             args.l,
             args.batch,
             json(a),
             json(b),
             json(cc),
-            json(d)
+            json(d),
+            learnable_rss.map_or("null".to_string(), |mb| format!("{mb:.0}"))
         ));
     }
     println!();
@@ -241,6 +249,12 @@ fn main() {
     if let Some(mb) = peak_rss_mb() {
         println!("peak resident memory of this process: {mb:.0} MB");
     }
+}
+
+/// Resets the peak resident set size of this process to its current size (Linux: writing `5` to
+/// `/proc/self/clear_refs`); elsewhere the peak stays the process's.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Peak resident set size of this process (`VmHWM` in `/proc/self/status`), Linux only.

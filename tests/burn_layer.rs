@@ -338,7 +338,9 @@ fn fused_operation_equals_the_composed_operation() {
         (3, 3, [24, 20], 2, Parametrization::Equivariant, random.clone()),
         (3, 4, [8, 8], 2, Parametrization::Full, FilterInit::TightFrame),
         (3, 4, [19, 26], 2, Parametrization::Pixelwise, FilterInit::TightFrame),
-        (4, 2, [32, 16], 2, Parametrization::Full, random),
+        (4, 2, [32, 16], 2, Parametrization::Full, random.clone()),
+        (4, 8, [36, 20], 2, Parametrization::Full, FilterInit::TightFrame),
+        (4, 3, [20, 36], 2, Parametrization::Equivariant, random),
     ];
     for (name, base) in devices() {
         for device in [base.clone(), base.autodiff()] {

@@ -103,11 +103,17 @@ fn param_mut(layer: &mut Scattering2d, family: Family) -> &mut Param<Tensor<1>> 
 }
 
 /// Largest relative error of the autodiff gradient against central differences over the entries
-/// of one parameter family; entries whose gradient is below 1e-3 of the family's largest are
-/// compared against that largest gradient instead of themselves.
-fn check_family(layer: &Scattering2d, family: Family, reach: Reach, device: &Device) -> f64 {
+/// of one parameter family, on an input of `channels` channels; entries whose gradient is below
+/// 1e-3 of the family's largest are compared against that largest gradient instead of themselves.
+fn check_family_with(
+    layer: &Scattering2d,
+    family: Family,
+    reach: Reach,
+    device: &Device,
+    channels: usize,
+) -> f64 {
     let g = layer.geometry();
-    let x = input_of([1, 2, g.height, g.width], device);
+    let x = input_of([1, channels, g.height, g.width], device);
     let grads = loss(layer, x.clone(), reach).backward();
     let mut probe = layer.clone();
     let values = to_vec(param_mut(&mut probe, family).val());
@@ -159,6 +165,11 @@ fn devices_compute_in_f64() {
 
 /// Every family, for losses reaching order 1 and order 2.
 fn check_layer(label: &str, layer: &Scattering2d, device: &Device) {
+    check_layer_with(label, layer, device, 2);
+}
+
+/// [`check_layer`] on an input of `channels` channels.
+fn check_layer_with(label: &str, layer: &Scattering2d, device: &Device, channels: usize) {
     for reach in [Reach::FirstOrder, Reach::SecondOrder] {
         for family in [
             Family::LogSigma,
@@ -166,7 +177,7 @@ fn check_layer(label: &str, layer: &Scattering2d, device: &Device) {
             Family::Theta,
             Family::LogSlant,
         ] {
-            let err = check_family(layer, family, reach, device);
+            let err = check_family_with(layer, family, reach, device, channels);
             println!("{label} {reach:?} {family:?}: max rel error {err:.2e}");
             assert!(err < 1e-3, "{label} {reach:?} {family:?}: {err:e}");
         }
@@ -320,6 +331,57 @@ fn three_scales_non_square_gradients_match_finite_differences() {
     }
 }
 
+/// Frozen filters cost no filter-gradient work (neither the cascade's gradient with respect to the
+/// spectra nor the construction's backward), also when the input is tracked; learnable ones do.
+#[test]
+fn frozen_filters_do_no_filter_gradient_work() {
+    use learnable_scattering::nn::construction::testing::filter_gradient_work;
+    for (name, device) in devices() {
+        let config = Scattering2dConfig::new(3, [24, 20]).with_num_orientations(2);
+        let frozen = config
+            .clone()
+            .with_trainable(Trainable::none())
+            .init(&device);
+        let x = input_of([2, 1, 24, 20], &device).require_grad();
+        let before = filter_gradient_work();
+        let grads = frozen.forward(x.clone()).sum().backward();
+        assert!(x.grad(&grads).is_some(), "{name}: input gradient");
+        assert_eq!(
+            filter_gradient_work(),
+            before,
+            "{name}: frozen filters did filter work"
+        );
+        let learnable = config.init(&device);
+        let grads = learnable.forward(x.clone()).sum().backward();
+        assert!(learnable.filters.xi.val().grad(&grads).is_some());
+        assert_eq!(
+            filter_gradient_work(),
+            before + 2,
+            "{name}: one cascade filter gradient and one construction backward per step"
+        );
+    }
+}
+
+/// `J = 4`, the paper's texture setting (order 2 applied at resolutions 0 to 2, three alias radii
+/// among the wavelets), on a non-square input with one and with three channels: every family
+/// against finite differences.
+#[test]
+fn four_scales_non_square_gradients_match_finite_differences() {
+    for (name, device) in devices() {
+        for (channels, init) in [
+            (1, FilterInit::TightFrame),
+            (3, FilterInit::Random { seed: 19 }),
+        ] {
+            let layer = Scattering2dConfig::new(4, [20, 36])
+                .with_num_orientations(2)
+                .with_init(init.clone())
+                .init(&device);
+            let label = format!("{name} J=4 20x36 C={channels} {init:?}");
+            check_layer_with(&label, &layer, &device, channels);
+        }
+    }
+}
+
 /// The input gradient against finite differences at 12 pixels, corners and edges included (the
 /// reflect padding folds several padded pixels onto them).
 #[test]
@@ -368,6 +430,7 @@ fn fused_gradients_equal_the_gradients_of_the_composition() {
         (3, 3, [24, 20], Parametrization::Full),
         (3, 2, [16, 24], Parametrization::Equivariant),
         (2, 3, [12, 20], Parametrization::Pixelwise),
+        (4, 2, [20, 36], Parametrization::Full),
     ] {
         let layer = Scattering2dConfig::new(j, size)
             .with_num_orientations(l)

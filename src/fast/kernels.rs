@@ -211,10 +211,9 @@ fn fold_runs(src_w: usize, src_h: usize, k: usize, mut f: impl FnMut(usize, usiz
 
 /// Adjoint of [`mul_subsample`]: `src_bar[I] += filt[I]·dst_bar[i(I)]` for every source position
 /// `I` and the position `i(I)` it folds onto (the filter is real, so no conjugate), and with
-/// `filt_bar` the filter's gradient `filt_bar[I] += Re(conj(dst_bar[i(I)])·src[I])`, accumulated
-/// in the filter's doubled layout (`filt_bar[2I] += Re·Re`, `filt_bar[2I + 1] += Im·Im`; the two
-/// halves of a position are summed when the gradient is read out). Same layouts as
-/// [`mul_subsample`]; one walk of the fold for both.
+/// `filt_bar` the filter's gradient `filt_bar[I] += Re(conj(dst_bar[i(I)])·src[I])`, one value
+/// per position (half the length of the doubled `filt`). Same layouts as [`mul_subsample`]; one
+/// walk of the fold for both.
 pub(crate) fn mul_subsample_adjoint<T: FftNum>(
     dst_bar: &[Complex<T>],
     filt: &[T],
@@ -229,14 +228,17 @@ pub(crate) fn mul_subsample_adjoint<T: FftNum>(
     let (g, acc) = (as_scalars(dst_bar), as_scalars_mut(src_bar));
     match filt_bar {
         Some(filt_bar) => {
-            debug_assert_eq!(filt_bar.len(), filt.len());
+            debug_assert_eq!(2 * filt_bar.len(), filt.len());
             let src = as_scalars(src);
             fold_runs(src_w, src_h, k, |d, s, len| {
                 let (g, f, x) = (&g[d..d + len], &filt[s..s + len], &src[s..s + len]);
-                let (a, fb) = (&mut acc[s..s + len], &mut filt_bar[s..s + len]);
-                for i in 0..len {
-                    a[i] = a[i] + g[i] * f[i];
-                    fb[i] = fb[i] + g[i] * x[i];
+                let a = &mut acc[s..s + len];
+                let fb = &mut filt_bar[s / 2..(s + len) / 2];
+                for i in 0..len / 2 {
+                    let (re, im) = (2 * i, 2 * i + 1);
+                    a[re] = a[re] + g[re] * f[re];
+                    a[im] = a[im] + g[im] * f[im];
+                    fb[i] = fb[i] + g[re] * x[re] + g[im] * x[im];
                 }
             });
         }

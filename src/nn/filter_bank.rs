@@ -1,8 +1,9 @@
 //! The learnable Morlet filter bank: `J·L` wavelets whose `σ`, `ξ`, `θ` and slant are burn
-//! parameters, turned into Fourier spectra with tensor operations so that gradients reach them.
+//! parameters, turned into Fourier spectra by one differentiable operation
+//! ([`super::construction`]) so that gradients reach them.
 //!
-//! The spectra follow the closed form of [`crate::filters::spectral`] (the framework-free source
-//! of truth, kymatio-exact for the tight frame), term for term:
+//! The spectra are the closed form of [`crate::filters::spectral`] (the framework-free source of
+//! truth, kymatio-exact for the tight frame), and their backward its analytic derivative:
 //!
 //! ```text
 //! u = ω'·e_θ − ξ,   v = ω'·e_θ⊥,   e_θ = (cos θ, sin θ),  e_θ⊥ = (−sin θ, cos θ)
@@ -12,21 +13,21 @@
 //! ```
 //!
 //! `e_θ⊥` is written out, not taken from an SVD, so `∂ψ̂/∂θ` is complete (the reference code's SVD
-//! drops part of it). `σ` and the slant are stored as logarithms, which keeps them positive.
+//! drops part of it). `σ` and the slant are stored as logarithms, which keeps them positive; burn's
+//! autodiff carries the gradient from `(σ, ξ, θ, slant)` to them (and, equivariant, to one value
+//! per scale).
 
 use std::f64::consts::PI;
 
 use burn::config::Config;
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
-use std::sync::{Arc, Mutex, OnceLock};
+use burn::tensor::{Device, Tensor, TensorData};
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use rayon::prelude::*;
-
+use super::construction::morlet_spectra;
 use crate::error::ScatterError;
 use crate::filters::diagnostics::aliased_energy;
-use crate::filters::spectral::{MAX_ALIAS_RADIUS, alias_radius, bank_spectra, morlet_spectrum};
-use crate::filters::{FilterBankParams, KYMATIO_NORM_PI, MorletParams, angular_frequencies};
+use crate::filters::spectral::bank_spectra;
+use crate::filters::{FilterBankParams, MorletParams};
 use crate::geometry::ScatteringOptions;
 
 /// How the filter bank is parametrised.
@@ -243,7 +244,6 @@ impl MorletFilterBankConfig {
             ))
             .set_require_grad(t.pixels)
         });
-        let [h, w] = self.grid_size;
         let offsets: Vec<f64> = (0..big_j * big_l)
             .map(|n| match self.parametrization {
                 Parametrization::Equivariant => -((n % big_l) as f64) * PI / big_l as f64,
@@ -256,9 +256,7 @@ impl MorletFilterBankConfig {
             theta: param(|p| p.theta, t.theta),
             log_slant: param(|p| p.slant.ln(), t.slant),
             pixels,
-            omega_row: grid(&angular_frequencies(h), [1, 1, h, 1], device),
-            omega_col: grid(&angular_frequencies(w), [1, 1, 1, w], device),
-            theta_offset: grid(&offsets, [big_j * big_l, 1, 1, 1], device),
+            theta_offset: grid(&offsets, [big_j * big_l], device),
             num_scales: big_j,
             num_orientations: big_l,
             grid_size: self.grid_size,
@@ -285,51 +283,6 @@ fn equivariant_bank(
     FilterBankParams::from_wavelets(big_j, big_l, wavelets)
 }
 
-fn int_index(values: &[usize], device: &Device) -> Tensor<1, Int> {
-    let v: Vec<i64> = values.iter().map(|&i| i as i64).collect();
-    let n = v.len();
-    Tensor::from_data(TensorData::new(v, [n]), device)
-}
-
-/// Spectra of frozen wavelets, by the framework-free closed form, cached per parameter values and
-/// grid (a small cache: a frozen bank asks for the same spectra at every step).
-fn host_spectra(wavelets: &[MorletParams], [h, w]: [usize; 2], device: &Device) -> Tensor<3> {
-    type Key = ([usize; 2], Vec<u64>);
-    type Entries = Vec<(Key, Arc<Vec<f64>>)>;
-    static CACHE: OnceLock<Mutex<Entries>> = OnceLock::new();
-    const ENTRIES: usize = 8;
-    let key: Key = (
-        [h, w],
-        wavelets
-            .iter()
-            .flat_map(|p| [p.sigma, p.xi, p.theta, p.slant].map(f64::to_bits))
-            .collect(),
-    );
-    let cache = CACHE.get_or_init(Default::default);
-    let hit = {
-        let entries = cache.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| Arc::clone(v))
-    };
-    let values = hit.unwrap_or_else(|| {
-        let spectra: Vec<Vec<f64>> = wavelets
-            .par_iter()
-            .map(|p| morlet_spectrum(h, w, p).into_iter().collect())
-            .collect();
-        let values = Arc::new(spectra.concat());
-        let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= ENTRIES {
-            entries.remove(0);
-        }
-        entries.push((key, Arc::clone(&values)));
-        values
-    });
-    let n = wavelets.len();
-    Tensor::from_data(TensorData::new(values.to_vec(), [n, h, w]), device)
-}
-
 fn grid<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
@@ -352,12 +305,8 @@ pub struct MorletFilterBank {
     pub log_slant: Param<Tensor<1>>,
     /// Free Fourier filters `[J·L, height, width]` (pixelwise parametrisation only).
     pub pixels: Option<Param<Tensor<3>>>,
-    /// Row angular frequencies `[1, 1, height, 1]` (FFT order); constant.
-    omega_row: Tensor<4>,
-    /// Column angular frequencies `[1, 1, 1, width]`; constant.
-    omega_col: Tensor<4>,
-    /// Orientation offsets `[J·L, 1, 1, 1]` (`−l·π/L` when equivariant, else 0); constant.
-    theta_offset: Tensor<4>,
+    /// Orientation offsets `[J·L]` (`−l·π/L` when equivariant, else 0); constant.
+    theta_offset: Tensor<1>,
     num_scales: usize,
     num_orientations: usize,
     #[module(skip)]
@@ -422,20 +371,19 @@ impl MorletFilterBank {
         self.parametrization
     }
 
-    /// Per-wavelet `(σ, ξ, θ, slant)`, each of shape `[J·L, 1, 1, 1]` (equivariant parameters
-    /// expanded to every orientation).
-    fn per_wavelet(&self) -> [Tensor<4>; 4] {
+    /// Per-wavelet `(σ, ξ, θ, slant)`, each of shape `[J·L]` (equivariant parameters expanded to
+    /// every orientation).
+    fn per_wavelet(&self) -> [Tensor<1>; 4] {
         let count = self.num_scales * self.num_orientations;
-        let expand = |t: Tensor<1>| -> Tensor<4> {
-            let t = if t.dims()[0] == count {
+        let expand = |t: Tensor<1>| -> Tensor<1> {
+            if t.dims()[0] == count {
                 t
             } else {
                 // One value per scale: repeat it for the L orientations of that scale.
                 t.reshape([self.num_scales, 1])
                     .repeat_dim(1, self.num_orientations)
                     .reshape([count])
-            };
-            t.reshape([count, 1, 1, 1])
+            }
         };
         [
             expand(self.log_sigma.val()).exp(),
@@ -448,106 +396,24 @@ impl MorletFilterBank {
     /// Real Fourier spectra `ψ̂_n` of every wavelet on the full grid, recomputed from the
     /// parameters.
     ///
-    /// When a parameter family is trained the spectra are burn tensor operations, differentiable
-    /// with respect to `ln σ`, `ξ`, `θ` and `ln slant`, each wavelet summing the aliases its
-    /// parameters need ([`alias_radius`], the rule of the framework-free closed form). When none
-    /// is (frozen filters, or a device without autodiff), they are the framework-free closed form
-    /// itself ([`crate::filters::spectral`], in `f64`), computed once per parameter values and
-    /// cached, since no gradient is needed.
+    /// The framework-free closed form ([`crate::filters::spectral::morlet_spectrum`], in `f64`, each
+    /// wavelet summing the aliases its parameters need), as one operation whose backward is the
+    /// formula's analytic derivative, differentiable with respect to `ln σ`, `ξ`, `θ` and
+    /// `ln slant`. Spectra are cached per parameter values, so frozen filters are computed once.
     ///
     /// # Shapes
     /// - output: `[J·L, height, width]`, FFT order (DC at `[.., 0, 0]`)
     ///
     /// # Panics
-    /// If a wavelet has drifted to values whose spectrum needs more than
+    /// If a parameter is not finite (`MorletFilterBank: wavelet 3 has a non-finite ξ = NaN ...`),
+    /// or a wavelet has drifted to values whose spectrum needs more than
     /// [`crate::filters::spectral::MAX_ALIAS_RADIUS`] aliases per axis (narrower than about 0.02
     /// pixel, or `|ξ|` in the hundreds), naming the wavelet.
     pub fn spectra(&self) -> Tensor<3> {
         if let Some(pixels) = &self.pixels {
             return pixels.val();
         }
-        let wavelets = self.wavelet_values();
-        let radii: Vec<usize> = wavelets
-            .iter()
-            .enumerate()
-            .map(|(n, p)| {
-                alias_radius(p).unwrap_or_else(|| {
-                    panic!(
-                        "MorletFilterBank: wavelet {n} ({p:?}) needs more than {MAX_ALIAS_RADIUS} \
-                         aliases per axis; its spectrum cannot be built"
-                    )
-                })
-            })
-            .collect();
-        let device = self.xi.val().device();
-        let trained = [&self.log_sigma, &self.xi, &self.theta, &self.log_slant]
-            .iter()
-            .any(|p| p.val().is_require_grad());
-        if !trained {
-            return host_spectra(&wavelets, self.grid_size, &device);
-        }
-        let params = self.per_wavelet();
-        let mut distinct = radii.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if let [radius] = distinct[..] {
-            return self.spectra_with_radius(params, radius);
-        }
-        // One block per radius, then back to wavelet order.
-        let mut blocks = Vec::with_capacity(distinct.len());
-        let mut order: Vec<usize> = Vec::with_capacity(radii.len());
-        for radius in distinct {
-            let members: Vec<usize> = (0..radii.len()).filter(|&n| radii[n] == radius).collect();
-            let index = int_index(&members, &device);
-            let group = params.clone().map(|t| t.select(0, index.clone()));
-            blocks.push(self.spectra_with_radius(group, radius));
-            order.extend(members);
-        }
-        let mut inverse = vec![0; order.len()];
-        for (position, &n) in order.iter().enumerate() {
-            inverse[n] = position;
-        }
-        Tensor::cat(blocks, 0).select(0, int_index(&inverse, &device))
-    }
-
-    /// The closed form in tensor operations for wavelets whose `(σ, ξ, θ, slant)` are `params`
-    /// (each `[n, 1, 1, 1]`), summing the aliases `a, b ∈ −radius..=radius`: `[n, height, width]`.
-    fn spectra_with_radius(&self, params: [Tensor<4>; 4], radius: usize) -> Tensor<3> {
-        let [h, w] = self.grid_size;
-        let [sigma, xi, theta, slant] = params;
-        let count = sigma.dims()[0];
-        let floor = exponent_floor(sigma.dtype());
-        let device = sigma.device();
-        let (cos, sin) = (theta.clone().cos(), theta.sin());
-        // Negated coefficients of the quadratic form: −σ²/2 along e_θ, −σ²/(2·slant²) across.
-        let sigma2 = sigma.clone() * sigma;
-        let along = sigma2.clone().mul_scalar(-0.5);
-        let across = (sigma2 / (slant.clone() * slant)).mul_scalar(-0.5);
-        // Column part of u and v with the column alias b on axis 1: [n, 2·radius + 1, 1, w].
-        let radius = radius as i64;
-        let shifts: Vec<f64> = (-radius..=radius).map(|b| 2.0 * PI * b as f64).collect();
-        let shifts = grid(&shifts, [1, shifts.len(), 1, 1], &device);
-        let col = self.omega_col.clone() + shifts;
-        let (u_col, v_col) = (col.clone() * sin.clone(), col * cos.clone());
-        let mut carrier: Option<Tensor<4>> = None;
-        let mut envelope: Option<Tensor<4>> = None;
-        for a in -radius..=radius {
-            // Row part with the row alias a: [n, 1, h, 1].
-            let row = self.omega_row.clone().add_scalar(2.0 * PI * a as f64);
-            let u0 = row.clone() * cos.clone() + u_col.clone(); // ω'·e_θ, [n, 2r + 1, h, w]
-            let v = v_col.clone() - row * sin.clone(); // ω'·e_θ⊥
-            let across_v2 = across.clone() * (v.clone() * v);
-            let u = u0.clone() - xi.clone();
-            let g_xi = exp_floored(along.clone() * (u.clone() * u) + across_v2.clone(), floor);
-            let g_0 = exp_floored(along.clone() * (u0.clone() * u0) + across_v2, floor);
-            carrier = Some(add_opt(carrier, g_xi.sum_dim(1)));
-            envelope = Some(add_opt(envelope, g_0.sum_dim(1)));
-        }
-        let carrier = carrier.expect("at least one alias").reshape([count, h, w]);
-        let envelope = envelope.expect("at least one alias").reshape([count, h, w]);
-        let dc = |t: &Tensor<3>| t.clone().slice([0..count, 0..1, 0..1]);
-        let kappa = dc(&carrier) / dc(&envelope);
-        (carrier - envelope * kappa).mul_scalar(PI / KYMATIO_NORM_PI)
+        morlet_spectra(self.per_wavelet(), self.grid_size)
     }
 
     /// The current `(σ, ξ, θ, slant)` of every wavelet, read back from the device (equivariant
@@ -640,27 +506,5 @@ impl MorletFilterBank {
             self.num_orientations,
             self.wavelet_values(),
         )
-    }
-}
-
-/// `exp(max(e, floor))`. Terms below the floor are zero to the element type's precision
-/// (`e^−87 ≈ 1.6e-38` in f32, `e^−700` in f64); the floor keeps `exp` off its slow underflow path,
-/// which costs more than the rest of the filter construction together.
-fn exp_floored(e: Tensor<4>, floor: f64) -> Tensor<4> {
-    e.clamp_min(floor).exp()
-}
-
-/// The exponent floor of [`exp_floored`] for a dtype.
-fn exponent_floor(dtype: burn::tensor::DType) -> f64 {
-    match dtype {
-        burn::tensor::DType::F64 => -700.0,
-        _ => -87.0,
-    }
-}
-
-fn add_opt(acc: Option<Tensor<4>>, term: Tensor<4>) -> Tensor<4> {
-    match acc {
-        Some(acc) => acc + term,
-        None => term,
     }
 }

@@ -305,6 +305,9 @@ mod host {
         want_filters: bool,
     ) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
         let device = grad.device();
+        if want_filters {
+            crate::nn::construction::testing::note_filter_gradient_work();
+        }
         let g = read::<B>(grad);
         fn run<T: Float + burn::tensor::Element>(
             s: &SavedAs<T>,

@@ -17,6 +17,7 @@
 //! is the CPU backend this crate recommends, chosen on measured speed (`docs/benchmarks.md`).
 
 pub mod complex;
+pub mod construction;
 mod filter_bank;
 pub mod fused;
 mod product;

@@ -1,0 +1,326 @@
+//! The Morlet filter construction as one burn operation: the framework-free closed form on the
+//! host forward, its analytic vector–Jacobian product backward.
+//!
+//! [`MorletOps::morlet_spectra`] takes every wavelet's `(σ, ξ, θ, slant)` and returns the real
+//! spectra `ψ̂_n` on the padded grid, computed by [`crate::filters::spectral::morlet_spectrum`] in
+//! `f64` (the crate's one Morlet formula: the fast path, the frozen layer and the trained layer
+//! evaluate the same sums). Under autodiff the backward is
+//! [`crate::filters::spectral::morlet_spectrum_vjp`] for every wavelet, the exact derivative of
+//! those sums, so no per-frequency tensor graph is recorded: the construction costs two passes
+//! over the grid per step, whatever the number of aliases a wavelet needs (`docs/benchmarks.md`).
+//!
+//! The parameters are a few hundred numbers and the spectra `J·L` planes, so the operation runs on
+//! the host for every backend (GPU tensors cross once each way).
+
+// burn 0.22 deprecates its ndarray backend; it stays supported here (see `nn::cpu_device`).
+#![allow(deprecated)]
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
+use burn::tensor::{DType, Tensor, TensorData, read_sync};
+use rayon::prelude::*;
+
+use crate::filters::MorletParams;
+use crate::filters::spectral::{
+    MAX_ALIAS_RADIUS, alias_radius, morlet_spectrum, morlet_spectrum_vjp,
+};
+
+/// The filter construction a backend supplies to [`super::MorletFilterBank`].
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(feature = "wgpu"),
+    Autodiff,
+)]
+pub trait MorletOps: Backend {
+    /// Spectra `[n, height, width]` (FFT order) of the `n` wavelets whose `σ`, `ξ`, `θ` and slant
+    /// are the `[n]` tensors `sigma`, `xi`, `theta`, `slant`.
+    fn morlet_spectra(
+        sigma: FloatTensor<Self>,
+        xi: FloatTensor<Self>,
+        theta: FloatTensor<Self>,
+        slant: FloatTensor<Self>,
+        height: usize,
+        width: usize,
+    ) -> FloatTensor<Self>;
+}
+
+/// The spectra `[n, height, width]` of the wavelets `(σ, ξ, θ, slant)` (each `[n]`), by the
+/// closed form, differentiable with respect to all four.
+///
+/// # Shapes
+/// - `sigma`, `xi`, `theta`, `slant`: `[n]`
+/// - output: `[n, height, width]`
+///
+/// # Panics
+/// If the four tensors differ in length, a dtype is not f32 or f64, a value is not finite, or a
+/// wavelet needs more than [`MAX_ALIAS_RADIUS`] aliases per axis (naming the wavelet).
+pub fn morlet_spectra(params: [Tensor<1>; 4], [height, width]: [usize; 2]) -> Tensor<3> {
+    let n = params[0].dims()[0];
+    assert!(
+        params.iter().all(|p| p.dims() == [n]),
+        "morlet_spectra: expected four [n] parameter tensors, got {:?}",
+        params.iter().map(|p| p.dims()).collect::<Vec<_>>()
+    );
+    let [sigma, xi, theta, slant] = params.map(Tensor::into_dispatch);
+    let out = <Dispatch as MorletOps>::morlet_spectra(sigma, xi, theta, slant, height, width);
+    Tensor::from_dispatch(out)
+}
+
+/// Counts, per thread, the filter-gradient computations of the layer's backward, so that tests
+/// can check that frozen filters cost none. Not part of the supported API.
+#[doc(hidden)]
+pub mod testing {
+    use std::cell::Cell;
+
+    thread_local! {
+        static FILTER_GRADIENT_WORK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// How many filter gradients this thread has computed: the cascade's gradient with respect to
+    /// the spectra and the construction's vector–Jacobian product each count one.
+    pub fn filter_gradient_work() -> usize {
+        FILTER_GRADIENT_WORK.with(Cell::get)
+    }
+
+    pub(crate) fn note_filter_gradient_work() {
+        FILTER_GRADIENT_WORK.with(|c| c.set(c.get() + 1));
+    }
+}
+
+/// Every backend computes the spectra on the host.
+macro_rules! host_morlet_ops {
+    ($feature:literal, $backend:ty) => {
+        #[cfg(feature = $feature)]
+        impl MorletOps for $backend {
+            fn morlet_spectra(
+                sigma: FloatTensor<Self>,
+                xi: FloatTensor<Self>,
+                theta: FloatTensor<Self>,
+                slant: FloatTensor<Self>,
+                height: usize,
+                width: usize,
+            ) -> FloatTensor<Self> {
+                host::forward::<Self>([sigma, xi, theta, slant], [height, width], true).0
+            }
+        }
+    };
+}
+
+host_morlet_ops!("flex", burn::backend::Flex);
+host_morlet_ops!("ndarray", burn::backend::NdArray);
+host_morlet_ops!("wgpu", burn::backend::Cube);
+
+mod host {
+    use super::*;
+
+    fn read<B: Backend>(t: FloatTensor<B>) -> Vec<f64> {
+        read_sync(B::float_into_data(t))
+            .unwrap_or_else(|e| panic!("morlet_spectra: reading a tensor failed: {e:?}"))
+            .convert::<f64>()
+            .into_vec::<f64>()
+            .unwrap_or_else(|e| panic!("morlet_spectra: unexpected tensor data: {e:?}"))
+    }
+
+    /// The spectra of the wavelets `params` (four `[n]` tensors) on the grid, and the wavelets.
+    /// `cached`: look the values up in (and add them to) a small cache, for parameters that do
+    /// not change between calls (frozen filters); trained ones change at every step.
+    pub(super) fn forward<B: Backend>(
+        params: [FloatTensor<B>; 4],
+        grid: [usize; 2],
+        cached: bool,
+    ) -> (FloatTensor<B>, Vec<MorletParams>) {
+        let dtype = params[0].dtype();
+        let device = params[0].device();
+        let wavelets = wavelets::<B>(params);
+        let out = B::float_from_data(spectra(&wavelets, grid, dtype, cached), &device);
+        (out, wavelets)
+    }
+
+    /// The wavelets of four `[n]` tensors, each checked: finite, and within the alias sum's reach.
+    fn wavelets<B: Backend>(params: [FloatTensor<B>; 4]) -> Vec<MorletParams> {
+        let [sigma, xi, theta, slant] = params.map(read::<B>);
+        (0..sigma.len())
+            .map(|n| {
+                let p = MorletParams {
+                    sigma: sigma[n],
+                    xi: xi[n],
+                    theta: theta[n],
+                    slant: slant[n],
+                };
+                check(n, &p);
+                p
+            })
+            .collect()
+    }
+
+    /// Panics, naming wavelet `n`, if `p` has a non-finite value or needs more aliases than
+    /// [`MAX_ALIAS_RADIUS`].
+    fn check(n: usize, p: &MorletParams) {
+        let values = [
+            ("σ", p.sigma),
+            ("ξ", p.xi),
+            ("θ", p.theta),
+            ("slant", p.slant),
+        ];
+        if let Some((name, value)) = values.iter().find(|(_, v)| !v.is_finite()) {
+            panic!(
+                "MorletFilterBank: wavelet {n} has a non-finite {name} = {value} ({p:?}); \
+                 training diverged or a parameter was set to a non-finite value"
+            );
+        }
+        if alias_radius(p).is_none() {
+            panic!(
+                "MorletFilterBank: wavelet {n} ({p:?}) needs more than {MAX_ALIAS_RADIUS} \
+                 aliases per axis; its spectrum cannot be built"
+            );
+        }
+    }
+
+    /// The spectra as tensor data of `dtype`, cached per parameter values and grid (a small
+    /// cache: frozen filters ask for the same spectra at every step).
+    fn spectra(
+        wavelets: &[MorletParams],
+        [h, w]: [usize; 2],
+        dtype: DType,
+        cached: bool,
+    ) -> TensorData {
+        assert!(
+            matches!(dtype, DType::F32 | DType::F64),
+            "morlet_spectra: expected f32 or f64 parameters, got {dtype:?}"
+        );
+        let compute = || -> Vec<f64> {
+            let spectra: Vec<Vec<f64>> = wavelets
+                .par_iter()
+                .map(|p| morlet_spectrum(h, w, p).into_iter().collect())
+                .collect();
+            spectra.concat()
+        };
+        let n = wavelets.len();
+        if !cached {
+            return TensorData::new(compute(), [n, h, w]).convert_dtype(dtype);
+        }
+        type Key = ([usize; 2], Vec<u64>);
+        type Entries = Vec<(Key, Arc<Vec<f64>>)>;
+        static CACHE: OnceLock<Mutex<Entries>> = OnceLock::new();
+        const ENTRIES: usize = 8;
+        let key: Key = (
+            [h, w],
+            wavelets
+                .iter()
+                .flat_map(|p| [p.sigma, p.xi, p.theta, p.slant].map(f64::to_bits))
+                .collect(),
+        );
+        let cache = CACHE.get_or_init(Default::default);
+        let hit = {
+            let entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+            entries
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Arc::clone(v))
+        };
+        let values = hit.unwrap_or_else(|| {
+            let values = Arc::new(compute());
+            let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+            if entries.len() >= ENTRIES {
+                entries.remove(0);
+            }
+            entries.push((key, Arc::clone(&values)));
+            values
+        });
+        TensorData::new(values.to_vec(), [n, h, w]).convert_dtype(dtype)
+    }
+
+    /// `[∂L/∂σ, ∂L/∂ξ, ∂L/∂θ, ∂L/∂slant]`, each `[n]`, from the spectra's gradient.
+    pub(super) fn vjp<B: Backend>(
+        wavelets: &[MorletParams],
+        [h, w]: [usize; 2],
+        grad: FloatTensor<B>,
+    ) -> [Vec<f64>; 4] {
+        super::testing::note_filter_gradient_work();
+        let g = read::<B>(grad);
+        let per_wavelet: Vec<[f64; 4]> = wavelets
+            .par_iter()
+            .zip(g.par_chunks(h * w))
+            .map(|(p, plane)| {
+                let cot = ndarray::ArrayView2::from_shape((h, w), plane).expect("[h, w] plane");
+                morlet_spectrum_vjp(h, w, p, cot)
+            })
+            .collect();
+        std::array::from_fn(|i| per_wavelet.iter().map(|d| d[i]).collect())
+    }
+}
+
+mod autodiff {
+    use super::MorletOps;
+    use super::host;
+    use crate::filters::MorletParams;
+    use burn::backend::autodiff::{
+        Autodiff,
+        checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+        grads::Gradients,
+        ops::{Backward, Ops, OpsKind},
+    };
+    use burn::backend::tensor::FloatTensor;
+    use burn::backend::{Backend, TensorMetadata};
+    use burn::tensor::{DType, TensorData};
+
+    #[derive(Debug)]
+    struct MorletBackward;
+
+    /// The wavelets, the grid and the parameters' dtype.
+    type State = (Vec<MorletParams>, [usize; 2], DType);
+
+    impl<B: Backend> Backward<B, 4> for MorletBackward {
+        type State = State;
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 4>,
+            grads: &mut Gradients,
+            _checkpointer: &mut Checkpointer,
+        ) {
+            let (wavelets, grid, dtype) = ops.state;
+            let grad = grads.consume::<B>(&ops.node);
+            let device = grad.device();
+            let n = wavelets.len();
+            let partials = host::vjp::<B>(&wavelets, grid, grad);
+            for (node, values) in ops.parents.into_iter().zip(partials) {
+                if let Some(node) = node {
+                    let data = TensorData::new(values, [n]).convert_dtype(dtype);
+                    grads.register::<B>(node.id, B::float_from_data(data, &device));
+                }
+            }
+        }
+    }
+
+    impl<B: Backend + MorletOps, C: CheckpointStrategy> MorletOps for Autodiff<B, C> {
+        fn morlet_spectra(
+            sigma: FloatTensor<Self>,
+            xi: FloatTensor<Self>,
+            theta: FloatTensor<Self>,
+            slant: FloatTensor<Self>,
+            height: usize,
+            width: usize,
+        ) -> FloatTensor<Self> {
+            let guards = [sigma.node(), xi.node(), theta.node(), slant.node()];
+            let params = [sigma, xi, theta, slant].map(|t| t.into_primitive());
+            let dtype = params[0].dtype();
+            match MorletBackward
+                .prepare::<C>(guards)
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    let (out, wavelets) = host::forward::<B>(params, [height, width], false);
+                    prep.finish((wavelets, [height, width], dtype), out)
+                }
+                OpsKind::UnTracked(prep) => {
+                    prep.finish(host::forward::<B>(params, [height, width], true).0)
+                }
+            }
+        }
+    }
+}
