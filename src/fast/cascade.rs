@@ -148,8 +148,12 @@ pub(crate) struct TapePool {
 }
 
 impl TapePool {
-    /// Largest total size kept between steps: 2 GiB.
-    const MAX_BYTES: usize = 2 << 30;
+    /// Largest total size kept between steps: 8 GiB. A step of the paper's KTH-TIPS2-b setting
+    /// (batch 128 × 3 × 128 × 128, `J = 4`, f32) keeps a 3.1 GB tape; with a smaller limit that
+    /// tape was mapped and page-faulted in anew at every step, a fifth of the step's time
+    /// (measured, `docs/benchmarks.md`). The pool only ever holds buffers a step has used, so
+    /// what it keeps is at most the last step's peak.
+    const MAX_BYTES: usize = 8 << 30;
 
     /// A buffer of `words` words; its contents are unspecified (the forward writes every word
     /// before the backward reads it; filter-gradient accumulators are zeroed by their owner).
