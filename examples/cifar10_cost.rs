@@ -16,16 +16,15 @@
 //! the paper's 5000 epochs with the 10 000 test images evaluated every 25 epochs.
 
 use std::path::Path;
-use std::time::Instant;
 
 use burn::tensor::Device;
 use clap::Parser;
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::train::{
-    FitOptions, HeadConfig, HeadKind, HybridConfig, TrainConfig, evaluate, fit,
-};
+use learnable_scattering::train::{HeadConfig, HeadKind, HybridConfig, TrainConfig};
 use ndarray::Array4;
+
+mod common;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -74,7 +73,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = TrainConfig::paper_cifar10(HeadKind::Linear, 100);
     let paper_epochs = config.epochs;
     config.epochs = args.epochs;
-    config.eval_every = None;
     println!(
         "paper's CIFAR-10 linear-head protocol at 100 images: {paper_epochs} epochs of batches of {}, \
          head peak rate {}, filter peak rate {}, crop + flip + cutout; timing {} epochs on a \
@@ -90,20 +88,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let model = HybridConfig::new(scattering, 3, 10)
             .with_head(HeadConfig::Linear)
             .init(&device);
-        let t = Instant::now();
-        let (model, report) = fit(model, &train, &test, &config, &FitOptions::default())?;
-        let total = t.elapsed().as_secs_f64();
-        // The run above evaluated the 1000 test images once, at the end; time that alone too.
-        let t = Instant::now();
-        let _ = evaluate(
-            &model,
-            &test,
-            &config.test_augmentation,
-            &config.normalization,
-            config.eval_batch_size,
-        );
-        let eval_1000 = t.elapsed().as_secs_f64();
-        let per_epoch = (total - eval_1000) / args.epochs as f64;
+        let cost = common::time_training(model, &train, &test, &config)?;
+        let (per_epoch, eval_1000) = (cost.per_epoch, cost.evaluation);
         let evaluations = paper_epochs / 25;
         let extrapolated = per_epoch * paper_epochs as f64 + evaluations as f64 * 10.0 * eval_1000;
         println!(
@@ -113,10 +99,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
              stand-in: {:.1} %)",
             if learnable { "learnable" } else { "fixed" },
             args.epochs,
-            report.wall_seconds,
+            cost.report.wall_seconds,
             extrapolated,
             extrapolated / 3600.0,
-            100.0 * report.final_test_accuracy
+            100.0 * cost.report.final_test_accuracy
         );
     }
     Ok(())

@@ -17,17 +17,16 @@
 //! **extrapolation** to the paper's 100 epochs with an evaluation every 25.
 
 use std::path::Path;
-use std::time::Instant;
 
 use burn::tensor::Device;
 use clap::Parser;
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::data::kth::KTH_TIPS2B_SIZE;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::train::{
-    FitOptions, HeadConfig, HeadKind, HybridConfig, TrainConfig, evaluate, fit,
-};
+use learnable_scattering::train::{HeadConfig, HeadKind, HybridConfig, TrainConfig};
 use ndarray::{Array2, Array4};
+
+mod common;
 
 /// KTH-TIPS2-b: 11 materials × 108 images per physical sample.
 const CLASSES: usize = 11;
@@ -98,7 +97,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = TrainConfig::paper_kth(HeadKind::Linear);
     let (paper_epochs, every) = (config.epochs, config.eval_every.unwrap_or(config.epochs));
     config.epochs = args.epochs;
-    config.eval_every = None;
     println!(
         "paper's KTH-TIPS2-b linear-head protocol: {paper_epochs} epochs of batches of {} over \
          {TRAIN_IMAGES} images, J = 4 on 3×128×128 crops, head peak rate {}, filter peak rate {}; \
@@ -114,20 +112,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let model = HybridConfig::new(scattering, 3, CLASSES)
             .with_head(HeadConfig::Linear)
             .init(&device);
-        let t = Instant::now();
-        let (model, report) = fit(model, &train, &test, &config, &FitOptions::default())?;
-        let total = t.elapsed().as_secs_f64();
-        // The run above evaluated the test images once, at the end; time that alone too.
-        let t = Instant::now();
-        let _ = evaluate(
-            &model,
-            &test,
-            &config.test_augmentation,
-            &config.normalization,
-            config.eval_batch_size,
-        );
-        let eval = t.elapsed().as_secs_f64();
-        let per_epoch = (total - eval) / args.epochs as f64;
+        let cost = common::time_training(model, &train, &test, &config)?;
+        let (per_epoch, eval) = (cost.per_epoch, cost.evaluation);
         let evaluations = paper_epochs / every;
         let extrapolated = per_epoch * paper_epochs as f64 + evaluations as f64 * eval;
         println!(
@@ -137,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
              the paper's 16 runs (4 training samples × 4 seeds)",
             if learnable { "learnable" } else { "fixed" },
             args.epochs,
-            report.wall_seconds,
+            cost.report.wall_seconds,
             extrapolated / 3600.0,
             16.0 * extrapolated / 3600.0
         );

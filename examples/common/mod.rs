@@ -1,6 +1,7 @@
 //! Command-line pieces shared by the classification examples (`cifar10`, `kth_tips2`,
 //! `fashion_mnist`): the grid options, the backend choice, and the run-and-report glue around
-//! [`learnable_scattering::train::experiment::run_experiment`].
+//! [`learnable_scattering::train::experiment::run_experiment`]; and the timing of a short run for
+//! the cost examples (`cifar10_cost`, `kth_cost`).
 
 #![allow(dead_code)] // each example uses a different part
 
@@ -248,5 +249,46 @@ pub fn ensure_dataset_cli(
         )
         .into(),
         other => other.into(),
+    })
+}
+
+/// What a timed run of [`time_training`] measured.
+pub struct RunCost {
+    /// Seconds per training epoch (the run's wall time less one evaluation, over its epochs).
+    pub per_epoch: f64,
+    /// Seconds of one evaluation of the test set.
+    pub evaluation: f64,
+    /// The run's report.
+    pub report: learnable_scattering::train::TrainReport,
+}
+
+/// Trains `model` for `config.epochs` epochs with an evaluation only at the end, then evaluates the
+/// trained model once more on its own to time an evaluation: the cost examples extrapolate the
+/// paper's runs from these two figures.
+pub fn time_training(
+    model: learnable_scattering::train::Hybrid,
+    train: &ImageDataset,
+    test: &ImageDataset,
+    config: &TrainConfig,
+) -> Result<RunCost, Box<dyn std::error::Error>> {
+    use learnable_scattering::train::{FitOptions, evaluate, fit};
+    let mut config = config.clone();
+    config.eval_every = None;
+    let t = std::time::Instant::now();
+    let (model, report) = fit(model, train, test, &config, &FitOptions::default())?;
+    let total = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let _ = evaluate(
+        &model,
+        test,
+        &config.test_augmentation,
+        &config.normalization,
+        config.eval_batch_size,
+    );
+    let evaluation = t.elapsed().as_secs_f64();
+    Ok(RunCost {
+        per_epoch: (total - evaluation) / config.epochs as f64,
+        evaluation,
+        report,
     })
 }

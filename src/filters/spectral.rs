@@ -190,7 +190,8 @@ impl GaborForm {
                 let w0 = omega_row + 2.0 * PI * alias as f64;
                 let d = w0 - self.xi * c;
                 let minimum = d * d * self.along * self.across / a;
-                if !(minimum < limit) {
+                // NaN (a parameter out of range) keeps no row, as the per-term test keeps no term.
+                if minimum.is_nan() || minimum >= limit {
                     return None;
                 }
                 let centre = self.xi * s - d * s * c * (self.along - self.across) / a;
