@@ -23,6 +23,9 @@
 
 pub(crate) mod cascade;
 pub(crate) mod kernels;
+mod learnable;
+
+pub use learnable::{LearnableScattering2d, PreparedBank, ScatteringGradients, ScatteringTape};
 
 use ndarray::{Array5, ArrayD, ArrayView4, ArrayViewD, IxDyn};
 use rustfft::FftNum;
@@ -148,28 +151,14 @@ impl<T: Float> Scattering2dPlan<T> {
         bank: FilterBankParams,
     ) -> Result<Self> {
         options.validate()?;
-        bank.validate()?;
-        let (bank_j, bank_l) = (bank.num_scales(), bank.num_orientations());
-        if (bank_j, bank_l) != (options.num_scales(), options.num_orientations()) {
-            return Err(ScatterError::InvalidParameter {
-                name: "filter_bank",
-                value: format!(
-                    "J = {bank_j}, L = {bank_l} (the options expect J = {}, L = {})",
-                    options.num_scales(),
-                    options.num_orientations()
-                ),
-                reason: "the bank's J and L must equal the options'",
-            });
-        }
+        check_bank(&options, &bank)?;
         check_plan_size::<T>(
             &options,
             &PaddedGeometry::new(height, width, options.num_scales())?,
         )?;
         let cascade = Cascade::new(height, width, options)?;
         let [mp, np] = cascade.geometry().padded_size();
-        let spectra = spectral::bank_spectra(&bank, mp, np);
-        let flat: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
-        let filters = cascade.prepare_filters(&flat);
+        let filters = cascade.prepare_filters(&wavelet_spectra(&bank, mp, np));
         Ok(Self {
             cascade,
             filters,
@@ -232,25 +221,9 @@ impl<T: Float> Scattering2dPlan<T> {
     /// [`Scattering2dPlan::transform`].
     pub fn transform_dyn(&self, input: ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
         let shape = input.shape().to_vec();
-        if shape.len() < 2 {
-            return Err(ScatterError::InvalidRank {
-                expected: "at least 2",
-                got: shape.len(),
-            });
-        }
+        check_input_shape(self.geometry(), &shape)?;
         let geometry = self.geometry();
-        let (lead, spatial) = shape.split_at(shape.len() - 2);
-        if spatial != [geometry.height, geometry.width] {
-            let mut expected = vec![None; lead.len()];
-            expected.extend([Some(geometry.height), Some(geometry.width)]);
-            return Err(ScatterError::InvalidShape {
-                expected,
-                got: shape,
-            });
-        }
-        if lead.contains(&0) {
-            return Err(ScatterError::EmptyBatch { shape });
-        }
+        let lead = &shape[..shape.len() - 2];
         let standard = input.as_standard_layout();
         let x = standard.as_slice().expect("standard layout is contiguous");
         check_finite(x, &shape)?;
@@ -316,6 +289,64 @@ impl<T: Float> Scattering2dPlan<T> {
                 .expect("input-sized gradient"),
         )
     }
+}
+
+/// Checks an input of shape `[..., height, width]` against the plan's geometry:
+/// [`ScatterError::InvalidRank`] for fewer than 2 dimensions, [`ScatterError::InvalidShape`] for
+/// another image size, [`ScatterError::EmptyBatch`] for a zero leading dimension.
+pub(crate) fn check_input_shape(geometry: &PaddedGeometry, shape: &[usize]) -> Result<()> {
+    if shape.len() < 2 {
+        return Err(ScatterError::InvalidRank {
+            expected: "at least 2",
+            got: shape.len(),
+        });
+    }
+    let (lead, spatial) = shape.split_at(shape.len() - 2);
+    if spatial != [geometry.height, geometry.width] {
+        let mut expected = vec![None; lead.len()];
+        expected.extend([Some(geometry.height), Some(geometry.width)]);
+        return Err(ScatterError::InvalidShape {
+            expected,
+            got: shape.to_vec(),
+        });
+    }
+    if lead.contains(&0) {
+        return Err(ScatterError::EmptyBatch {
+            shape: shape.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// The bank's own checks ([`FilterBankParams::validate`]) and [`ScatterError::InvalidParameter`]
+/// (`filter_bank`) when its `J` or `L` differs from the options'.
+pub(crate) fn check_bank(options: &ScatteringOptions, bank: &FilterBankParams) -> Result<()> {
+    bank.validate()?;
+    let (bank_j, bank_l) = (bank.num_scales(), bank.num_orientations());
+    if (bank_j, bank_l) != (options.num_scales(), options.num_orientations()) {
+        return Err(ScatterError::InvalidParameter {
+            name: "filter_bank",
+            value: format!(
+                "J = {bank_j}, L = {bank_l} (the options expect J = {}, L = {})",
+                options.num_scales(),
+                options.num_orientations()
+            ),
+            reason: "the bank's J and L must equal the options'",
+        });
+    }
+    Ok(())
+}
+
+/// The bank's wavelet spectra `[J·L][height][width]` (row-major, FFT order), the layout
+/// `Cascade::prepare_filters` takes: [`spectral::morlet_spectrum`] of each wavelet, in parallel.
+pub(crate) fn wavelet_spectra(bank: &FilterBankParams, height: usize, width: usize) -> Vec<f64> {
+    use rayon::prelude::*;
+    let spectra: Vec<_> = bank
+        .wavelets()
+        .par_iter()
+        .map(|p| spectral::morlet_spectrum(height, width, p))
+        .collect();
+    spectra.iter().flat_map(|p| p.iter().copied()).collect()
 }
 
 /// [`ScatterError::NonFiniteInput`] at the first NaN or infinite value, in row-major order.
