@@ -62,6 +62,13 @@ impl<T: Float> std::fmt::Debug for PreparedBank<T> {
     }
 }
 
+impl<T: Float> ScatteringTape<T> {
+    /// Bytes held by the recorded intermediates.
+    pub fn bytes(&self) -> usize {
+        self.tape.bytes()
+    }
+}
+
 impl<T: Float> PreparedBank<T> {
     /// The parameters the spectra were built from.
     pub fn filter_bank(&self) -> &FilterBankParams {
