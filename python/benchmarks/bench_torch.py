@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""A training step of the torch module vs the paper's reference PyTorch model, in one run.
+
+    python python/benchmarks/bench_torch.py [--batch 128] [--j 2] [--size 32] [--rounds 3]
+
+The reference is benches/compare_torch.py's (Morlet filters from torch parameters on the padded
+grid, kymatio 0.3.0's torch scattering core, autograd back to the four parameters); the module is
+learnable_scattering.torch.Scattering2D. Both start from the tight frame, run float32 on the same
+batch shape, loss = sum of the coefficients, and alternate --rounds times (best of --steps steps
+each) so both see the same machine load. As benches/compare_torch.py, the process runs with
+glibc's malloc told to keep freed memory (--default-malloc turns this off).
+"""
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_reference():
+    spec = importlib.util.spec_from_file_location("compare_torch", ROOT / "benches" / "compare_torch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ours_session(args):
+    from learnable_scattering.torch import Scattering2D
+    torch.manual_seed(0)
+    m = Scattering2D(args.j, (args.size, args.size), L=args.l)
+    x = torch.rand(args.batch, args.channels, args.size, args.size)
+
+    def step():
+        for p in m.parameters():
+            p.grad = None
+        m(x).sum().backward()
+        return m.xi.grad
+
+    assert step() is not None  # warm-up
+    times = []
+    for _ in range(args.steps):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--channels", type=int, default=3)
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--j", type=int, default=2)
+    ap.add_argument("--l", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--default-malloc", action="store_true")
+    args = ap.parse_args()
+    reference = load_reference()
+    if not args.default_malloc and os.environ.get("GLIBC_TUNABLES") != reference.MALLOC_TUNABLES:
+        env = dict(os.environ, GLIBC_TUNABLES=reference.MALLOC_TUNABLES)
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    torch.set_num_threads(os.cpu_count())
+    import kymatio
+    import learnable_scattering
+
+    ref_best, ours_best = float("inf"), float("inf")
+    for _ in range(args.rounds):
+        ref_best = min(ref_best, reference.reference_session(args))
+        ours_best = min(ours_best, ours_session(args))
+    print(f"training step (forward, loss = sum of S, backward to the four filter parameters), J={args.j} L={args.l}, "
+          f"batch {args.batch}x{args.channels}x{args.size}x{args.size} float32, "
+          f"{os.cpu_count()} cores, best of {args.rounds} alternating rounds x {args.steps} steps")
+    print(f"PyTorch {torch.__version__} + kymatio {kymatio.__version__} (paper's approach): "
+          f"{ref_best:.3f} s per step ({torch.get_num_threads()} threads)")
+    print(f"learnable_scattering.torch {learnable_scattering.__version__}: {ours_best:.3f} s per "
+          f"step ({learnable_scattering.num_threads()} rayon threads)")
+    print(f"ratio (reference / module): {ref_best / ours_best:.2f}x")
+    print(f"malloc: {'glibc defaults' if args.default_malloc else 'GLIBC_TUNABLES=' + reference.MALLOC_TUNABLES}")
+
+
+if __name__ == "__main__":
+    main()
