@@ -8,11 +8,14 @@ grid, kymatio 0.3.0's torch scattering core, autograd back to the four parameter
 learnable_scattering.torch.Scattering2D. Both start from the tight frame, run float32 on the same
 batch shape, loss = sum of the coefficients, and alternate --rounds times (best of --steps steps
 each) so both see the same machine load. As benches/compare_torch.py, the process runs with
-glibc's malloc told to keep freed memory (--default-malloc turns this off).
+glibc's malloc told to keep freed memory (--default-malloc turns this off). Also reports, from a
+fresh process, the cost of importing torch and the module and of the first training steps.
 """
 import argparse
 import importlib.util
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,7 +53,24 @@ def ours_session(args):
     return min(times)
 
 
+def child_startup():
+    t1 = time.perf_counter()  # torch is imported (top of this file); timed apart in main
+    from learnable_scattering.torch import Scattering2D
+    t2 = time.perf_counter()
+    m = Scattering2D(2, (32, 32))
+    x = torch.rand(1, 3, 32, 32)
+    t3 = time.perf_counter()
+    m(x).sum().backward()
+    t4 = time.perf_counter()
+    m(x).sum().backward()
+    t5 = time.perf_counter()
+    print(json.dumps({"import_module_s": t2 - t1, "construct_s": t3 - t2,
+                      "first_step_s": t4 - t3, "second_step_s": t5 - t4}))
+
+
 def main():
+    if sys.argv[1:] == ["--child-startup"]:
+        return child_startup()
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--channels", type=int, default=3)
@@ -81,6 +101,15 @@ def main():
     print(f"learnable_scattering.torch {learnable_scattering.__version__}: {ours_best:.3f} s per "
           f"step ({learnable_scattering.num_threads()} rayon threads)")
     print(f"ratio (reference / module): {ref_best / ours_best:.2f}x")
+    code = ("import time; t = time.perf_counter(); import torch; "
+            "print(time.perf_counter() - t)")
+    torch_import = float(subprocess.run([sys.executable, "-c", code], check=True,
+                                        capture_output=True, text=True).stdout)
+    r = json.loads(subprocess.run([sys.executable, __file__, "--child-startup"], check=True,
+                                  capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    print(f"fresh process: import torch {torch_import:.3f} s, then import learnable_scattering.torch "
+          f"{r['import_module_s']:.4f} s, construct (J=2, 32x32) {r['construct_s']:.4f} s, first "
+          f"step on 1x3x32x32 {r['first_step_s']:.4f} s, second {r['second_step_s']:.4f} s")
     print(f"malloc: {'glibc defaults' if args.default_malloc else 'GLIBC_TUNABLES=' + reference.MALLOC_TUNABLES}")
 
 
