@@ -123,6 +123,18 @@ class Scattering2D:
                 keys.append(((j1, j2), (j1 * self.L + l1, j2 * self.L + l2), (l1, l2)))
         return keys
 
+    def __getstate__(self) -> dict:
+        # The native objects are rebuilt on unpickling; the bank travels as its parameters.
+        state = self.__dict__.copy()
+        del state["_engine"]
+        state["bank"] = self.bank.params()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.bank = Bank(self.J, self.L, state["bank"])
+        self._engine = Engine(*self.shape, self.J, self.L, self.max_order)
+
     def __repr__(self) -> str:
         return (f"Scattering2D(J={self.J}, shape={self.shape}, L={self.L}, "
                 f"max_order={self.max_order}, out_type={self.out_type!r})")

@@ -173,6 +173,18 @@ class Scattering2D(torch.nn.Module):
         """Output channels as rows ``(order, j1, l1, j2, l2)``, ``-1`` where unused."""
         return self._engine.paths()
 
+    def __getstate__(self) -> dict:
+        # The native engine and bank cache are rebuilt on unpickling (torch.save of the whole
+        # module, copy.deepcopy): they hold FFT plans and spectra, not state.
+        state = self.__dict__.copy()
+        del state["_engine"], state["_cache"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._engine = Engine(*self.shape, self.J, self.L, self.max_order)
+        self._cache = _BankCache(self.J, self.L)
+
     def extra_repr(self) -> str:
         return (f"J={self.J}, shape={self.shape}, L={self.L}, max_order={self.max_order}, "
                 f"learnable={self.learnable}")

@@ -109,3 +109,13 @@ def test_threads_run_concurrently_without_the_gil():
         t.join()
     for a, b in zip(out, expected):
         np.testing.assert_array_equal(a, b)
+
+
+def test_pickle_keeps_the_bank():
+    import pickle
+    S = Scattering2D(2, (16, 16), L=2, bank=Bank.random(2, 2, 4), out_type="list")
+    T = pickle.loads(pickle.dumps(S))
+    x = np.random.default_rng(3).standard_normal((16, 16))
+    assert T.out_type == "list"
+    for a, b in zip(S(x), T(x)):
+        np.testing.assert_array_equal(a["coef"], b["coef"])

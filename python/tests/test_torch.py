@@ -173,3 +173,13 @@ def test_twenty_sgd_steps_side_by_side_with_the_paper_reference(reference, monke
     # The filters did move: the comparison is not between two untouched initialisations.
     moved = (ours.theta.detach() - torch.from_numpy(Bank.tight_frame(J, L).params()[:, 2])).abs()
     assert float(moved.max()) > 1e-4
+
+
+def test_pickle_and_deepcopy_keep_the_parameters_and_the_output():
+    import copy
+    import pickle
+    m = Scattering2D(2, (16, 16), L=2, init="random", seed=2)
+    x = torch.rand(2, 16, 16)
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert torch.equal(clone.theta, m.theta)
+        assert torch.equal(clone(x), m(x))
