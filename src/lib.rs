@@ -17,5 +17,8 @@ pub mod npy;
 pub mod train;
 
 pub use error::{Result, ScatterError};
+pub use fast::Scattering2dPlan;
 pub use filters::{FilterBankParams, MorletParams};
 pub use geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath};
+#[cfg(feature = "burn")]
+pub use nn::{MorletFilterBank, MorletFilterBankConfig, Scattering2d, Scattering2dConfig};

@@ -658,6 +658,23 @@ fn negative_sigma_in_an_explicit_bank_is_rejected() {
         .init(&devices()[0].1);
 }
 
+/// A parameter that training (or a user) made NaN is named as such, with its wavelet.
+#[test]
+#[should_panic(expected = "MorletFilterBank: wavelet 5 has a non-finite ξ = NaN")]
+fn a_nan_filter_parameter_is_named() {
+    let device = devices()[0].1.clone().autodiff();
+    let mut layer = Scattering2dConfig::new(2, [16, 16])
+        .with_num_orientations(4)
+        .init(&device);
+    let mut xi = to_vec(layer.filters.xi.val());
+    xi[5] = f64::NAN;
+    let n = xi.len();
+    layer.filters.xi = burn::module::Param::from_tensor(
+        Tensor::<1>::from_data(TensorData::new(xi, [n]), &device).require_grad(),
+    );
+    let _ = layer.forward(Tensor::<4>::zeros([1, 1, 16, 16], &device));
+}
+
 #[test]
 #[should_panic(expected = "filter bank has 16 wavelets, expected J*L = 32")]
 fn explicit_bank_of_the_wrong_size_is_rejected() {

@@ -148,8 +148,12 @@ pub(crate) struct TapePool {
 }
 
 impl TapePool {
-    /// Largest total size kept between steps: 2 GiB.
-    const MAX_BYTES: usize = 2 << 30;
+    /// Largest total size kept between steps: 8 GiB. A step of the paper's KTH-TIPS2-b setting
+    /// (batch 128 × 3 × 128 × 128, `J = 4`, f32) keeps a 3.1 GB tape; with a smaller limit that
+    /// tape was mapped and page-faulted in anew at every step, a fifth of the step's time
+    /// (measured, `docs/benchmarks.md`). The pool only ever holds buffers a step has used, so
+    /// what it keeps is at most the last step's peak.
+    const MAX_BYTES: usize = 8 << 30;
 
     /// A buffer of `words` words; its contents are unspecified (the forward writes every word
     /// before the backward reads it; filter-gradient accumulators are zeroed by their owner).
@@ -398,12 +402,20 @@ impl<T: Float> Cascade<T> {
         if let Some(t) = tape {
             assert_eq!(t.exponents.len(), planes, "tape planes");
         }
-        let block = planes.div_ceil(FILTER_GRAD_BLOCKS).max(1);
+        // Without a filter gradient every plane is independent: blocks of one plane each, as
+        // finely divided as the forward. With one, a fixed number of blocks (see below).
+        let block = if want_filters {
+            planes.div_ceil(FILTER_GRAD_BLOCKS).max(1)
+        } else {
+            1
+        };
         let mut dx = want_input.then(|| vec![T::zero(); x.len()]);
         // Blocks of planes: the input gradient of a block is its own slice; its filter gradient
         // is a partial sum, added to the others in block order below.
-        let run_block = |b: usize, mut dx_block: Option<&mut [T]>| -> Option<FilterGrads<T>> {
-            let mut ws = Workspace::new(self);
+        let run_block = |ws: &mut Workspace<T>,
+                         b: usize,
+                         mut dx_block: Option<&mut [T]>|
+         -> Option<FilterGrads<T>> {
             let mut acc = want_filters.then(|| FilterGrads::zeros(filters));
             for p in b * block..((b + 1) * block).min(planes) {
                 let local = p - b * block;
@@ -424,29 +436,28 @@ impl<T: Float> Cascade<T> {
                         .as_deref_mut()
                         .map(|d| &mut d[local * plane_in..][..plane_in]),
                     acc.as_mut(),
-                    &mut ws,
+                    ws,
                 );
             }
             acc
         };
+        let workspace = || Workspace::new(self);
         let partials: Vec<Option<FilterGrads<T>>> = match dx.as_mut() {
             Some(dx) => dx
                 .par_chunks_mut(block * plane_in)
                 .enumerate()
-                .map(|(b, d)| run_block(b, Some(d)))
+                .map_init(workspace, |ws, (b, d)| run_block(ws, b, Some(d)))
                 .collect(),
             None => (0..planes.div_ceil(block))
                 .into_par_iter()
-                .map(|b| run_block(b, None))
+                .map_init(workspace, |ws, b| run_block(ws, b, None))
                 .collect(),
         };
         let dpsi = want_filters.then(|| {
-            let mut partials = partials.into_iter().flatten();
-            let mut sum = partials.next().expect("at least one plane");
-            for p in partials {
-                sum.add(&p);
-            }
-            self.unprepare(&sum)
+            let mut partials: Vec<FilterGrads<T>> = partials.into_iter().flatten().collect();
+            let (sum, rest) = partials.split_first_mut().expect("at least one plane");
+            sum.add_all(rest);
+            self.unprepare(sum)
         });
         (dx, dpsi)
     }
@@ -951,8 +962,8 @@ impl<T: Float> Cascade<T> {
     fn unprepare(&self, grads: &FilterGrads<T>) -> Vec<T> {
         let [mp, np] = self.geometry.padded_size();
         let mut out = vec![T::zero(); self.num_wavelets() * mp * np];
-        for (n, per_res) in grads.slots.iter().enumerate() {
-            let full = &mut out[n * mp * np..][..mp * np];
+        let wavelets = out.par_chunks_mut(mp * np).zip(&grads.slots).enumerate();
+        wavelets.for_each(|(n, (full, per_res))| {
             for r in 0..per_res.len() {
                 let g = grads.slot(n, r);
                 let (rows, cols) = (periodize_rows(mp, r), periodize_rows(np, r));
@@ -965,7 +976,7 @@ impl<T: Float> Cascade<T> {
                     }
                 }
             }
-        }
+        });
         out
     }
 }
@@ -1058,12 +1069,19 @@ impl<T: Float> FilterGrads<T> {
         &mut self.values_mut()[start..start + len]
     }
 
-    fn add(&mut self, other: &Self) {
-        let other = other.values();
+    /// Adds `others` in their order, element by element: every value is the same sum whatever
+    /// the thread count (the elements are divided among threads, never the order of a sum).
+    fn add_all(&mut self, others: &[Self]) {
+        const CHUNK: usize = 1 << 14;
         self.values_mut()
-            .iter_mut()
-            .zip(other)
-            .for_each(|(x, y)| *x = *x + *y);
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                for other in others {
+                    let part = &other.values()[i * CHUNK..][..chunk.len()];
+                    chunk.iter_mut().zip(part).for_each(|(x, y)| *x = *x + *y);
+                }
+            });
     }
 }
 

@@ -234,11 +234,16 @@ pub(crate) fn mul_subsample_adjoint<T: FftNum>(
                 let (g, f, x) = (&g[d..d + len], &filt[s..s + len], &src[s..s + len]);
                 let a = &mut acc[s..s + len];
                 let fb = &mut filt_bar[s / 2..(s + len) / 2];
-                for i in 0..len / 2 {
-                    let (re, im) = (2 * i, 2 * i + 1);
-                    a[re] = a[re] + g[re] * f[re];
-                    a[im] = a[im] + g[im] * f[im];
-                    fb[i] = fb[i] + g[re] * x[re] + g[im] * x[im];
+                // Pairs (re, im): the filter holds each value twice, its gradient once.
+                let pairs = a.chunks_exact_mut(2).zip(fb.iter_mut()).zip(
+                    g.chunks_exact(2)
+                        .zip(f.chunks_exact(2))
+                        .zip(x.chunks_exact(2)),
+                );
+                for ((a, fb), ((g, f), x)) in pairs {
+                    a[0] = a[0] + g[0] * f[0];
+                    a[1] = a[1] + g[1] * f[1];
+                    *fb = *fb + g[0] * x[0] + g[1] * x[1];
                 }
             });
         }
