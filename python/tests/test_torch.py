@@ -68,6 +68,16 @@ def test_non_cpu_tensors_are_refused_with_the_supported_devices():
         m(torch.zeros(1, 16, 16, dtype=torch.int32))
 
 
+def test_bad_input_is_a_value_error_with_the_crate_message():
+    m = Scattering2D(2, (16, 16), L=2)
+    with pytest.raises(ValueError, match="expected \\[_, 16, 16\\], got \\[1, 16, 15\\]"):
+        m(torch.zeros(1, 16, 15))
+    x = torch.zeros(2, 16, 16, requires_grad=True)
+    with pytest.raises(ValueError, match="non-finite input value inf at index \\[1, 0, 3\\]"):
+        m(x.detach().index_put((torch.tensor([1]), torch.tensor([0]), torch.tensor([3])),
+                               torch.tensor(float("inf"))))
+
+
 class ReferenceModel:
     """The paper's approach as benches/compare_torch.py builds it: Morlet spectra from torch
     parameters on kymatio's padded grid, kymatio 0.3.0's torch scattering core."""
