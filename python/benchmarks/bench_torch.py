@@ -71,17 +71,11 @@ def child_startup():
 def main():
     if sys.argv[1:] == ["--child-startup"]:
         return child_startup()
+    reference = load_reference()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--channels", type=int, default=3)
-    ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--j", type=int, default=2)
-    ap.add_argument("--l", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=3)
+    reference.add_case_arguments(ap)
     ap.add_argument("--default-malloc", action="store_true")
     args = ap.parse_args()
-    reference = load_reference()
     if not args.default_malloc and os.environ.get("GLIBC_TUNABLES") != reference.MALLOC_TUNABLES:
         env = dict(os.environ, GLIBC_TUNABLES=reference.MALLOC_TUNABLES)
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
