@@ -132,8 +132,9 @@ def ours_session(args, exe):
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def add_case_arguments(ap):
+    """The case and timing options of `reference_session` (shared with
+    python/benchmarks/bench_torch.py)."""
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--channels", type=int, default=3)
     ap.add_argument("--size", type=int, default=32)
@@ -141,6 +142,11 @@ def main():
     ap.add_argument("--l", type=int, default=8)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    add_case_arguments(ap)
     ap.add_argument("--device", default="flex", choices=["flex", "ndarray"])
     ap.add_argument("--default-malloc", action="store_true",
                     help="keep glibc's default malloc thresholds in both processes")

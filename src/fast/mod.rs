@@ -23,14 +23,16 @@
 
 pub(crate) mod cascade;
 pub(crate) mod kernels;
+mod learnable;
 
-use ndarray::{Array5, ArrayD, ArrayView4, ArrayViewD, IxDyn};
+pub use learnable::{LearnableScattering2d, PreparedBank, ScatteringGradients, ScatteringTape};
+
+use ndarray::{Array5, ArrayD, ArrayView4, ArrayViewD};
 use rustfft::FftNum;
 
 use crate::error::{Result, ScatterError};
 use crate::filters::{FilterBankParams, spectral};
 use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath};
-use cascade::{Cascade, PreparedFilters};
 
 /// Floating-point types the fast path runs in: `f32` and `f64`.
 pub trait Float: FftNum + num_traits::Float + ndarray::ScalarOperand {
@@ -98,17 +100,18 @@ pub(crate) fn check_plan_size<T: Float>(
 /// `φ̂` at levels `0..J`, the padding tables) and the bank's wavelet spectra at the resolutions
 /// they are applied at: `ψ̂_{j,l}` at level 0 and at the levels `j1 < j` used by order 2. The same
 /// cascade runs the burn layer on the CPU. `Send + Sync`: share it across threads freely.
+///
+/// A [`LearnableScattering2d`] with one [`PreparedBank`] fixed at planning.
 pub struct Scattering2dPlan<T: Float = f32> {
-    cascade: Cascade<T>,
-    filters: PreparedFilters<T>,
-    bank: FilterBankParams,
+    layer: LearnableScattering2d<T>,
+    bank: PreparedBank<T>,
 }
 
 impl<T: Float> std::fmt::Debug for Scattering2dPlan<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scattering2dPlan")
-            .field("options", self.cascade.options())
-            .field("geometry", self.cascade.geometry())
+            .field("options", self.options())
+            .field("geometry", self.geometry())
             .finish_non_exhaustive()
     }
 }
@@ -148,58 +151,35 @@ impl<T: Float> Scattering2dPlan<T> {
         bank: FilterBankParams,
     ) -> Result<Self> {
         options.validate()?;
-        bank.validate()?;
-        let (bank_j, bank_l) = (bank.num_scales(), bank.num_orientations());
-        if (bank_j, bank_l) != (options.num_scales(), options.num_orientations()) {
-            return Err(ScatterError::InvalidParameter {
-                name: "filter_bank",
-                value: format!(
-                    "J = {bank_j}, L = {bank_l} (the options expect J = {}, L = {})",
-                    options.num_scales(),
-                    options.num_orientations()
-                ),
-                reason: "the bank's J and L must equal the options'",
-            });
-        }
-        check_plan_size::<T>(
-            &options,
-            &PaddedGeometry::new(height, width, options.num_scales())?,
-        )?;
-        let cascade = Cascade::new(height, width, options)?;
-        let [mp, np] = cascade.geometry().padded_size();
-        let spectra = spectral::bank_spectra(&bank, mp, np);
-        let flat: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
-        let filters = cascade.prepare_filters(&flat);
-        Ok(Self {
-            cascade,
-            filters,
-            bank,
-        })
+        check_bank(&options, &bank)?;
+        let layer = LearnableScattering2d::new(height, width, options)?;
+        let bank = layer.prepare(bank)?;
+        Ok(Self { layer, bank })
     }
 
     /// The options (`J`, `L`, `max_order`).
     pub fn options(&self) -> &ScatteringOptions {
-        self.cascade.options()
+        self.layer.options()
     }
 
     /// Padding and output geometry.
     pub fn geometry(&self) -> &PaddedGeometry {
-        self.cascade.geometry()
+        self.layer.geometry()
     }
 
     /// The filter bank the plan was built from.
     pub fn filter_bank(&self) -> &FilterBankParams {
-        &self.bank
+        self.bank.filter_bank()
     }
 
     /// Output channels in order: channel `k` is `paths()[k]`.
     pub fn paths(&self) -> &[ScatteringPath] {
-        self.cascade.paths()
+        self.layer.paths()
     }
 
     /// Number of output channels `K`.
     pub fn num_paths(&self) -> usize {
-        self.cascade.paths().len()
+        self.paths().len()
     }
 
     /// Scattering coefficients of a batch of multi-channel images.
@@ -231,36 +211,7 @@ impl<T: Float> Scattering2dPlan<T> {
     /// [`ScatterError::InvalidRank`] for fewer than 2 dimensions, otherwise as
     /// [`Scattering2dPlan::transform`].
     pub fn transform_dyn(&self, input: ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-        let shape = input.shape().to_vec();
-        if shape.len() < 2 {
-            return Err(ScatterError::InvalidRank {
-                expected: "at least 2",
-                got: shape.len(),
-            });
-        }
-        let geometry = self.geometry();
-        let (lead, spatial) = shape.split_at(shape.len() - 2);
-        if spatial != [geometry.height, geometry.width] {
-            let mut expected = vec![None; lead.len()];
-            expected.extend([Some(geometry.height), Some(geometry.width)]);
-            return Err(ScatterError::InvalidShape {
-                expected,
-                got: shape,
-            });
-        }
-        if lead.contains(&0) {
-            return Err(ScatterError::EmptyBatch { shape });
-        }
-        let standard = input.as_standard_layout();
-        let x = standard.as_slice().expect("standard layout is contiguous");
-        check_finite(x, &shape)?;
-        let planes = x.len() / self.cascade.input_plane();
-        let mut out = vec![T::zero(); planes * self.cascade.output_plane()];
-        self.cascade.forward(&self.filters, x, &mut out, None);
-        let [ho, wo] = geometry.output_size();
-        let mut out_shape = lead.to_vec();
-        out_shape.extend([self.num_paths(), ho, wo]);
-        Ok(ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("output length matches shape"))
+        Ok(self.layer.forward(&self.bank, input, false)?.0)
     }
 
     /// The gradient of `⟨grad_output, S(input)⟩` with respect to the input: the transform's
@@ -282,40 +233,78 @@ impl<T: Float> Scattering2dPlan<T> {
         input: ArrayView4<'_, T>,
         grad_output: ndarray::ArrayView5<'_, T>,
     ) -> Result<ndarray::Array4<T>> {
-        let shape = input.shape().to_vec();
-        let g = self.geometry();
-        if shape[2..] != [g.height, g.width] {
-            return Err(ScatterError::InvalidShape {
-                expected: vec![None, None, Some(g.height), Some(g.width)],
-                got: shape,
-            });
-        }
-        if shape[..2].contains(&0) {
-            return Err(ScatterError::EmptyBatch { shape });
-        }
-        let [ho, wo] = g.output_size();
-        let expected = vec![shape[0], shape[1], self.num_paths(), ho, wo];
-        if grad_output.shape() != expected.as_slice() {
-            return Err(ScatterError::InvalidShape {
-                expected: expected.into_iter().map(Some).collect(),
-                got: grad_output.shape().to_vec(),
-            });
-        }
-        let x = input.as_standard_layout();
-        let x = x.as_slice().expect("standard layout is contiguous");
-        check_finite(x, &shape)?;
-        let grad = grad_output.as_standard_layout();
-        let grad = grad.as_slice().expect("standard layout is contiguous");
-        check_finite(grad, grad_output.shape())?;
-        let (dx, _) = self
-            .cascade
-            .backward(&self.filters, x, None, grad, true, false);
-        let dx = dx.expect("the input gradient was asked for");
-        Ok(
-            ndarray::Array4::from_shape_vec((shape[0], shape[1], shape[2], shape[3]), dx)
-                .expect("input-sized gradient"),
-        )
+        let grads = self.layer.backward(
+            &self.bank,
+            input.into_dyn(),
+            None,
+            grad_output.into_dyn(),
+            true,
+            false,
+        )?;
+        Ok(grads
+            .input
+            .expect("the input gradient was asked for")
+            .into_dimensionality()
+            .expect("input-shaped gradient"))
     }
+}
+
+/// Checks an input of shape `[..., height, width]` against the plan's geometry:
+/// [`ScatterError::InvalidRank`] for fewer than 2 dimensions, [`ScatterError::InvalidShape`] for
+/// another image size, [`ScatterError::EmptyBatch`] for a zero leading dimension.
+pub(crate) fn check_input_shape(geometry: &PaddedGeometry, shape: &[usize]) -> Result<()> {
+    if shape.len() < 2 {
+        return Err(ScatterError::InvalidRank {
+            expected: "at least 2",
+            got: shape.len(),
+        });
+    }
+    let (lead, spatial) = shape.split_at(shape.len() - 2);
+    if spatial != [geometry.height, geometry.width] {
+        let mut expected = vec![None; lead.len()];
+        expected.extend([Some(geometry.height), Some(geometry.width)]);
+        return Err(ScatterError::InvalidShape {
+            expected,
+            got: shape.to_vec(),
+        });
+    }
+    if lead.contains(&0) {
+        return Err(ScatterError::EmptyBatch {
+            shape: shape.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// The bank's own checks ([`FilterBankParams::validate`]) and [`ScatterError::InvalidParameter`]
+/// (`filter_bank`) when its `J` or `L` differs from the options'.
+pub(crate) fn check_bank(options: &ScatteringOptions, bank: &FilterBankParams) -> Result<()> {
+    bank.validate()?;
+    let (bank_j, bank_l) = (bank.num_scales(), bank.num_orientations());
+    if (bank_j, bank_l) != (options.num_scales(), options.num_orientations()) {
+        return Err(ScatterError::InvalidParameter {
+            name: "filter_bank",
+            value: format!(
+                "J = {bank_j}, L = {bank_l} (the options expect J = {}, L = {})",
+                options.num_scales(),
+                options.num_orientations()
+            ),
+            reason: "the bank's J and L must equal the options'",
+        });
+    }
+    Ok(())
+}
+
+/// The bank's wavelet spectra `[J·L][height][width]` (row-major, FFT order), the layout
+/// `Cascade::prepare_filters` takes: [`spectral::morlet_spectrum`] of each wavelet, in parallel.
+pub(crate) fn wavelet_spectra(bank: &FilterBankParams, height: usize, width: usize) -> Vec<f64> {
+    use rayon::prelude::*;
+    let spectra: Vec<_> = bank
+        .wavelets()
+        .par_iter()
+        .map(|p| spectral::morlet_spectrum(height, width, p))
+        .collect();
+    spectra.iter().flat_map(|p| p.iter().copied()).collect()
 }
 
 /// [`ScatterError::NonFiniteInput`] at the first NaN or infinite value, in row-major order.
