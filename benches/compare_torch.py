@@ -115,9 +115,15 @@ def reference_session(args):
         loss.backward()
         return params[1].grad
 
+    return best_step_time(step, args.steps)
+
+
+def best_step_time(step, steps):
+    """Best wall time of `steps` calls of `step` after one warm-up call, which must return the
+    gradient it produced (checked, so that a step that computes nothing fails loudly)."""
     assert step() is not None  # warm-up
     times = []
-    for _ in range(args.steps):
+    for _ in range(steps):
         t = time.perf_counter()
         step()
         times.append(time.perf_counter() - t)
