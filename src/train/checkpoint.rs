@@ -59,9 +59,10 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use super::config::TrainConfig;
 use super::model::Hybrid;
 use super::optim::ParamGroupOptimizer;
-use super::trainer::{EpochStats, TrainConfig};
+use super::report::EpochStats;
 use crate::error::{Result, ScatterError, io_error};
 use crate::filters::trajectory::FilterTrajectory;
 

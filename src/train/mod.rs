@@ -8,18 +8,21 @@
 
 pub mod baseline;
 pub mod checkpoint;
+mod config;
 pub mod experiment;
 mod heads;
 mod model;
 pub mod optim;
+mod report;
 mod trainer;
 
 pub use checkpoint::{FILTERS_FILE, remove_checkpoint};
+pub use config::{
+    FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule, TrainConfig,
+};
 pub use heads::{
     BasicBlock, Head, HeadConfig, HeadKind, LinearHead, MlpHead, PlainBatchNorm, WrnHead,
 };
 pub use model::{Hybrid, HybridConfig, num_trainable_params};
-pub use trainer::{
-    EpochStats, FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule,
-    TrainConfig, TrainReport, evaluate, fit,
-};
+pub use report::{EpochStats, TrainReport};
+pub use trainer::{evaluate, fit};
