@@ -11,8 +11,7 @@
 //! [`spectral::morlet_spectrum_vjp`], the analytic vector–Jacobian product of the one closed-form
 //! spectrum ([`spectral::morlet_spectrum`]).
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewD, IxDyn};
-use rayon::prelude::*;
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use super::cascade::{Cascade, PreparedFilters, Tape};
 use super::{Float, check_bank, check_finite, check_input_shape, check_plan_size, wavelet_spectra};
@@ -245,18 +244,8 @@ impl<T: Float> LearnableScattering2d<T> {
         );
         let input = dx.map(|dx| ArrayD::from_shape_vec(IxDyn(&shape), dx).expect("input shape"));
         let [mp, np] = bank.padded_size;
-        let wavelets = dpsi.map(|dpsi| {
-            bank.bank
-                .wavelets()
-                .par_iter()
-                .zip(dpsi.par_chunks(mp * np))
-                .map(|(p, d)| {
-                    let d: Vec<f64> = d.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect();
-                    let d = ArrayView2::from_shape((mp, np), &d).expect("Mp·Np plane");
-                    spectral::morlet_spectrum_vjp(mp, np, p, d)
-                })
-                .collect()
-        });
+        let wavelets =
+            dpsi.map(|dpsi| spectral::wavelet_spectra_vjp(bank.bank.wavelets(), mp, np, &dpsi));
         Ok(ScatteringGradients { input, wavelets })
     }
 

@@ -296,15 +296,9 @@ pub(crate) fn check_bank(options: &ScatteringOptions, bank: &FilterBankParams) -
 }
 
 /// The bank's wavelet spectra `[J·L][height][width]` (row-major, FFT order), the layout
-/// `Cascade::prepare_filters` takes: [`spectral::morlet_spectrum`] of each wavelet, in parallel.
+/// `Cascade::prepare_filters` takes ([`spectral::wavelet_spectra`]).
 pub(crate) fn wavelet_spectra(bank: &FilterBankParams, height: usize, width: usize) -> Vec<f64> {
-    use rayon::prelude::*;
-    let spectra: Vec<_> = bank
-        .wavelets()
-        .par_iter()
-        .map(|p| spectral::morlet_spectrum(height, width, p))
-        .collect();
-    spectra.iter().flat_map(|p| p.iter().copied()).collect()
+    spectral::wavelet_spectra(bank.wavelets(), height, width)
 }
 
 /// [`ScatterError::NonFiniteInput`] at the first NaN or infinite value, in row-major order.

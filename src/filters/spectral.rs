@@ -372,6 +372,47 @@ pub fn morlet_spectrum_vjp(
     std::array::from_fn(|i| gc[i] - kappa * ge[i] - g_env * (dc0[i] - kappa * de0[i]) / e0)
 }
 
+/// The spectra of `wavelets` on a `height × width` grid, flat `[n][height][width]` (row-major,
+/// FFT order): [`morlet_spectrum`] of each, in parallel. What the cascade and the burn layer's
+/// construction take.
+pub fn wavelet_spectra(wavelets: &[MorletParams], height: usize, width: usize) -> Vec<f64> {
+    let spectra: Vec<Array2<f64>> = wavelets
+        .par_iter()
+        .map(|p| morlet_spectrum(height, width, p))
+        .collect();
+    spectra.iter().flat_map(|p| p.iter().copied()).collect()
+}
+
+/// [`morlet_spectrum_vjp`] of every wavelet, in parallel: `cotangents` is the gradient with
+/// respect to [`wavelet_spectra`]'s output (same flat layout, any float type), and the result is
+/// each wavelet's `[∂L/∂σ, ∂L/∂ξ, ∂L/∂θ, ∂L/∂slant]`.
+///
+/// # Panics
+/// If `cotangents` does not hold `wavelets.len()` planes of `height × width`.
+pub fn wavelet_spectra_vjp<S: num_traits::ToPrimitive + Sync>(
+    wavelets: &[MorletParams],
+    height: usize,
+    width: usize,
+    cotangents: &[S],
+) -> Vec<[f64; 4]> {
+    let plane = height * width;
+    assert_eq!(
+        cotangents.len(),
+        wavelets.len() * plane,
+        "wavelet_spectra_vjp: expected {} planes of {height}x{width}",
+        wavelets.len()
+    );
+    wavelets
+        .par_iter()
+        .zip(cotangents.par_chunks(plane))
+        .map(|(p, c)| {
+            let c: Vec<f64> = c.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect();
+            let c = ndarray::ArrayView2::from_shape((height, width), &c).expect("one plane");
+            morlet_spectrum_vjp(height, width, p, c)
+        })
+        .collect()
+}
+
 /// Spectra of a whole bank at full resolution on the padded grid.
 #[derive(Clone, Debug)]
 pub struct BankSpectra {

@@ -20,11 +20,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData, read_sync};
-use rayon::prelude::*;
 
 use crate::filters::MorletParams;
 use crate::filters::spectral::{
-    MAX_ALIAS_RADIUS, alias_radius, morlet_spectrum, morlet_spectrum_vjp,
+    MAX_ALIAS_RADIUS, alias_radius, wavelet_spectra, wavelet_spectra_vjp,
 };
 
 /// The filter construction a backend supplies to [`super::MorletFilterBank`].
@@ -191,13 +190,7 @@ mod host {
             matches!(dtype, DType::F32 | DType::F64),
             "morlet_spectra: expected f32 or f64 parameters, got {dtype:?}"
         );
-        let compute = || -> Vec<f64> {
-            let spectra: Vec<Vec<f64>> = wavelets
-                .par_iter()
-                .map(|p| morlet_spectrum(h, w, p).into_iter().collect())
-                .collect();
-            spectra.concat()
-        };
+        let compute = || wavelet_spectra(wavelets, h, w);
         let n = wavelets.len();
         if !cached {
             return TensorData::new(compute(), [n, h, w]).convert_dtype(dtype);
@@ -241,14 +234,7 @@ mod host {
     ) -> [Vec<f64>; 4] {
         super::testing::note_filter_gradient_work();
         let g = read::<B>(grad);
-        let per_wavelet: Vec<[f64; 4]> = wavelets
-            .par_iter()
-            .zip(g.par_chunks(h * w))
-            .map(|(p, plane)| {
-                let cot = ndarray::ArrayView2::from_shape((h, w), plane).expect("[h, w] plane");
-                morlet_spectrum_vjp(h, w, p, cot)
-            })
-            .collect();
+        let per_wavelet = wavelet_spectra_vjp(wavelets, h, w, &g);
         std::array::from_fn(|i| per_wavelet.iter().map(|d| d[i]).collect())
     }
 }
