@@ -21,8 +21,8 @@ use clap::Parser;
 use common::{GridArgs, report};
 use learnable_scattering::data::cifar::load_cifar10;
 use learnable_scattering::data::download::CIFAR10_BINARY;
+use learnable_scattering::experiment::{CIFAR10_SEEDS, PaperDataset};
 use learnable_scattering::train::TrainConfig;
-use learnable_scattering::train::experiment::{CIFAR10_SEEDS, PaperDataset};
 
 #[derive(Parser, Debug)]
 struct Cli {

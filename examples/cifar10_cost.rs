@@ -20,8 +20,9 @@ use std::path::Path;
 use burn::tensor::Device;
 use clap::Parser;
 use learnable_scattering::data::ImageDataset;
+use learnable_scattering::experiment::HeadKind;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::train::{HeadConfig, HeadKind, HybridConfig, TrainConfig};
+use learnable_scattering::train::{HeadConfig, HybridConfig, TrainConfig};
 use ndarray::Array4;
 
 mod common;

@@ -22,8 +22,9 @@ use clap::Parser;
 use common::{GridArgs, report};
 use learnable_scattering::data::augment::{Augmentation, Normalization, RandomCrop};
 use learnable_scattering::data::idx::load_fashion_mnist;
-use learnable_scattering::train::experiment::{CIFAR10_SEEDS, PaperDataset};
-use learnable_scattering::train::{HeadKind, TrainConfig};
+use learnable_scattering::experiment::HeadKind;
+use learnable_scattering::experiment::{CIFAR10_SEEDS, PaperDataset};
+use learnable_scattering::train::TrainConfig;
 
 /// Where Debian's `dataset-fashion-mnist` installs the IDX files.
 const DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";

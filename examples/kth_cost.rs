@@ -22,8 +22,9 @@ use burn::tensor::Device;
 use clap::Parser;
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::data::kth::KTH_TIPS2B_SIZE;
+use learnable_scattering::experiment::HeadKind;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::train::{HeadConfig, HeadKind, HybridConfig, TrainConfig};
+use learnable_scattering::train::{HeadConfig, HybridConfig, TrainConfig};
 use ndarray::{Array2, Array4};
 
 mod common;

@@ -21,10 +21,10 @@ use clap::Parser;
 use common::{GridArgs, report};
 use learnable_scattering::data::download::KTH_TIPS2B;
 use learnable_scattering::data::kth::{KTH_TIPS2B_SIZE, load_kth_tips2b};
-use learnable_scattering::train::TrainConfig;
-use learnable_scattering::train::experiment::{
-    KTH_SEEDS, PaperDataset, RunRecord, read_run_records, summarize, write_summaries,
+use learnable_scattering::experiment::{
+    KTH_SEEDS, PaperDataset, RunRecord, read_jsonl, summarize, write_summaries,
 };
+use learnable_scattering::train::TrainConfig;
 
 #[derive(Parser, Debug)]
 struct Cli {
@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !cli.grid.summarize_only {
             run_sample(&cli, sample, &out)?;
         }
-        records.extend(read_run_records(&out.join("runs.jsonl"))?);
+        records.extend(read_jsonl::<RunRecord>(out.join("runs.jsonl"))?);
     }
     let rows = summarize(&records, PaperDataset::KthTips2);
     write_summaries(&cli.grid.out, &rows)?;

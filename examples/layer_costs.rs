@@ -31,14 +31,8 @@ use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
 use ndarray::Array4;
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum Backend {
-    Flex,
-    #[cfg(feature = "ndarray")]
-    Ndarray,
-    #[cfg(feature = "wgpu")]
-    Wgpu,
-}
+mod common;
+use common::Backend;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -86,15 +80,11 @@ fn best_of(device: &Device, repeats: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let args = Args::parse();
-    let device = match args.device {
-        Backend::Flex => Device::flex(),
-        #[cfg(feature = "ndarray")]
-        #[allow(deprecated)]
-        Backend::Ndarray => Device::ndarray(),
-        #[cfg(feature = "wgpu")]
-        Backend::Wgpu => Device::wgpu(Default::default()),
-    }
-    .autodiff();
+    let device = args
+        .device
+        .device()
+        .unwrap_or_else(|e| panic!("--device {:?}: {e}", args.device))
+        .autodiff();
     let wants = |m: &str| args.mode.is_empty() || args.mode.iter().any(|x| x == m);
     println!(
         "layer on {:?}, intermediates {}\n",

@@ -17,18 +17,14 @@ use std::time::Instant;
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::Int;
-use burn::tensor::{Device, Distribution, Tensor};
-use clap::{Parser, ValueEnum};
+use burn::tensor::{Distribution, Tensor};
+use clap::Parser;
+use learnable_scattering::experiment::HeadKind;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::train::{HeadKind, HybridConfig};
+use learnable_scattering::train::HybridConfig;
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Backend {
-    Flex,
-    Ndarray,
-    #[cfg(feature = "wgpu")]
-    Wgpu,
-}
+mod common;
+use common::Backend;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -64,19 +60,13 @@ struct Args {
 /// One timed operation.
 type Step = Box<dyn Fn()>;
 
-fn device(kind: Backend) -> Device {
-    match kind {
-        Backend::Flex => Device::flex(),
-        #[allow(deprecated)]
-        Backend::Ndarray => Device::ndarray(),
-        #[cfg(feature = "wgpu")]
-        Backend::Wgpu => Device::wgpu(Default::default()),
-    }
-}
-
 fn main() {
     let args = Args::parse();
-    let device = device(args.device).autodiff();
+    let device = args
+        .device
+        .device()
+        .unwrap_or_else(|e| panic!("--device {:?}: {e}", args.device))
+        .autodiff();
     let shape = [args.batch, args.channels, args.size, args.size];
     let x = Tensor::<4>::random(shape, Distribution::Default, &device);
     let config =

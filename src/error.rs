@@ -5,7 +5,8 @@
 //! of a domain that only some users compile sit in a nested enum of their own, reached through one
 //! variant: [`FileError`] (bytes of a file: `.npy` and the data-set readers), `DataError` (data
 //! sets, feature `data`), `DownloadError` (archives and downloads, feature `data`),
-//! `CheckpointError` (training checkpoints, feature `train`) and `RenderError` (pictures,
+//! `TrainingError` (settings and data a run cannot start with, feature `train`), `CheckpointError`
+//! (training checkpoints, feature `train`) and `RenderError` (pictures,
 //! feature `analysis`). This follows linfa (a crate-level error wrapping per-domain errors) and
 //! keeps one `Result` type: `?` converts a domain error into a [`ScatterError`].
 //!
@@ -151,6 +152,18 @@ pub enum ScatterError {
         source: serde_json::Error,
     },
 
+    /// A line of a JSON-lines file (a run log) is not a record.
+    #[error("{path}, line {line}: {source}")]
+    JsonLine {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// Any other I/O failure, with the file it concerns.
     #[error("{path}: {source}")]
     Io {
@@ -161,10 +174,10 @@ pub enum ScatterError {
         source: std::io::Error,
     },
 
-    /// A training or experiment setting is invalid (for example an empty training set).
+    /// A training run or a baseline cannot start: a setting, or data that does not fit the model.
     #[cfg(feature = "train")]
-    #[error("invalid training setting: {0}")]
-    InvalidTraining(String),
+    #[error(transparent)]
+    Training(#[from] TrainingError),
 
     /// A file's bytes are not what its format (or header) says.
     #[error(transparent)]
@@ -480,6 +493,175 @@ pub enum DownloadError {
         /// The folder the archive extracts to.
         extracted_dir: String,
     },
+}
+
+/// Why a training run (`train::fit`) or a baseline (`train::baseline`) cannot start; each
+/// variant says what was expected and what was given. Checked before the first step, so that no
+/// batch can fail half-way through a run.
+#[cfg(feature = "train")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainingError {
+    /// A setting is outside its domain (a `TrainConfig` field, a normalisation channel, a
+    /// cutout, a baseline's L2 strength, folds or grid).
+    #[error("invalid training setting `{name}` = {given}: expected {expected}")]
+    Setting {
+        /// The setting, as in the API (`epochs`, `head_max_lr`, `normalization.std[2]`, ...).
+        name: String,
+        /// What it must satisfy.
+        expected: &'static str,
+        /// The value given, formatted.
+        given: String,
+    },
+    /// The normalisation's means and standard deviations differ in number.
+    #[error(
+        "the normalisation has {means} means and {stds} standard deviations: expected one of each per channel"
+    )]
+    NormalizationLengths {
+        /// Number of means.
+        means: usize,
+        /// Number of standard deviations.
+        stds: usize,
+    },
+    /// A data set holds no image.
+    #[error(
+        "empty data set: {train} training and {test} test images, expected at least one of each"
+    )]
+    EmptyData {
+        /// Training images.
+        train: usize,
+        /// Test images.
+        test: usize,
+    },
+    /// The data sets have another channel count than the model.
+    #[error(
+        "the model expects {expected} channels, the data sets have {train} (train) and {test} (test)"
+    )]
+    Channels {
+        /// The model's channels.
+        expected: usize,
+        /// The training set's.
+        train: usize,
+        /// The test set's.
+        test: usize,
+    },
+    /// A data set has another number of labels than images.
+    #[error("the {set} set has {images} images but {labels} labels")]
+    LabelCount {
+        /// `training` or `test`.
+        set: &'static str,
+        /// Images.
+        images: usize,
+        /// Labels.
+        labels: usize,
+    },
+    /// A label is not one of the model's classes.
+    #[error(
+        "{set} image {index} has label {label}, but the model has {classes} classes (labels 0..{classes})"
+    )]
+    LabelOutOfRange {
+        /// `training`, `test` or `baseline`.
+        set: &'static str,
+        /// The image (or feature row).
+        index: usize,
+        /// Its label.
+        label: usize,
+        /// The model's classes.
+        classes: usize,
+    },
+    /// The normalisation is for another channel count than the images.
+    #[error("the normalisation has {given} channels, the {set} images {expected}")]
+    NormalizationChannels {
+        /// `training` or `test`.
+        set: &'static str,
+        /// The images' channels.
+        expected: usize,
+        /// The normalisation's.
+        given: usize,
+    },
+    /// A crop of the augmentation does not fit the images.
+    #[error("the {set} {crop} does not fit {height}x{width} images")]
+    CropDoesNotFit {
+        /// `training` or `test`.
+        set: &'static str,
+        /// The crop, in words (`centre crop 12`, `random crop 28 with padding 2`).
+        crop: String,
+        /// Image height at that point of the pipeline.
+        height: usize,
+        /// Image width.
+        width: usize,
+    },
+    /// The augmentation does not bring the images to the model's input size.
+    #[error(
+        "the {set} images are {}x{}{}, the model expects {}x{}",
+        given[0],
+        given[1],
+        cropped.map_or(String::new(), |[h, w]| format!(" ({h}x{w} after cropping)")),
+        expected[0],
+        expected[1]
+    )]
+    ImageSize {
+        /// `training` or `test`.
+        set: &'static str,
+        /// The images' `[height, width]`.
+        given: [usize; 2],
+        /// Their size after the augmentation's crops, when it differs.
+        cropped: Option<[usize; 2]>,
+        /// The model's input size.
+        expected: [usize; 2],
+    },
+    /// The model is on a device without autodiff.
+    #[error(
+        "the model must live on an autodiff device (`device.autodiff()`), it lives on {device}"
+    )]
+    NotAutodiff {
+        /// The device, formatted.
+        device: String,
+    },
+    /// More optimiser steps than a `usize` counts.
+    #[error("{epochs} epochs of {batches} batches is more optimiser steps than a usize can count")]
+    TooManySteps {
+        /// Epochs.
+        epochs: usize,
+        /// Batches per epoch.
+        batches: usize,
+    },
+    /// A baseline's features and labels do not match.
+    #[error(
+        "{rows} feature rows, {labels} labels, {classes} classes: expected one label per row, at \
+         least one row and one class"
+    )]
+    Features {
+        /// Feature rows.
+        rows: usize,
+        /// Labels.
+        labels: usize,
+        /// Classes.
+        classes: usize,
+    },
+    /// A baseline feature is NaN or infinite.
+    #[error("feature ({row}, {column}) is {value}, expected a finite value")]
+    NonFiniteFeature {
+        /// Row.
+        row: usize,
+        /// Column.
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A class has fewer samples than cross-validation folds.
+    #[error("class {class} has {samples} samples, fewer than the {folds} folds")]
+    TooFewSamples {
+        /// The class.
+        class: usize,
+        /// Its samples.
+        samples: usize,
+        /// The folds.
+        folds: usize,
+    },
+    /// The L-BFGS solver failed.
+    #[error("L-BFGS: {0}")]
+    Solver(String),
 }
 
 /// Errors of training checkpoints (see `train::checkpoint`).

@@ -7,6 +7,8 @@ pub mod analysis;
 #[cfg(feature = "data")]
 pub mod data;
 pub mod error;
+#[cfg(feature = "experiment")]
+pub mod experiment;
 pub mod fast;
 pub mod filters;
 pub mod geometry;
@@ -15,6 +17,7 @@ pub mod nn;
 pub mod npy;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod trajectory;
 
 pub use error::{Result, ScatterError};
 pub use fast::Scattering2dPlan;

@@ -36,11 +36,12 @@ use super::filter_grid::{filter_grid_png_size, render_filter_grid};
 use super::littlewood_paley::{
     FrameBounds, LittlewoodPaley, littlewood_paley_png_size, render_littlewood_paley,
 };
-use super::trajectory::{FilterTrajectory, TRAJECTORY_PNG_SIZE, render_trajectory};
+use super::trajectory::{TRAJECTORY_PNG_SIZE, render_trajectory};
 use crate::error::{Result, ScatterError, io_error};
 use crate::fast::Scattering2dPlan;
 use crate::filters::FilterBankParams;
 use crate::geometry::{PaddedGeometry, ScatteringOptions};
+use crate::trajectory::FilterTrajectory;
 
 /// Settings of the deformation-stability part.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::plot::{LinePlot, Series, render_line_plots};
 use super::render::category_color;
 use crate::error::{Result, ScatterError};
-pub use crate::filters::trajectory::{CHECKPOINT_FILTERS_FILE, FilterTrajectory, TrajectoryPoint};
+use crate::trajectory::FilterTrajectory;
 
 /// Size `(width, height)` in pixels of the PNG that [`render_trajectory`] writes: four
 /// 560×380 panels in a 2×2 grid.

@@ -273,6 +273,63 @@ impl FilterBankParams {
     }
 }
 
+/// How a filter bank is initialised, without the seed: kymatio's tight frame or the paper's
+/// random draws. What experiment grids, run records and command lines name (`TF`, `Rand`;
+/// `tf`, `random`); with a burn backend, `InitKind::filter_init` adds the seed to give the
+/// layer's `FilterInit`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum InitKind {
+    /// kymatio's tight frame ([`FilterBankParams::tight_frame`], `TF`).
+    TightFrame,
+    /// The paper's random draws ([`FilterBankParams::random`], `Rand`).
+    Random,
+}
+
+impl InitKind {
+    /// `TF` or `Rand`, as in the paper's tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            InitKind::TightFrame => "TF",
+            InitKind::Random => "Rand",
+        }
+    }
+
+    /// Both kinds, tight frame first (the paper's table order).
+    pub const ALL: [InitKind; 2] = [InitKind::TightFrame, InitKind::Random];
+
+    /// `tf` or `random`: the name on command lines and in file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            InitKind::TightFrame => "tf",
+            InitKind::Random => "random",
+        }
+    }
+}
+
+impl std::fmt::Display for InitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for InitKind {
+    type Err = crate::ScatterError;
+
+    /// `tf` or `random` ([`InitKind::name`]), or the table labels `TF` and `Rand`.
+    fn from_str(name: &str) -> crate::Result<Self> {
+        InitKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name || k.label() == name)
+            .ok_or_else(|| crate::ScatterError::InvalidParameter {
+                name: "init",
+                value: name.to_string(),
+                reason: "expected tf or random",
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,9 +17,8 @@ mod bank;
 pub mod diagnostics;
 pub mod spatial;
 pub mod spectral;
-pub mod trajectory;
 
-pub use bank::{FilterBankParams, MorletParams, tight_frame_theta};
+pub use bank::{FilterBankParams, InitKind, MorletParams, tight_frame_theta};
 
 use std::f64::consts::PI;
 

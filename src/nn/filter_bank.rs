@@ -27,7 +27,7 @@ use super::construction::morlet_spectra;
 use crate::error::ScatterError;
 use crate::filters::diagnostics::aliased_energy;
 use crate::filters::spectral::bank_spectra;
-use crate::filters::{FilterBankParams, MorletParams};
+use crate::filters::{FilterBankParams, InitKind, MorletParams};
 use crate::geometry::ScatteringOptions;
 
 /// How the filter bank is parametrised.
@@ -63,27 +63,7 @@ pub enum FilterInit {
     },
 }
 
-/// The kind of a generated [`FilterInit`], without its seed: what experiment grids and run
-/// records name (`TF`, `Rand`); [`InitKind::filter_init`] adds the seed.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub enum InitKind {
-    /// [`FilterInit::TightFrame`] (`TF`).
-    TightFrame,
-    /// [`FilterInit::Random`] (`Rand`).
-    Random,
-}
-
 impl InitKind {
-    /// `TF` or `Rand`, as in the paper's tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            InitKind::TightFrame => "TF",
-            InitKind::Random => "Rand",
-        }
-    }
-
     /// The initialisation of this kind, random draws seeded with `seed`.
     pub fn filter_init(self, seed: u64) -> FilterInit {
         match self {

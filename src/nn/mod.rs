@@ -25,7 +25,7 @@ mod scattering2d;
 pub mod spectral;
 
 pub use filter_bank::{
-    FilterInit, InitKind, MorletFilterBank, MorletFilterBankConfig, Parametrization, Trainable,
+    FilterInit, MorletFilterBank, MorletFilterBankConfig, Parametrization, Trainable,
 };
 pub use scattering2d::{Scattering2d, Scattering2dConfig};
 

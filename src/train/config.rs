@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::HeadKind;
 use crate::data::augment::{Augmentation, Normalization};
-use crate::error::{Result, ScatterError};
+use crate::error::{Result, TrainingError};
+use crate::experiment::HeadKind;
 
 /// Weight decay of the head parameters (paper §3.2); the filters get none.
 pub const HEAD_WEIGHT_DECAY: f64 = 5e-4;
@@ -157,48 +157,52 @@ impl TrainConfig {
     }
 
     pub(super) fn check(&self) -> Result<()> {
-        let bad = |what: &str| Err(ScatterError::InvalidTraining(what.to_string()));
-        if self.epochs == 0 {
-            return bad("epochs must be at least 1");
-        }
-        if self.batch_size == 0 || self.eval_batch_size == 0 {
-            return bad("batch sizes must be at least 1");
-        }
-        if self.checkpoint_every == 0 || self.eval_every == Some(0) {
-            return bad("checkpoint_every and eval_every must be at least 1");
+        let bad = |name: &str, expected: &'static str, given: String| {
+            Err(TrainingError::Setting {
+                name: name.to_string(),
+                expected,
+                given,
+            }
+            .into())
+        };
+        let at_least_one = [
+            ("epochs", Some(self.epochs)),
+            ("batch_size", Some(self.batch_size)),
+            ("eval_batch_size", Some(self.eval_batch_size)),
+            ("checkpoint_every", Some(self.checkpoint_every)),
+            ("eval_every", self.eval_every),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v == Some(0)) {
+            return bad(name, "at least 1", "0".into());
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !positive(self.head_max_lr) || !positive(self.filter_lr) {
-            return Err(ScatterError::InvalidTraining(format!(
-                "learning rates must be finite and positive, got head_max_lr = {} and filter_lr = {}",
-                self.head_max_lr, self.filter_lr
-            )));
+        for (name, rate) in [
+            ("head_max_lr", self.head_max_lr),
+            ("filter_lr", self.filter_lr),
+        ] {
+            if !positive(rate) {
+                return bad(name, "a finite positive rate", rate.to_string());
+            }
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(ScatterError::InvalidTraining(format!(
-                "weight decay must be finite and non-negative, got {}",
-                self.weight_decay
-            )));
+            let given = self.weight_decay.to_string();
+            return bad("weight_decay", "finite and non-negative", given);
         }
         let norm = &self.normalization;
         if norm.mean.len() != norm.std.len() {
-            return Err(ScatterError::InvalidTraining(format!(
-                "normalisation has {} means and {} standard deviations",
-                norm.mean.len(),
-                norm.std.len()
-            )));
+            return Err(TrainingError::NormalizationLengths {
+                means: norm.mean.len(),
+                stds: norm.std.len(),
+            }
+            .into());
         }
         if let Some(c) = norm.std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(ScatterError::InvalidTraining(format!(
-                "normalisation std of channel {c} must be finite and positive, got {}",
-                norm.std[c]
-            )));
+            let name = format!("normalization.std[{c}]");
+            return bad(&name, "finite and positive", norm.std[c].to_string());
         }
         if let Some(c) = norm.mean.iter().position(|m| !m.is_finite()) {
-            return Err(ScatterError::InvalidTraining(format!(
-                "normalisation mean of channel {c} must be finite, got {}",
-                norm.mean[c]
-            )));
+            let name = format!("normalization.mean[{c}]");
+            return bad(&name, "finite", norm.mean[c].to_string());
         }
         Ok(())
     }

@@ -22,25 +22,9 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-/// The paper's named heads, as they appear in experiment grids, run records and command lines
-/// (`linear`, `wrn`, `mlp`); [`HeadKind::config`] gives the architecture.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum HeadKind {
-    /// Batch norm and one linear layer (the paper's `LL`).
-    Linear,
-    /// The paper's WRN hybrid, `k = 8`, `n = 4` ([`HeadConfig::wrn`]).
-    Wrn,
-    /// Batch norm, one hidden layer of 512 with ReLU, the classifier.
-    Mlp,
-}
+use crate::experiment::HeadKind;
 
 impl HeadKind {
-    /// Every kind, in the order of the paper's tables.
-    pub const ALL: [HeadKind; 3] = [HeadKind::Linear, HeadKind::Wrn, HeadKind::Mlp];
-
     /// The architecture of this head.
     pub fn config(self) -> HeadConfig {
         match self {
@@ -48,45 +32,6 @@ impl HeadKind {
             HeadKind::Wrn => HeadConfig::wrn(),
             HeadKind::Mlp => HeadConfig::Mlp { hidden: vec![512] },
         }
-    }
-
-    /// `linear`, `wrn` or `mlp`.
-    pub fn name(self) -> &'static str {
-        match self {
-            HeadKind::Linear => "linear",
-            HeadKind::Wrn => "wrn",
-            HeadKind::Mlp => "mlp",
-        }
-    }
-
-    /// The suffix of the paper's row labels: `LL` for the linear head, else the name in capitals.
-    pub fn label(self) -> &'static str {
-        match self {
-            HeadKind::Linear => "LL",
-            HeadKind::Wrn => "WRN",
-            HeadKind::Mlp => "MLP",
-        }
-    }
-}
-
-impl std::fmt::Display for HeadKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for HeadKind {
-    type Err = crate::ScatterError;
-
-    fn from_str(name: &str) -> crate::Result<Self> {
-        HeadKind::ALL
-            .into_iter()
-            .find(|k| k.name() == name)
-            .ok_or_else(|| crate::ScatterError::InvalidParameter {
-                name: "head",
-                value: name.to_string(),
-                reason: "expected linear, wrn or mlp",
-            })
     }
 }
 

@@ -9,20 +9,21 @@
 pub mod baseline;
 pub mod checkpoint;
 mod config;
+mod eval;
 pub mod experiment;
+mod fit;
 mod heads;
 mod model;
 pub mod optim;
 mod report;
-mod trainer;
+mod validate;
 
 pub use checkpoint::{FILTERS_FILE, remove_checkpoint};
 pub use config::{
     FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule, TrainConfig,
 };
-pub use heads::{
-    BasicBlock, Head, HeadConfig, HeadKind, LinearHead, MlpHead, PlainBatchNorm, WrnHead,
-};
+pub use eval::evaluate;
+pub use fit::fit;
+pub use heads::{BasicBlock, Head, HeadConfig, LinearHead, MlpHead, PlainBatchNorm, WrnHead};
 pub use model::{Hybrid, HybridConfig, num_trainable_params};
 pub use report::{EpochStats, TrainReport};
-pub use trainer::{evaluate, fit};

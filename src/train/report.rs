@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::filters::trajectory::FilterTrajectory;
+use crate::filters::diagnostics::ALIASING_WARNING;
+use crate::trajectory::{FilterTrajectory, TrajectoryPoint};
 
 /// Statistics of one finished epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,4 +37,70 @@ pub struct TrainReport {
     /// [`ALIASING_WARNING`](crate::filters::diagnostics::ALIASING_WARNING) of its energy.
     #[serde(default)]
     pub warnings: Vec<String>,
+}
+
+/// A warning when a wavelet of `point` aliases more than [`ALIASING_WARNING`] of its energy while
+/// it did not at the start of the trajectory (kymatio's own `L = 1` frame starts above it).
+pub(super) fn aliasing_warning(
+    trajectory: &FilterTrajectory,
+    point: &TrajectoryPoint,
+) -> Option<String> {
+    let start = trajectory.points.first()?.aliasing.as_ref()?;
+    let now = point.aliasing.as_ref()?;
+    let (n, fraction) = now.iter().enumerate().find(|&(n, &f)| {
+        f > ALIASING_WARNING && start.get(n).is_some_and(|&s| s <= ALIASING_WARNING)
+    })?;
+    let big_l = point.bank.num_orientations();
+    Some(format!(
+        "warning: after epoch {}, wavelet {n} (j = {}, l = {}) aliases {:.0} % of its spectral energy \
+         (more than {:.0} %, from {:.0} % at the start): learning moved it out of the band its \
+         scale keeps (see MorletFilterBank::aliasing, aliasing_penalty); reported once per run",
+        point.epoch,
+        n / big_l,
+        n % big_l,
+        100.0 * fraction,
+        100.0 * ALIASING_WARNING,
+        100.0 * start[n],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(epoch: usize, aliasing: Vec<f64>) -> TrajectoryPoint {
+        TrajectoryPoint {
+            epoch,
+            bank: crate::filters::FilterBankParams::tight_frame(1, 3).unwrap(),
+            aliasing: Some(aliasing),
+        }
+    }
+
+    #[test]
+    fn aliasing_warns_when_a_wavelet_crosses_the_level() {
+        let trajectory = FilterTrajectory {
+            points: vec![point(0, vec![0.1, 0.2, 0.7])],
+        };
+        // Wavelet 2 started above the level: not a crossing.
+        assert_eq!(
+            aliasing_warning(&trajectory, &point(1, vec![0.1, 0.3, 0.9])),
+            None
+        );
+        let w = aliasing_warning(&trajectory, &point(2, vec![0.1, 0.6, 0.9])).unwrap();
+        assert!(
+            w.contains("epoch 2, wavelet 1 (j = 0, l = 1) aliases 60 %"),
+            "{w}"
+        );
+        // Nothing recorded at the start: nothing to compare with.
+        let bare = FilterTrajectory {
+            points: vec![TrajectoryPoint {
+                aliasing: None,
+                ..point(0, vec![])
+            }],
+        };
+        assert_eq!(
+            aliasing_warning(&bare, &point(1, vec![0.9, 0.9, 0.9])),
+            None
+        );
+    }
 }

@@ -1,11 +1,12 @@
-//! The training loop: mini-batch SGD under a one-cycle schedule, evaluation, checkpoints, resume.
+//! The training loop: mini-batch SGD under a one-cycle schedule, evaluation when due,
+//! checkpoints, resume. [`fit`] is four lines over a private [`Trainer`]; what it checks first is
+//! in [`validate`](super::validate), the evaluation and the feature cache in
+//! [`eval`](super::eval), the checkpoint files in [`checkpoint`](super::checkpoint).
 
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -13,72 +14,17 @@ use rand::seq::SliceRandom;
 
 use super::checkpoint::CheckpointDir;
 use super::config::{FitOptions, TrainConfig};
+use super::eval::{
+    FeatureCache, batch_tensor, evaluate, evaluate_cached, is_identity, labels_tensor,
+    loss_and_correct,
+};
 use super::model::Hybrid;
 use super::optim::{OneCycle, ParamGroupOptimizer};
-use super::report::{EpochStats, TrainReport};
+use super::report::{EpochStats, TrainReport, aliasing_warning};
+use super::validate::validate;
 use crate::data::ImageDataset;
-use crate::data::augment::{Augmentation, Normalization, make_batch};
-use crate::error::{Result, ScatterError};
-use crate::filters::diagnostics::ALIASING_WARNING;
-use crate::filters::trajectory::{FilterTrajectory, TrajectoryPoint};
-
-/// Cached scattering features of a data set (for frozen filters without augmentation, where the
-/// scattering of an image never changes during training).
-struct FeatureCache {
-    values: Vec<f32>,
-    shape: [usize; 3],
-}
-
-impl FeatureCache {
-    fn build(model: &Hybrid, ds: &ImageDataset, config: &TrainConfig, aug: &Augmentation) -> Self {
-        let inference = model.valid();
-        let device = inference.scattering.filters.xi.val().device();
-        let mut values = Vec::new();
-        let mut shape = [0; 3];
-        let mut rng = ChaCha8Rng::seed_from_u64(0); // unused: `aug` is deterministic here
-        let indices: Vec<usize> = (0..ds.len()).collect();
-        for chunk in indices.chunks(config.eval_batch_size) {
-            let images = batch_tensor(ds, chunk, aug, &config.normalization, &mut rng, &device);
-            let f = inference.features(images);
-            let [_, c, h, w] = f.dims();
-            shape = [c, h, w];
-            values.extend(
-                f.into_data()
-                    .convert::<f32>()
-                    .try_into_vec::<f32>()
-                    .expect("f32"),
-            );
-        }
-        Self { values, shape }
-    }
-
-    fn batch(&self, indices: &[usize], device: &Device) -> Tensor<4> {
-        let per = self.shape.iter().product::<usize>();
-        let mut data = Vec::with_capacity(per * indices.len());
-        for &i in indices {
-            data.extend_from_slice(&self.values[i * per..(i + 1) * per]);
-        }
-        let [c, h, w] = self.shape;
-        Tensor::from_data(TensorData::new(data, [indices.len(), c, h, w]), device)
-    }
-}
-
-fn batch_tensor(
-    ds: &ImageDataset,
-    indices: &[usize],
-    aug: &Augmentation,
-    norm: &Normalization,
-    rng: &mut ChaCha8Rng,
-    device: &Device,
-) -> Tensor<4> {
-    let (data, shape) = make_batch(ds, indices, aug, norm, rng);
-    Tensor::from_data(TensorData::new(data, shape), device)
-}
-
-fn labels_tensor(ds: &ImageDataset, indices: &[usize], device: &Device) -> Tensor<1, Int> {
-    let labels: Vec<i64> = indices.iter().map(|&i| ds.labels[i] as i64).collect();
-    Tensor::from_data(TensorData::new(labels, [indices.len()]), device)
-}
+use crate::error::Result;
+use crate::trajectory::{FilterTrajectory, TrajectoryPoint};
 
 /// Seed of epoch `epoch`'s shuffle and augmentation: a pure function of the run seed and the
 /// epoch, so that a resumed run draws exactly what an uninterrupted one draws.
@@ -86,79 +32,6 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(epoch as u64);
     rng
-}
-
-fn is_identity(aug: &Augmentation) -> bool {
-    aug.random_crop.is_none() && !aug.horizontal_flip && aug.cutout.is_none()
-}
-
-/// Mean cross-entropy and accuracy of `model` on `ds` (inference mode: running batch-norm
-/// statistics, no autodiff).
-pub fn evaluate(
-    model: &Hybrid,
-    ds: &ImageDataset,
-    aug: &Augmentation,
-    norm: &Normalization,
-    batch_size: usize,
-) -> (f64, f64) {
-    let inference = model.valid();
-    let device = inference.scattering.filters.xi.val().device();
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    mean_loss_and_accuracy(ds, batch_size, &device, |chunk| {
-        inference.forward(batch_tensor(ds, chunk, aug, norm, &mut rng, &device))
-    })
-}
-
-/// As [`evaluate`], with the scattering features of `ds` taken from `cache`.
-fn evaluate_cached(
-    model: &Hybrid,
-    cache: &FeatureCache,
-    ds: &ImageDataset,
-    batch_size: usize,
-) -> (f64, f64) {
-    let inference = model.valid();
-    let device = inference.scattering.filters.xi.val().device();
-    let head = inference.head;
-    mean_loss_and_accuracy(ds, batch_size, &device, |chunk| {
-        head.forward(cache.batch(chunk, &device))
-    })
-}
-
-/// Mean cross-entropy and accuracy over `ds` in batches of `batch_size`, `logits` giving the
-/// logits of the images at the given indices.
-fn mean_loss_and_accuracy(
-    ds: &ImageDataset,
-    batch_size: usize,
-    device: &Device,
-    mut logits: impl FnMut(&[usize]) -> Tensor<2>,
-) -> (f64, f64) {
-    let indices: Vec<usize> = (0..ds.len()).collect();
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for chunk in indices.chunks(batch_size.max(1)) {
-        let (l, c) = loss_and_correct(logits(chunk), labels_tensor(ds, chunk, device));
-        loss += l.into_scalar::<f64>() * chunk.len() as f64;
-        correct += c;
-    }
-    let n = ds.len().max(1) as f64;
-    (loss / n, correct as f64 / n)
-}
-
-/// Mean cross-entropy (a scalar tensor, differentiable) and the number of correct predictions.
-fn loss_and_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, usize) {
-    let device = logits.device();
-    let [b, _] = logits.dims();
-    let correct = logits
-        .clone()
-        .argmax(1)
-        .reshape([b])
-        .equal(targets.clone())
-        .int()
-        .sum()
-        .into_scalar::<i64>() as usize;
-    let loss = CrossEntropyLossConfig::new()
-        .init(&device)
-        .forward(logits, targets);
-    (loss, correct)
 }
 
 /// Trains `model` on `train` and evaluates on `test` with the protocol of the paper: SGD with
@@ -181,7 +54,7 @@ fn loss_and_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> (Tensor<1>, u
 /// one from a record) for each run.
 ///
 /// # Errors
-/// [`ScatterError::InvalidTraining`], before the first step, for an invalid configuration, empty
+/// [`TrainingError`](crate::error::TrainingError), before the first step, for an invalid configuration, empty
 /// data sets, or data that does not fit the model: another channel count, an image size that the
 /// augmentation does not bring to the model's input size (or a crop that does not fit the
 /// images), a label outside the model's classes, a normalisation for another channel count.
@@ -209,7 +82,7 @@ pub fn fit(
 /// by value and hand back the updated one, so the steps that change the model take it and return
 /// it, the others borrow it.
 ///
-/// The order of the steps is [`fit`]'s: [`new`](Self::new) (which [`validate`](Self::validate)s
+/// The order of the steps is [`fit`]'s: [`new`](Self::new) (which [`validate`]s
 /// and claims the checkpoint directory), [`resume`](Self::resume),
 /// [`cache_features`](Self::cache_features), then [`run`](Self::run), which per epoch calls
 /// [`run_epoch`](Self::run_epoch), [`evaluate`](Self::evaluate), [`record`](Self::record) and
@@ -241,7 +114,7 @@ struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    /// Validates the run ([`Trainer::validate`]), claims the checkpoint directory and builds the
+    /// Validates the run ([`validate`]), claims the checkpoint directory and builds the
     /// two optimisers with their one-cycle schedules over all epochs; nothing is trained yet.
     fn new(
         model: &Hybrid,
@@ -250,7 +123,7 @@ impl<'a> Trainer<'a> {
         config: &'a TrainConfig,
         options: &'a FitOptions,
     ) -> Result<Self> {
-        let batches = Self::validate(model, train, test, config)?;
+        let batches = validate(model, train, test, config)?;
         let total_steps = config.epochs * batches; // checked by `validate`
         let started = Instant::now();
         // The checkpoint directory is checked (and claimed) before any training.
@@ -284,51 +157,6 @@ impl<'a> Trainer<'a> {
             bar: None,
             started,
         })
-    }
-
-    /// Checks everything that can be checked before the first step: the configuration, data sets
-    /// that are not empty and fit the model ([`check_data`]), an autodiff device, and a step
-    /// count that a `usize` holds. Returns the number of mini-batches per epoch.
-    ///
-    /// # Errors
-    /// [`ScatterError::InvalidTraining`], naming what does not fit.
-    fn validate(
-        model: &Hybrid,
-        train: &ImageDataset,
-        test: &ImageDataset,
-        config: &TrainConfig,
-    ) -> Result<usize> {
-        config.check()?;
-        if train.is_empty() || test.is_empty() {
-            return Err(ScatterError::InvalidTraining(format!(
-                "empty data set: {} training and {} test images",
-                train.len(),
-                test.len()
-            )));
-        }
-        if train.channels() != model.in_channels() || test.channels() != model.in_channels() {
-            return Err(ScatterError::InvalidTraining(format!(
-                "the model expects {} channels, the data sets have {} (train) and {} (test)",
-                model.in_channels(),
-                train.channels(),
-                test.channels()
-            )));
-        }
-        check_data(model, train, "training", &config.augmentation, config)?;
-        check_data(model, test, "test", &config.test_augmentation, config)?;
-        if !model.scattering.filters.xi.val().device().is_autodiff() {
-            return Err(ScatterError::InvalidTraining(
-                "the model must live on an autodiff device (`device.autodiff()`)".into(),
-            ));
-        }
-        let batches = train.len().div_ceil(config.batch_size);
-        config.epochs.checked_mul(batches).ok_or_else(|| {
-            ScatterError::InvalidTraining(format!(
-                "{} epochs of {batches} batches is more optimiser steps than a usize can count",
-                config.epochs
-            ))
-        })?;
-        Ok(batches)
     }
 
     /// Continues from the checkpoint when asked to and one exists: the model, both optimisers'
@@ -588,28 +416,6 @@ fn trajectory_point(model: &Hybrid, epoch: usize) -> Option<TrajectoryPoint> {
     })
 }
 
-/// A warning when a wavelet of `point` aliases more than [`ALIASING_WARNING`] of its energy while
-/// it did not at the start of the trajectory (kymatio's own `L = 1` frame starts above it).
-fn aliasing_warning(trajectory: &FilterTrajectory, point: &TrajectoryPoint) -> Option<String> {
-    let start = trajectory.points.first()?.aliasing.as_ref()?;
-    let now = point.aliasing.as_ref()?;
-    let (n, fraction) = now.iter().enumerate().find(|&(n, &f)| {
-        f > ALIASING_WARNING && start.get(n).is_some_and(|&s| s <= ALIASING_WARNING)
-    })?;
-    let big_l = point.bank.num_orientations();
-    Some(format!(
-        "warning: after epoch {}, wavelet {n} (j = {}, l = {}) aliases {:.0} % of its spectral energy \
-         (more than {:.0} %, from {:.0} % at the start): learning moved it out of the band its \
-         scale keeps (see MorletFilterBank::aliasing, aliasing_penalty); reported once per run",
-        point.epoch,
-        n / big_l,
-        n % big_l,
-        100.0 * fraction,
-        100.0 * ALIASING_WARNING,
-        100.0 * start[n],
-    ))
-}
-
 fn progress_bar(
     show: bool,
     config: &TrainConfig,
@@ -628,115 +434,4 @@ fn progress_bar(
         bar.set_position(((first_epoch - 1) * batches) as u64);
         bar
     })
-}
-
-/// Checks that `ds` fits `model` under `aug` and the configuration's normalisation, so that
-/// no batch of it can panic: labels within the model's classes and one per image, a
-/// normalisation per channel, crops that fit the images, and images that `aug` brings to the
-/// model's input size.
-fn check_data(
-    model: &Hybrid,
-    ds: &ImageDataset,
-    which: &str,
-    aug: &Augmentation,
-    config: &TrainConfig,
-) -> Result<()> {
-    let bad = |message: String| Err(ScatterError::InvalidTraining(message));
-    let (c, h, w) = (ds.channels(), ds.height(), ds.width());
-    if ds.labels.len() != ds.images.shape()[0] {
-        return bad(format!(
-            "the {which} set has {} images but {} labels",
-            ds.images.shape()[0],
-            ds.labels.len()
-        ));
-    }
-    let classes = model.num_classes();
-    if let Some((i, &label)) = ds.labels.iter().enumerate().find(|(_, l)| **l >= classes) {
-        return bad(format!(
-            "{which} image {i} has label {label}, but the model has {classes} classes (labels 0..{classes})"
-        ));
-    }
-    if config.normalization.mean.len() != c {
-        return bad(format!(
-            "the normalisation has {} channels, the {which} images {c}",
-            config.normalization.mean.len()
-        ));
-    }
-    let (mut ch, mut cw) = (h, w);
-    if let Some(s) = aug.center_crop {
-        if s == 0 || s > h || s > w {
-            return bad(format!(
-                "the {which} centre crop {s} does not fit {h}x{w} images"
-            ));
-        }
-        (ch, cw) = (s, s);
-    }
-    if let Some(rc) = aug.random_crop {
-        let fits = |side: usize| side.checked_add(rc.padding.saturating_mul(2));
-        if rc.size == 0
-            || fits(ch).is_none_or(|s| rc.size > s)
-            || fits(cw).is_none_or(|s| rc.size > s)
-        {
-            return bad(format!(
-                "the {which} random crop {} with padding {} does not fit {ch}x{cw} images",
-                rc.size, rc.padding
-            ));
-        }
-    }
-    if aug.cutout == Some(0) {
-        return bad(format!("the {which} cutout size must be positive"));
-    }
-    let (oh, ow) = aug.output_size(h, w);
-    let [mh, mw] = model.input_size();
-    if (oh, ow) != (mh, mw) {
-        return bad(format!(
-            "the {which} images are {h}x{w}{}, the model expects {mh}x{mw}",
-            if (oh, ow) == (h, w) {
-                String::new()
-            } else {
-                format!(" ({oh}x{ow} after cropping)")
-            }
-        ));
-    }
-    Ok(())
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn point(epoch: usize, aliasing: Vec<f64>) -> TrajectoryPoint {
-        TrajectoryPoint {
-            epoch,
-            bank: crate::filters::FilterBankParams::tight_frame(1, 3).unwrap(),
-            aliasing: Some(aliasing),
-        }
-    }
-
-    #[test]
-    fn aliasing_warns_when_a_wavelet_crosses_the_level() {
-        let trajectory = FilterTrajectory {
-            points: vec![point(0, vec![0.1, 0.2, 0.7])],
-        };
-        // Wavelet 2 started above the level: not a crossing.
-        assert_eq!(
-            aliasing_warning(&trajectory, &point(1, vec![0.1, 0.3, 0.9])),
-            None
-        );
-        let w = aliasing_warning(&trajectory, &point(2, vec![0.1, 0.6, 0.9])).unwrap();
-        assert!(
-            w.contains("epoch 2, wavelet 1 (j = 0, l = 1) aliases 60 %"),
-            "{w}"
-        );
-        // Nothing recorded at the start: nothing to compare with.
-        let bare = FilterTrajectory {
-            points: vec![TrajectoryPoint {
-                aliasing: None,
-                ..point(0, vec![])
-            }],
-        };
-        assert_eq!(
-            aliasing_warning(&bare, &point(1, vec![0.9, 0.9, 0.9])),
-            None
-        );
-    }
 }

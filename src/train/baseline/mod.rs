@@ -27,51 +27,13 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, ScatterError};
+use crate::error::{Result, TrainingError};
 
-/// Per-feature standardisation fitted on a training set: `(x − mean) / std`, with `std = 1` for
-/// constant features (which then become 0).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Standardizer {
-    mean: Vec<f64>,
-    std: Vec<f64>,
-}
+mod standardize;
+mod tables;
 
-impl Standardizer {
-    /// Mean and (population) standard deviation of every column of `x` (`[n, d]`).
-    pub fn fit(x: ArrayView2<'_, f64>) -> Self {
-        let n = x.nrows().max(1) as f64;
-        let mean: Vec<f64> = x.sum_axis(Axis(0)).iter().map(|s| s / n).collect();
-        let std = x
-            .axis_iter(Axis(1))
-            .zip(&mean)
-            .map(|(col, m)| {
-                let var = col.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n;
-                if var > 0.0 { var.sqrt() } else { 1.0 }
-            })
-            .collect();
-        Self { mean, std }
-    }
-
-    /// `x` standardised with the fitted statistics.
-    ///
-    /// # Panics
-    /// If `x` has another number of columns than the fitted data.
-    pub fn apply(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
-        assert_eq!(
-            x.ncols(),
-            self.mean.len(),
-            "standardiser fitted on other features"
-        );
-        let mut out = x.to_owned();
-        for mut row in out.rows_mut() {
-            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
-                *v = (*v - m) / s;
-            }
-        }
-        out
-    }
-}
+pub use standardize::Standardizer;
+pub use tables::{BaselineRecord, baseline_tables};
 
 /// How to train one model.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,7 +79,7 @@ impl LogisticModel {
     /// Trains on `x` (`[n, d]`) with labels `y` in `0..classes`.
     ///
     /// # Errors
-    /// [`ScatterError::InvalidTraining`] for mismatched sizes, a label out of range, no sample,
+    /// [`TrainingError`](crate::error::TrainingError) for mismatched sizes, a label out of range, no sample,
     /// or a non-finite feature; the solver's own failure, as the same variant.
     pub fn fit(
         x: ArrayView2<'_, f64>,
@@ -127,10 +89,12 @@ impl LogisticModel {
     ) -> Result<Self> {
         check_data(x, y, classes)?;
         if !(options.l2.is_finite() && options.l2 >= 0.0) {
-            return Err(ScatterError::InvalidTraining(format!(
-                "L2 strength must be finite and non-negative, got {}",
-                options.l2
-            )));
+            return Err(TrainingError::Setting {
+                name: "l2".into(),
+                expected: "finite and non-negative",
+                given: options.l2.to_string(),
+            }
+            .into());
         }
         let d = x.ncols();
         let problem = Objective {
@@ -143,7 +107,7 @@ impl LogisticModel {
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
             .with_tolerance_grad(options.tolerance)
             .and_then(|s| s.with_tolerance_cost(0.0))
-            .map_err(|e| ScatterError::InvalidTraining(format!("L-BFGS: {e}")))?;
+            .map_err(|e| TrainingError::Solver(e.to_string()))?;
         let result = Executor::new(problem, solver)
             .configure(|state| {
                 state
@@ -151,13 +115,13 @@ impl LogisticModel {
                     .max_iters(options.max_iterations)
             })
             .run()
-            .map_err(|e| ScatterError::InvalidTraining(format!("L-BFGS: {e}")))?;
+            .map_err(|e| TrainingError::Solver(e.to_string()))?;
         let state = result.state();
         let param = state
             .get_best_param()
             .or(state.get_param())
             .cloned()
-            .ok_or_else(|| ScatterError::InvalidTraining("L-BFGS returned no solution".into()))?;
+            .ok_or_else(|| TrainingError::Solver("returned no solution".into()))?;
         let (objective, gradient) = result
             .problem
             .problem
@@ -206,19 +170,25 @@ impl LogisticModel {
 }
 
 fn check_data(x: ArrayView2<'_, f64>, y: &[usize], classes: usize) -> Result<()> {
-    let bad = |m: String| Err(ScatterError::InvalidTraining(m));
     if x.nrows() != y.len() || y.is_empty() || classes == 0 {
-        return bad(format!(
-            "{} feature rows, {} labels, {classes} classes",
-            x.nrows(),
-            y.len()
-        ));
+        return Err(TrainingError::Features {
+            rows: x.nrows(),
+            labels: y.len(),
+            classes,
+        }
+        .into());
     }
-    if let Some(l) = y.iter().find(|&&l| l >= classes) {
-        return bad(format!("label {l} is not below the class count {classes}"));
+    if let Some((index, &label)) = y.iter().enumerate().find(|&(_, &l)| l >= classes) {
+        return Err(TrainingError::LabelOutOfRange {
+            set: "baseline",
+            index,
+            label,
+            classes,
+        }
+        .into());
     }
-    if x.iter().any(|v| !v.is_finite()) {
-        return bad("a feature is not finite".into());
+    if let Some(((row, column), &value)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(TrainingError::NonFiniteFeature { row, column, value }.into());
     }
     Ok(())
 }
@@ -319,7 +289,7 @@ pub struct BaselineResult {
 /// ties go to the larger `λ`), refits on all of `train` and scores on `test`.
 ///
 /// # Errors
-/// As [`LogisticModel::fit`], and [`ScatterError::InvalidTraining`] if a class has fewer samples
+/// As [`LogisticModel::fit`], and [`TrainingError`](crate::error::TrainingError) if a class has fewer samples
 /// than folds or the grid is empty.
 #[allow(clippy::too_many_arguments)]
 pub fn converged_baseline(
@@ -335,9 +305,17 @@ pub fn converged_baseline(
     check_data(train, train_labels, classes)?;
     check_data(test, test_labels, classes)?;
     if grid.is_empty() || folds < 2 {
-        return Err(ScatterError::InvalidTraining(
-            "cross-validation needs at least one strength and two folds".into(),
-        ));
+        let (name, given) = if grid.is_empty() {
+            ("grid", "no strength".to_string())
+        } else {
+            ("folds", folds.to_string())
+        };
+        return Err(TrainingError::Setting {
+            name: name.into(),
+            expected: "at least one strength and two folds",
+            given,
+        }
+        .into());
     }
     let fold = stratified_folds(train_labels, classes, folds, seed)?;
     let scores: Vec<(f64, f64)> = grid
@@ -400,10 +378,12 @@ fn stratified_folds(
     for class in 0..classes {
         let mut members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
         if !members.is_empty() && members.len() < folds {
-            return Err(ScatterError::InvalidTraining(format!(
-                "class {class} has {} samples, fewer than the {folds} folds",
-                members.len()
-            )));
+            return Err(TrainingError::TooFewSamples {
+                class,
+                samples: members.len(),
+                folds,
+            }
+            .into());
         }
         members.shuffle(&mut rng);
         for (rank, &i) in members.iter().enumerate() {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::FilterBankParams;
 use crate::error::{Result, ScatterError, io_error};
+use crate::filters::FilterBankParams;
 
 /// Name of the trajectory file inside a training checkpoint directory.
 pub const CHECKPOINT_FILTERS_FILE: &str = "filters.json";

@@ -1,0 +1,187 @@
+//! Diagnostics of an experiment's runs from their records ([`RunRecord`]): how far learned
+//! filters moved, how much they alias, their frame bounds, and the test-accuracy curves.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::distance::{arc_distance, bank_distance};
+use super::littlewood_paley::bank_frame_bounds;
+use super::plot::{LinePlot, Series, render_line_plots};
+use crate::error::Result;
+use crate::experiment::RunRecord;
+use crate::experiment::stats::mean_std;
+use crate::filters::InitKind;
+use crate::filters::diagnostics::ALIASING_WARNING;
+
+/// Appends the diagnostics of `records` at `sizes` to `md` (Markdown, means over seeds): per
+/// (init, LS/S, size) the test and final training accuracy and loss; for learnable filters the
+/// Hungarian distance between the learned and the initial bank ([`bank_distance`]), the mean
+/// absolute change of each parameter family between matched wavelets, the largest aliasing
+/// fraction and the number of wavelets above [`ALIASING_WARNING`], and the symmetrised
+/// Littlewood–Paley frame bounds ([`bank_frame_bounds`]) on the 36×36 padded grid.
+pub fn diagnostics_table(md: &mut String, records: &[RunRecord], sizes: &[usize]) {
+    let _ = writeln!(
+        md,
+        "\n### Diagnostics (means over seeds)\n\nTrain accuracy and loss of the final epoch; for \
+         learnable filters, the Hungarian distance between the learned and the initial bank \
+         (per filter), the mean absolute change of each parameter family between matched \
+         wavelets, the largest aliasing fraction of a learned wavelet and the number of wavelets \
+         above {:.0} % (summed over seeds), and the symmetrised Littlewood–Paley frame bounds of \
+         the learned banks on the 36×36 padded grid (initial banks in parentheses).\n",
+        100.0 * ALIASING_WARNING
+    );
+    let _ = writeln!(
+        md,
+        "| init | arch | size | test (%) | train (%) | train loss | distance | Δσ | Δξ | Δθ | Δslant | max aliasing | > {:.0} % | A | B |",
+        100.0 * ALIASING_WARNING
+    );
+    let _ = writeln!(
+        md,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for init in [InitKind::TightFrame, InitKind::Random] {
+        for learnable in [true, false] {
+            for &size in sizes {
+                let group: Vec<&RunRecord> = records
+                    .iter()
+                    .filter(|r| {
+                        r.cell.init == init
+                            && r.cell.learnable == learnable
+                            && r.cell.train_size == size
+                    })
+                    .collect();
+                if group.is_empty() {
+                    continue;
+                }
+                let mean = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Option<f64> {
+                    let v: Vec<f64> = group.iter().filter_map(|r| f(r)).collect();
+                    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+                };
+                let fmt = |v: Option<f64>, digits: usize| {
+                    v.map_or("–".to_string(), |v| format!("{v:.digits$}"))
+                };
+                let test = mean(&|r| Some(100.0 * r.test_accuracy));
+                let train = mean(&|r| r.final_train_accuracy.map(|a| 100.0 * a));
+                let loss = mean(&|r| Some(r.final_train_loss));
+                let mut cells = vec![fmt(test, 2), fmt(train, 2), fmt(loss, 4)];
+                if learnable {
+                    let moved = |r: &RunRecord| -> Option<[f64; 5]> {
+                        let (a, b) = (r.initial_bank.as_ref()?, r.final_bank.as_ref()?);
+                        let d = bank_distance(a, b).ok()?;
+                        let mut fam = [0.0; 4];
+                        for p in &d.pairs {
+                            let (x, y) = (&a.wavelets()[p.index_a], &b.wavelets()[p.index_b]);
+                            fam[0] += (x.sigma - y.sigma).abs();
+                            fam[1] += (x.xi - y.xi).abs();
+                            fam[2] += arc_distance(x.theta, y.theta);
+                            fam[3] += (x.slant - y.slant).abs();
+                        }
+                        let n = d.pairs.len() as f64;
+                        Some([d.mean(), fam[0] / n, fam[1] / n, fam[2] / n, fam[3] / n])
+                    };
+                    for i in 0..5 {
+                        cells.push(fmt(mean(&|r| moved(r).map(|m| m[i])), 3));
+                    }
+                    let worst = mean(&|r| {
+                        r.final_aliasing
+                            .as_ref()
+                            .map(|a| 100.0 * a.iter().fold(0.0f64, |m, v| m.max(*v)))
+                    });
+                    cells.push(fmt(worst, 1).to_string() + " %");
+                    let above: usize = group
+                        .iter()
+                        .filter_map(|r| r.final_aliasing.as_ref())
+                        .map(|a| a.iter().filter(|&&v| v > ALIASING_WARNING).count())
+                        .sum();
+                    cells.push(above.to_string());
+                    let bounds = |r: &RunRecord, initial: bool| {
+                        let bank = if initial {
+                            &r.initial_bank
+                        } else {
+                            &r.final_bank
+                        };
+                        bank.as_ref()
+                            .map(|b| bank_frame_bounds(b, 36, 36).symmetric)
+                    };
+                    let lower = mean(&|r| bounds(r, false).map(|b| b.lower));
+                    let lower0 = mean(&|r| bounds(r, true).map(|b| b.lower));
+                    let upper = mean(&|r| bounds(r, false).map(|b| b.upper));
+                    let upper0 = mean(&|r| bounds(r, true).map(|b| b.upper));
+                    cells.push(format!("{} ({})", fmt(lower, 4), fmt(lower0, 4)));
+                    cells.push(format!("{} ({})", fmt(upper, 4), fmt(upper0, 4)));
+                } else {
+                    cells.extend(std::iter::repeat_n("–".to_string(), 9));
+                }
+                let _ = writeln!(
+                    md,
+                    "| {} | {}+LL | {size} | {} |",
+                    init.label(),
+                    if learnable { "LS" } else { "S" },
+                    cells.join(" | ")
+                );
+            }
+        }
+    }
+}
+
+/// Test accuracy against the epoch, TF LS and TF S at 100 images (mean and mean ± std over
+/// seeds), written as a PNG to `path`; `false` (nothing written) when the records hold no such
+/// curves.
+///
+/// # Errors
+/// As [`render_line_plots`].
+pub fn learning_curve(records: &[RunRecord], path: &Path) -> Result<bool> {
+    let mut series = Vec::new();
+    for (learnable, color) in [(true, [200, 60, 40]), (false, [40, 90, 200])] {
+        let curves: Vec<&Vec<(usize, f64)>> = records
+            .iter()
+            .filter(|r| {
+                r.cell.init == InitKind::TightFrame
+                    && r.cell.learnable == learnable
+                    && r.cell.train_size == 100
+                    && r.test_curve.len() > 1
+            })
+            .map(|r| &r.test_curve)
+            .collect();
+        if curves.is_empty() {
+            return Ok(false);
+        }
+        let mut by_epoch: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        for c in &curves {
+            for &(e, a) in c.iter() {
+                by_epoch.entry(e).or_default().push(100.0 * a);
+            }
+        }
+        let stats: Vec<(f64, f64, f64)> = by_epoch
+            .iter()
+            .map(|(&e, v)| {
+                let (m, s) = mean_std(v);
+                (e as f64, m, s)
+            })
+            .collect();
+        let name = if learnable { "TF LS+LL" } else { "TF S+LL" };
+        series.push(Series {
+            label: Some(format!("{name}, mean of {} seeds", curves.len())),
+            points: stats.iter().map(|&(e, m, _)| (e, m)).collect(),
+            color,
+            dashed: false,
+        });
+        for sign in [-1.0, 1.0] {
+            series.push(Series {
+                label: (sign > 0.0).then(|| format!("{name}, mean +/- std")),
+                points: stats.iter().map(|&(e, m, s)| (e, m + sign * s)).collect(),
+                color,
+                dashed: true,
+            });
+        }
+    }
+    let plot = LinePlot {
+        title: "Fashion-MNIST, 100 training images, paper's linear-head protocol".into(),
+        x_label: "epoch (one batch of 100 images each)".into(),
+        y_label: "test accuracy (%)".into(),
+        series,
+    };
+    render_line_plots(path, &[plot], 1, (900, 520))?;
+    Ok(true)
+}
