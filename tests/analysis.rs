@@ -25,9 +25,8 @@ fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-#[path = "support/scratch.rs"]
-mod scratch;
-use scratch::scratch as temp_dir;
+mod support;
+use support::scratch::scratch as temp_dir;
 
 /// Our closed-form spectra agree with kymatio's spatial construction to ~1e-9 of each filter's
 /// peak (`filters::spatial` tests), so the sums agree to ~1e-9 absolute; 1e-5 relative plus

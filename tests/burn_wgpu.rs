@@ -9,8 +9,8 @@ use learnable_scattering::nn::spectral::{fft2, ifft2};
 use learnable_scattering::nn::{FilterInit, Scattering2dConfig, Trainable};
 use ndarray::Array4;
 
-mod common;
-use common::{max_rel, tensor4, to_vec};
+mod support;
+use support::numeric::{max_rel, tensor4, to_vec};
 
 fn device() -> Device {
     Device::wgpu(Default::default())

@@ -7,22 +7,25 @@
 //! inputs of issue 12), then [`MUTATIONS`] inputs made by a fixed-seed mutation loop (bit flips,
 //! interesting integers at random offsets, truncation, insertion, deletion, duplication, splicing
 //! of two seeds). Each input runs under `catch_unwind` and a memory cap
-//! (`support/capped_alloc.rs`): a panic fails the test naming the target and the input (saved as
-//! `$TMPDIR/ls-fuzz-smoke-<target>/<name>`, to be copied into `tests/fuzz/regressions/<target>/`
-//! once fixed), an allocation past the cap aborts.
+//! (`support/capped_alloc.rs`, installed below): a panic fails the test naming the target and
+//! the input (saved as `$TMPDIR/ls-fuzz-smoke-<target>/<name>`, to be copied into
+//! `tests/fuzz/regressions/<target>/` once fixed), an allocation past the cap aborts.
 //!
 //! The long runs (millions of executions) are cargo-fuzz's: see `tests/fuzz/Cargo.toml`.
 
 #![cfg(feature = "flex")]
 
-#[path = "support/capped_alloc.rs"]
-mod capped_alloc;
 #[path = "fuzz/src/lib.rs"]
 mod targets;
 
 use std::path::{Path, PathBuf};
 
-use capped_alloc::{MB, lock, with_memory_cap};
+mod support;
+use support::capped_alloc::{MB, with_memory_cap};
+use support::lock;
+
+#[global_allocator]
+static ALLOCATOR: support::capped_alloc::CappedAlloc = support::capped_alloc::CappedAlloc;
 use rand::{Rng, RngExt, SeedableRng, rngs::ChaCha8Rng};
 
 /// Mutated inputs per target (the checkpoint target, which resumes a model for deep inputs,

@@ -5,6 +5,9 @@
 //! with `rtol = 1e-5`, `atol = 1e-6·max|S|`. kymatio keeps its filters in float32, which leaves
 //! deviations near 1e-7 of `max|S|` (each test prints the largest), so the bound is tight
 //! without being brittle.
+//!
+//! The burn layer on frozen tight-frame filters is held to the same fixtures (`mod layer`, with
+//! `rtol` relaxed to 1e-4 for its f32 filter construction).
 
 use learnable_scattering::fast::Scattering2dPlan;
 use learnable_scattering::filters::{FilterBankParams, periodize, spatial, spectral};
@@ -13,8 +16,8 @@ use ndarray::{Array2, Array3, ArrayD, Axis};
 
 const RTOL: f64 = 1e-5;
 const ATOL_REL: f64 = 1e-6;
-mod common;
-use common::{Case, Fixtures};
+mod support;
+use support::kymatio::{Case, Fixtures};
 
 /// Largest `|a − b| / (atol + rtol·|b|)`; the check passes when it is at most 1. Also returns the
 /// largest deviation relative to `max|b|`.
@@ -161,5 +164,54 @@ fn reflect_padding_matches_kymatio() {
                 case.name
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The burn layer
+
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+mod layer {
+    use super::*;
+    use learnable_scattering::nn::{Scattering2dConfig, Trainable};
+    use support::numeric::{devices, max_rel, tensor4, to_vec, tolerance_use};
+
+    /// Frozen tight-frame layer against kymatio 0.3.0 on every float32 fixture; tolerance as the
+    /// fast path's golden test (`rtol = 1e-5`, `atol = 1e-6·max|S|`) with `rtol` relaxed to 1e-4 for
+    /// the layer's f32 filter construction.
+    #[test]
+    fn layer_matches_kymatio_fixtures() {
+        let mut fx = Fixtures::open();
+        let cases = std::mem::take(&mut fx.meta.cases);
+        let mut checked = 0;
+        for (name, device) in devices() {
+            for case in cases.iter().filter(|c| c.dtype == "float32") {
+                let x: ArrayD<f32> = fx.npz.by_name(&format!("{}_x", case.name)).unwrap();
+                let want = fx.f64_array(&format!("{}_S", case.name), &case.dtype);
+                let lead: usize = x.shape()[..x.ndim() - 2].iter().product();
+                let x4 = x
+                    .into_shape_with_order([lead, 1, case.height, case.width])
+                    .unwrap();
+                let layer = Scattering2dConfig::new(case.J, [case.height, case.width])
+                    .with_num_orientations(case.L)
+                    .with_max_order(case.max_order)
+                    .with_trainable(Trainable::none())
+                    .init(&device);
+                let got = to_vec(layer.forward(tensor4(&x4, &device)));
+                let want: Vec<f64> = want.iter().copied().collect();
+                let use_ = tolerance_use(&got, &want, 1e-4, 1e-6);
+                println!(
+                    "{name} {}: max |d|/max|S| = {:.2e}, tolerance use {use_:.3}",
+                    case.name,
+                    max_rel(&got, &want)
+                );
+                assert!(use_ <= 1.0, "{name} {}: {use_}", case.name);
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= devices().len() * 5,
+            "only {checked} cases checked"
+        );
     }
 }

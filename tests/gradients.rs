@@ -6,11 +6,11 @@ use std::sync::OnceLock;
 
 use burn::module::Param;
 use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData};
-mod common;
-use common::{max_rel, to_vec};
+mod support;
 use learnable_scattering::nn::{
     FilterInit, Parametrization, Scattering2d, Scattering2dConfig, Trainable,
 };
+use support::numeric::{max_rel, to_vec};
 
 /// The CPU devices compiled in, with f64 as their default float type.
 fn devices() -> Vec<(&'static str, Device)> {

@@ -310,3 +310,74 @@ mod autodiff {
         }
     }
 }
+
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
+mod tests {
+    use burn::tensor::{Tensor, TensorData};
+
+    use super::*;
+    use crate::FilterBankParams;
+    use crate::filters::spectral::morlet_spectrum;
+    use crate::nn::test_util::{devices, max_rel, to_vec};
+
+    /// The operation's value is the framework-free closed form, and its gradient with respect to
+    /// each of `σ`, `ξ`, `θ`, slant (in that order) is the central difference of that form.
+    #[test]
+    fn value_and_gradients_follow_the_closed_form() {
+        let (h, w) = (16, 12);
+        let p = FilterBankParams::tight_frame(2, 4).unwrap().wavelets()[5];
+        let weights: Vec<f64> = (0..h * w)
+            .map(|i| ((i * 7 % 13) as f64 - 6.0) / 6.0)
+            .collect();
+        let loss = |q: &MorletParams| -> f64 {
+            let s = morlet_spectrum(h, w, q);
+            s.iter().zip(&weights).map(|(a, b)| a * b).sum()
+        };
+        let eps = 1e-6;
+        let central = |set: fn(&mut MorletParams, f64), v: f64| {
+            let (mut plus, mut minus) = (p, p);
+            set(&mut plus, v + eps);
+            set(&mut minus, v - eps);
+            (loss(&plus) - loss(&minus)) / (2.0 * eps)
+        };
+        let want = [
+            central(|q, v| q.sigma = v, p.sigma),
+            central(|q, v| q.xi = v, p.xi),
+            central(|q, v| q.theta = v, p.theta),
+            central(|q, v| q.slant = v, p.slant),
+        ];
+        for (name, device) in devices() {
+            let device = device.autodiff();
+            let param = |v: f64| {
+                Tensor::<1>::from_data(TensorData::new(vec![v], [1]), &device).require_grad()
+            };
+            let params = [param(p.sigma), param(p.xi), param(p.theta), param(p.slant)];
+            let spectra = morlet_spectra(params.clone(), [h, w]);
+            let reference: Vec<f64> = morlet_spectrum(h, w, &p).iter().copied().collect();
+            assert!(
+                max_rel(&to_vec(spectra.clone()), &reference) < 1e-6,
+                "{name}: value"
+            );
+            let weights =
+                Tensor::<3>::from_data(TensorData::new(weights.clone(), [1, h, w]), &device);
+            let grads = (spectra * weights).sum().backward();
+            for (i, (t, want)) in params.iter().zip(want).enumerate() {
+                let got = to_vec(t.grad(&grads).expect("gradient"))[0];
+                assert!(
+                    (got - want).abs() <= 1e-4 * want.abs().max(1e-2),
+                    "{name}, parameter {i}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "morlet_spectra: expected four [n] parameter tensors, got [[2], [2], [3], [2]]"
+    )]
+    fn parameters_of_other_lengths_panic() {
+        let device = &devices()[0].1;
+        let t = |n: usize| Tensor::<1>::ones([n], device);
+        morlet_spectra([t(2), t(2), t(3), t(2)], [8, 8]);
+    }
+}

@@ -408,3 +408,94 @@ mod autodiff {
         }
     }
 }
+
+/// The operation's input checks name what they expected and what they got.
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
+mod tests {
+    use burn::tensor::{FloatDType, Tensor};
+
+    use super::*;
+    use crate::nn::test_util::devices;
+
+    fn options() -> ScatteringOptions {
+        ScatteringOptions::new(2, 4).unwrap()
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "scattering2d: expected wavelet spectra [J·L, Mp, Np] = [8, 40, 40] for a 32x32 input at J = 2, L = 4, got [8, 32, 32]"
+    )]
+    fn spectra_on_another_grid() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([1, 32, 32], device),
+            Tensor::zeros([8, 32, 32], device),
+            &options(),
+            true,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "= [8, 40, 40] for a 32x32 input at J = 2, L = 4, got [16, 40, 40]")]
+    fn wrong_number_of_wavelets() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([1, 32, 32], device),
+            Tensor::zeros([16, 40, 40], device),
+            &options(),
+            true,
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "scattering2d: input (F64) and wavelet spectra (F32) must have the same dtype"
+    )]
+    fn mixed_dtypes() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::<3>::zeros([1, 32, 32], device).cast(FloatDType::F64),
+            Tensor::zeros([8, 40, 40], device),
+            &options(),
+            true,
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "scattering2d: expected f32 or f64 tensors, got F16 (half precision is not supported)"
+    )]
+    fn half_precision() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::<3>::zeros([1, 32, 32], device).cast(FloatDType::F16),
+            Tensor::<3>::zeros([8, 40, 40], device).cast(FloatDType::F16),
+            &options(),
+            true,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "scattering2d: expected at least one plane, got [0, 32, 32]")]
+    fn no_plane() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([0, 32, 32], device),
+            Tensor::zeros([8, 40, 40], device),
+            &options(),
+            true,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "scattering2d: 2^J = 64 exceeds input size 32x32")]
+    fn scale_too_large() {
+        let device = &devices()[0].1;
+        scattering2d(
+            Tensor::zeros([1, 32, 32], device),
+            Tensor::zeros([8, 40, 40], device),
+            &ScatteringOptions::new(6, 4).unwrap(),
+            true,
+        );
+    }
+}

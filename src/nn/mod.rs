@@ -45,3 +45,39 @@ pub fn cpu_device() -> Device {
         Device::ndarray()
     }
 }
+
+/// Helpers of the unit tests of `nn` (the integration tests have theirs in `tests/support`).
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
+pub(crate) mod test_util {
+    use burn::tensor::{Device, Tensor};
+
+    /// Every CPU backend compiled in.
+    #[allow(clippy::vec_init_then_push)] // each push depends on a feature
+    pub fn devices() -> Vec<(&'static str, Device)> {
+        let mut out = Vec::new();
+        #[cfg(feature = "flex")]
+        out.push(("flex", Device::flex()));
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        out.push(("ndarray", Device::ndarray()));
+        out
+    }
+
+    /// Largest `|a − b|` relative to `max|b|`.
+    pub fn max_rel(a: &[f64], b: &[f64]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        a.iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+            / scale
+    }
+
+    /// A tensor's values as `f64`.
+    pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+        t.into_data()
+            .convert::<f64>()
+            .try_into_vec::<f64>()
+            .unwrap()
+    }
+}

@@ -92,3 +92,63 @@ pub(crate) mod composed {
         scale::<B>(reshape::<B, 3>(sum, [l, big_m, big_n]), k)
     }
 }
+
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
+mod tests {
+    use burn::backend::Dispatch;
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    use super::*;
+    use crate::nn::test_util::{devices, to_vec};
+
+    fn dot(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    /// Pseudo-random values of `shape`, different for each `seed`, as a backend tensor.
+    fn tensor<const D: usize>(
+        seed: usize,
+        shape: [usize; D],
+        device: &Device,
+    ) -> FloatTensor<Dispatch> {
+        let len = shape.iter().product();
+        let values: Vec<f64> = (0..len)
+            .map(|i| (i as f64 * 0.7 + seed as f64).sin())
+            .collect();
+        Tensor::<D>::from_data(TensorData::new(values, shape), device).into_dispatch()
+    }
+
+    /// The two gradients are the adjoints of the product, which is linear in the spectra and in
+    /// the filters: `⟨P(x, ψ), g⟩ = ⟨x, grad_input(g, ψ)⟩ = ⟨ψ, grad_filter(g, x)⟩`.
+    #[test]
+    fn gradients_are_the_adjoints_of_the_product() {
+        let (q, l, m, n) = (2, 3, 12, 8);
+        for (name, device) in devices() {
+            for k in [1, 2, 4] {
+                let t3 = |seed: usize, shape: [usize; 3]| tensor(seed, shape, &device);
+                let t4 = |seed: usize| tensor(seed, [q, l, m / k, n / k], &device);
+                let (x_re, x_im, psi) = (t3(1, [q, m, n]), t3(2, [q, m, n]), t3(3, [l, m, n]));
+                let (g_re, g_im) = (t4(4), t4(5));
+                let v3 = |t| to_vec(Tensor::<3>::from_dispatch(t));
+                let v4 = |t| to_vec(Tensor::<4>::from_dispatch(t));
+                let (y_re, y_im) =
+                    composed::mul_subsample::<Dispatch>(x_re.clone(), x_im.clone(), psi.clone(), k);
+                let forward = dot(&v4(y_re), &v4(g_re.clone())) + dot(&v4(y_im), &v4(g_im.clone()));
+                let (gx_re, gx_im) =
+                    composed::grad_input::<Dispatch>(g_re.clone(), g_im.clone(), psi.clone(), k);
+                let input = dot(&v3(x_re.clone()), &v3(gx_re)) + dot(&v3(x_im.clone()), &v3(gx_im));
+                let g_psi = composed::grad_filter::<Dispatch>(g_re, g_im, x_re, x_im, k);
+                let filter = dot(&v3(psi), &v3(g_psi));
+                let scale = forward.abs().max(1.0);
+                assert!(
+                    (input - forward).abs() < 1e-5 * scale,
+                    "{name} k={k}: {input} vs {forward}"
+                );
+                assert!(
+                    (filter - forward).abs() < 1e-5 * scale,
+                    "{name} k={k}: {filter} vs {forward}"
+                );
+            }
+        }
+    }
+}

@@ -419,3 +419,93 @@ fn crop(t: Tensor<3>, res: usize) -> Tensor<3> {
     };
     t.select(1, index(big_m)).select(2, index(big_n))
 }
+
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
+mod tests {
+    use burn::tensor::Tensor;
+
+    use super::*;
+    use crate::FilterBankParams;
+    use crate::nn::test_util::devices;
+    use crate::nn::{FilterInit, Trainable};
+
+    // Configuration errors: panics at init naming the bad value.
+
+    #[test]
+    #[should_panic(expected = "2^J = 64 exceeds input size 32x32")]
+    fn scale_larger_than_the_image_is_rejected() {
+        Scattering2dConfig::new(6, [32, 32]).init(&devices()[0].1);
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid parameter `num_orientations` = 0")]
+    fn zero_orientations_are_rejected() {
+        Scattering2dConfig::new(2, [32, 32])
+            .with_num_orientations(0)
+            .init(&devices()[0].1);
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid parameter `max_order` = 3")]
+    fn order_three_is_rejected() {
+        Scattering2dConfig::new(2, [32, 32])
+            .with_max_order(3)
+            .init(&devices()[0].1);
+    }
+
+    #[test]
+    #[should_panic(expected = "wavelet 3: invalid `sigma` = -1")]
+    fn negative_sigma_in_an_explicit_bank_is_rejected() {
+        let mut wavelets = FilterBankParams::tight_frame(2, 4)
+            .unwrap()
+            .wavelets()
+            .to_vec();
+        wavelets[3].sigma = -1.0;
+        // Deserialisation bypasses the constructor's checks; init re-checks.
+        let json =
+            serde_json::json!({"num_scales": 2, "num_orientations": 4, "wavelets": wavelets});
+        let bank: FilterBankParams = serde_json::from_value(json).unwrap();
+        Scattering2dConfig::new(2, [32, 32])
+            .with_num_orientations(4)
+            .with_init(FilterInit::Explicit { bank })
+            .init(&devices()[0].1);
+    }
+
+    #[test]
+    #[should_panic(expected = "filter bank has 16 wavelets, expected J*L = 32")]
+    fn explicit_bank_of_the_wrong_size_is_rejected() {
+        let bank = FilterBankParams::tight_frame(2, 8).unwrap();
+        Scattering2dConfig::new(4, [32, 32])
+            .with_init(FilterInit::Explicit { bank })
+            .init(&devices()[0].1);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "expected input [batch > 0, channels > 0, 32, 32], got [2, 1, 32, 30]"
+    )]
+    fn wrong_input_size_panics_with_both_shapes() {
+        let device = &devices()[0].1;
+        let layer = Scattering2dConfig::new(2, [32, 32]).init(device);
+        layer.forward(Tensor::zeros([2, 1, 32, 30], device));
+    }
+
+    // Display.
+
+    #[test]
+    fn display_shows_the_configuration() {
+        let device = devices()[0].1.clone().autodiff();
+        let layer = Scattering2dConfig::new(2, [32, 28])
+            .with_num_orientations(4)
+            .with_trainable(Trainable::all().with_theta(false))
+            .init(&device);
+        let text = format!("{layer}");
+        println!("{text}");
+        for part in [
+            "Scattering2d {J: 2, L: 4, max_order: 2, K: 25, input: 32x28, padded: 40x36, output: 8x7",
+            "MorletFilterBank {J: 2, L: 4, grid: 40x36, parametrization: Full, trained: [sigma, xi, slant]",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+    }
+}

@@ -755,3 +755,160 @@ mod autodiff {
         }
     }
 }
+
+#[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
+mod tests {
+    use super::testing::{dft2, mul_subsample_composed};
+    use super::*;
+    use crate::nn::test_util::{devices, max_rel, to_vec};
+
+    #[test]
+    fn fft2_matches_a_naive_dft_for_any_size_on_every_backend() {
+        let (h, w) = (5, 6);
+        let n = 2 * h * w;
+        let re_v: Vec<f64> = (0..n).map(|i| ((i * 7 % 11) as f64 - 5.0) / 3.0).collect();
+        let im_v: Vec<f64> = (0..n).map(|i| ((i * 5 % 13) as f64 - 6.0) / 4.0).collect();
+        // Naive 2D DFT of each of the two planes.
+        let mut want_re = vec![0.0; n];
+        let mut want_im = vec![0.0; n];
+        for p in 0..2 {
+            for k in 0..h {
+                for l in 0..w {
+                    let (mut sr, mut si) = (0.0, 0.0);
+                    for m in 0..h {
+                        for q in 0..w {
+                            let a = -2.0
+                                * std::f64::consts::PI
+                                * ((k * m) as f64 / h as f64 + (l * q) as f64 / w as f64);
+                            let (x, y) = (re_v[p * h * w + m * w + q], im_v[p * h * w + m * w + q]);
+                            sr += x * a.cos() - y * a.sin();
+                            si += x * a.sin() + y * a.cos();
+                        }
+                    }
+                    want_re[p * h * w + k * w + l] = sr;
+                    want_im[p * h * w + k * w + l] = si;
+                }
+            }
+        }
+        for (name, device) in devices() {
+            let t = |v: &Vec<f64>| {
+                Tensor::<3>::from_data(TensorData::new(v.clone(), [2, h, w]), &device)
+            };
+            for (label, (re, im)) in [
+                ("rustfft", fft2(t(&re_v), t(&im_v))),
+                ("dense", dft2(t(&re_v), t(&im_v), false)),
+            ] {
+                let (re, im) = (to_vec(re), to_vec(im));
+                assert!(max_rel(&re, &want_re) < 1e-6, "{name} {label}: real part");
+                assert!(
+                    max_rel(&im, &want_im) < 1e-6,
+                    "{name} {label}: imaginary part"
+                );
+            }
+            let (rr, ri) = fft2_real(t(&re_v));
+            let (zr, zi) = fft2(t(&re_v), t(&re_v).zeros_like());
+            assert!(
+                max_rel(&to_vec(rr), &to_vec(zr)) < 1e-7,
+                "{name}: real-input FFT"
+            );
+            assert!(
+                max_rel(&to_vec(ri), &to_vec(zi)) < 1e-7,
+                "{name}: real-input FFT"
+            );
+            let (fr, fi) = fft2(t(&re_v), t(&im_v));
+            let (br, bi) = ifft2(fr, fi);
+            assert!(max_rel(&to_vec(br), &re_v) < 1e-6, "{name}: round trip");
+            assert!(max_rel(&to_vec(bi), &im_v) < 1e-6, "{name}: round trip");
+            let (fr, fi) = dft2(t(&re_v), t(&im_v), false);
+            let (br, _) = dft2(fr, fi, true);
+            assert!(
+                max_rel(&to_vec(br), &re_v) < 1e-6,
+                "{name}: dense round trip"
+            );
+        }
+    }
+
+    /// The filter product with subsampling as an extension op (its hand-written backward, what wgpu
+    /// runs) against burn's autodiff of the same tensor-op composition.
+    #[test]
+    fn fused_product_matches_its_composition_and_autodiff() {
+        let (q, l, m, n) = (3, 2, 12, 8);
+        let values = |len: usize, seed: usize| -> Vec<f64> {
+            (0..len)
+                .map(|i| (((i * 31 + seed * 17) % 23) as f64 - 11.0) / 7.0)
+                .collect()
+        };
+        for (name, base) in devices() {
+            let device = base.autodiff();
+            let t3 = |v: Vec<f64>, shape: [usize; 3]| {
+                Tensor::<3>::from_data(TensorData::new(v, shape), &device).require_grad()
+            };
+            for k in [1, 2, 4] {
+                let (xr, xi) = (
+                    t3(values(q * m * n, 1), [q, m, n]),
+                    t3(values(q * m * n, 2), [q, m, n]),
+                );
+                let psi = t3(values(l * m * n, 3), [l, m, n]);
+                let weights = Tensor::<4>::from_data(
+                    TensorData::new(values(q * l * (m / k) * (n / k), 4), [q, l, m / k, n / k]),
+                    &device,
+                );
+                let run = |composed: bool| {
+                    let (re, im) = if composed {
+                        mul_subsample_composed(xr.clone(), xi.clone(), psi.clone(), k)
+                    } else {
+                        mul_subsample(xr.clone(), xi.clone(), psi.clone(), k)
+                    };
+                    let (vr, vi) = (to_vec(re.clone()), to_vec(im.clone()));
+                    let loss = (re * weights.clone() + im.powi_scalar(2)).sum();
+                    let grads = loss.backward();
+                    let g = [&xr, &xi, &psi].map(|t| to_vec(t.grad(&grads).expect("gradient")));
+                    (vr, vi, g)
+                };
+                let (fr, fi, fg) = run(false);
+                let (cr, ci, cg) = run(true);
+                assert!(
+                    max_rel(&fr, &cr) < 1e-6 && max_rel(&fi, &ci) < 1e-6,
+                    "{name} k={k}: forward"
+                );
+                for (a, b) in fg.iter().zip(&cg) {
+                    assert!(
+                        max_rel(a, b) < 1e-5,
+                        "{name} k={k}: gradient {:e}",
+                        max_rel(a, b)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "fft2: real part [2, 4, 6] and imaginary part [2, 4, 5] must have the same shape"
+    )]
+    fn fft2_of_mismatched_parts_panics_with_both_shapes() {
+        let device = &devices()[0].1;
+        fft2(
+            Tensor::<3>::zeros([2, 4, 6], device),
+            Tensor::<3>::zeros([2, 4, 5], device),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "mul_subsample: a 12x10 spectrum cannot be subsampled by 4")]
+    fn subsampling_by_a_non_divisor_panics() {
+        let device = &devices()[0].1;
+        let x = Tensor::<3>::zeros([1, 12, 10], device);
+        mul_subsample(x.clone(), x, Tensor::<3>::zeros([2, 12, 10], device), 4);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "mul_subsample: spectra [1, 12, 10] / [1, 12, 10] and filters [2, 12, 8] must share the last two sizes"
+    )]
+    fn filters_of_another_grid_panic() {
+        let device = &devices()[0].1;
+        let x = Tensor::<3>::zeros([1, 12, 10], device);
+        mul_subsample(x.clone(), x, Tensor::<3>::zeros([2, 12, 8], device), 2);
+    }
+}

@@ -434,3 +434,206 @@ impl PlainBatchNorm {
         }
     }
 }
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use burn::module::Module;
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    use super::*;
+    use crate::nn::{Scattering2dConfig, Trainable};
+    use crate::train::{HybridConfig, num_trainable_params};
+
+    #[test]
+    fn head_parameter_counts_match_the_paper() {
+        // The reference code's logged parameter counts (parametricSN/models/sn_top_models.py): CIFAR
+        // J=2 → 243 channels at 8×8, 10 classes.
+        let device = Device::flex().autodiff();
+        let linear = HeadConfig::Linear.init(243, [8, 8], 10, &device);
+        assert_eq!(num_trainable_params(&linear), 156_016);
+        let wrn = HeadConfig::wrn().init(243, [8, 8], 10, &device);
+        assert_eq!(num_trainable_params(&wrn), 22_597_232);
+        // The whole hybrid adds the 64 filter parameters (J = 2, L = 8), or none when frozen.
+        let hybrid = |t| {
+            HybridConfig::new(
+                Scattering2dConfig::new(2, [32, 32]).with_trainable(t),
+                3,
+                10,
+            )
+            .init(&device)
+        };
+        assert_eq!(
+            num_trainable_params(&hybrid(Trainable::all())),
+            156_016 + 64
+        );
+        assert_eq!(num_trainable_params(&hybrid(Trainable::none())), 156_016);
+    }
+
+    #[test]
+    fn heads_give_logits_for_any_backend_input() {
+        let device = Device::flex();
+        let x = Tensor::<4>::ones([3, 6, 5, 4], &device);
+        for head in [
+            HeadConfig::Linear,
+            HeadConfig::Wrn {
+                width: 1,
+                blocks: 2,
+            },
+            HeadConfig::Mlp {
+                hidden: vec![16, 8],
+            },
+        ] {
+            let h = head.init(6, [5, 4], 7, &device);
+            assert_eq!(h.forward(x.clone()).dims(), [3, 7], "{head:?}");
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "linear head: expected features [batch, 6, 5, 4], got [batch, 6, 4, 4]"
+    )]
+    fn linear_head_rejects_other_feature_shapes() {
+        let device = Device::flex();
+        let h = HeadConfig::Linear.init(6, [5, 4], 2, &device);
+        let _ = h.forward(Tensor::<4>::ones([1, 6, 4, 4], &device));
+    }
+
+    /// The linear head never forms the normalised features, but gives what burn's `BatchNorm`
+    /// followed by `Linear` give: outputs and every gradient in training mode, outputs in inference
+    /// mode, and the same running statistics.
+    #[test]
+    fn linear_head_equals_batch_norm_then_linear() {
+        let device = Device::flex().autodiff();
+        let values: Vec<f32> = (0..6 * 5 * 3 * 2)
+            .map(|i| ((i * 37 % 23) as f32 - 9.0) / 7.0 + (i % 5) as f32)
+            .collect();
+        let crate::train::Head::Linear(head) = HeadConfig::Linear.init(5, [3, 2], 4, &device)
+        else {
+            unreachable!()
+        };
+        // Move γ and β away from 1 and 0 so that they matter.
+        let mut head = head;
+        head.norm.gamma = head
+            .norm
+            .gamma
+            .map(|g| g.mul_scalar(1.5).add_scalar(0.2).detach().require_grad());
+        head.norm.beta = head
+            .norm
+            .beta
+            .map(|b| b.add_scalar(0.3).detach().require_grad());
+        let x = || {
+            Tensor::<4>::from_data(TensorData::new(values.clone(), [6, 5, 3, 2]), &device)
+                .require_grad()
+        };
+        let grads_of = |logits: Tensor<2>, x: &Tensor<4>| -> (Vec<f32>, Vec<Vec<f32>>) {
+            let out: Vec<f32> = logits
+                .clone()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap();
+            let weights = Tensor::<2>::from_data(
+                TensorData::new(
+                    (0..24).map(|i| (i % 7) as f32 - 3.0).collect::<Vec<_>>(),
+                    [6, 4],
+                ),
+                &device,
+            );
+            let grads = (logits * weights).sum().backward();
+            let v = |t: Option<Tensor<1>>| {
+                t.unwrap()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .unwrap()
+            };
+            let w = head
+                .linear
+                .weight
+                .val()
+                .grad(&grads)
+                .unwrap()
+                .flatten::<1>(0, 1);
+            (
+                out,
+                vec![
+                    v(Some(w)),
+                    v(head.linear.bias.as_ref().unwrap().val().grad(&grads)),
+                    v(head.norm.gamma.val().grad(&grads)),
+                    v(head.norm.beta.val().grad(&grads)),
+                    v(x.grad(&grads).map(|g| g.flatten::<1>(0, 3))),
+                ],
+            )
+        };
+        let x1 = x();
+        let fused = grads_of(head.forward(x1.clone()), &x1);
+        let fused_mean: Vec<f32> = head
+            .norm
+            .running_mean
+            .value_sync()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let x2 = x();
+        let reference = grads_of(
+            head.linear
+                .forward(head.norm.forward(x2.clone()).flatten::<2>(1, 3)),
+            &x2,
+        );
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() <= 1e-5 * scale, "{what}: {a:?} vs {b:?}");
+            }
+        };
+        close(&fused.0, &reference.0, "logits");
+        for (i, (a, b)) in fused.1.iter().zip(&reference.1).enumerate() {
+            close(a, b, &format!("gradient {i}"));
+        }
+        // The running mean after one training step: 0.9·0 + 0.1·(batch mean per channel).
+        for c in 0..5 {
+            let values = &values;
+            let mean: f32 = (0..6)
+                .flat_map(|b| (0..6).map(move |p| values[b * 30 + c * 6 + p]))
+                .sum::<f32>()
+                / 36.0;
+            assert!(
+                (fused_mean[c] - 0.1 * mean).abs() < 1e-6,
+                "channel {c}: {} vs {}",
+                fused_mean[c],
+                0.1 * mean
+            );
+        }
+        // Inference mode (no autodiff): running statistics.
+        let plain = Device::flex();
+        let head_plain = head.clone().valid();
+        let xp = Tensor::<4>::from_data(TensorData::new(values.clone(), [6, 5, 3, 2]), &plain);
+        let a: Vec<f32> = head_plain
+            .forward(xp.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let b: Vec<f32> = head_plain
+            .linear
+            .forward(head_plain.norm.forward(xp).flatten::<2>(1, 3))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        close(&a, &b, "inference logits");
+    }
+
+    /// Each kind parses from its name, displays and serialises as it, and builds the head of that
+    /// name.
+    #[test]
+    fn head_kinds_round_trip_through_their_names() {
+        for kind in HeadKind::ALL {
+            assert_eq!(kind.name().parse::<HeadKind>().unwrap(), kind);
+            assert_eq!(kind.to_string(), kind.name());
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.name())
+            );
+            assert_eq!(kind.config().name(), kind.name());
+        }
+    }
+}

@@ -140,3 +140,76 @@ pub fn num_trainable_params<M: Module>(module: &M) -> usize {
     module.visit(&mut count);
     count.0
 }
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use burn::tensor::{Device, Tensor};
+
+    use super::*;
+    use crate::nn::Trainable;
+
+    #[test]
+    #[should_panic(expected = "Hybrid: expected 1 input channels, got 3")]
+    fn hybrid_rejects_other_channel_counts() {
+        let device = Device::flex();
+        let model = HybridConfig::new(
+            Scattering2dConfig::new(1, [8, 8]).with_num_orientations(2),
+            1,
+            3,
+        )
+        .init(&device);
+        let _ = model.forward(Tensor::<4>::ones([2, 3, 8, 8], &device));
+    }
+
+    /// The shape `feature_shape` announces is the shape `features` returns, and the accessors give
+    /// the configuration back.
+    #[test]
+    fn feature_shape_and_accessors_follow_the_configuration() {
+        let device = Device::flex();
+        let config = HybridConfig::new(
+            Scattering2dConfig::new(2, [16, 12]).with_num_orientations(3),
+            2,
+            5,
+        );
+        let model = config.init(&device);
+        let features = model.features(Tensor::<4>::zeros([3, 2, 16, 12], &device));
+        assert_eq!(features.dims()[1..], config.feature_shape());
+        assert_eq!(
+            model
+                .forward(Tensor::<4>::zeros([3, 2, 16, 12], &device))
+                .dims(),
+            [3, 5]
+        );
+        assert_eq!(
+            (model.in_channels(), model.input_size(), model.num_classes()),
+            (2, [16, 12], 5)
+        );
+    }
+
+    /// Filters are trainable on an autodiff device unless every family is frozen; freezing `θ`
+    /// removes one parameter per wavelet (`J·L`) from the trainable count.
+    #[test]
+    fn frozen_families_leave_the_trainable_filters_and_count() {
+        let (j, l) = (2, 4);
+        let hybrid = |trainable: Trainable, device: &Device| {
+            HybridConfig::new(
+                Scattering2dConfig::new(j, [16, 16])
+                    .with_num_orientations(l)
+                    .with_trainable(trainable),
+                1,
+                3,
+            )
+            .init(device)
+        };
+        let autodiff = Device::flex().autodiff();
+        let all = hybrid(Trainable::all(), &autodiff);
+        let no_theta = hybrid(Trainable::all().with_theta(false), &autodiff);
+        assert!(all.filters_trainable() && no_theta.filters_trainable());
+        assert!(!hybrid(Trainable::none(), &autodiff).filters_trainable());
+        assert!(!hybrid(Trainable::all(), &Device::flex()).filters_trainable());
+        assert_eq!(
+            num_trainable_params(&all) - num_trainable_params(&no_theta),
+            j * l
+        );
+    }
+}

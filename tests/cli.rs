@@ -1,9 +1,9 @@
-//! The `scatter_npy` example, run as a NumPy user would run it.
+//! The command line: the `scatter_npy` example, run as a NumPy user would run it, on `.npy` files
+//! written here; what it writes, and what it refuses without writing anything.
 //!
-//! `cargo test` builds the examples before running the tests; the binary sits in
-//! `target/<profile>/examples/` next to this test's `deps/` folder.
+//! `cargo test` builds the examples before running the tests (`support::scatter_npy`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use learnable_scattering::fast::Scattering2dPlan;
@@ -11,23 +11,9 @@ use learnable_scattering::npy::{NpyArray, read_real_npy, write_real_npy};
 use learnable_scattering::{FilterBankParams, ScatteringOptions};
 use ndarray::{ArrayD, IxDyn};
 
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let path = profile_dir
-        .join("examples")
-        .join(format!("scatter_npy{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} not built (run through `cargo test`)",
-        path.display()
-    );
-    path
-}
-
-#[path = "support/scratch.rs"]
-mod scratch;
-use scratch::scratch as temp_dir;
+mod support;
+use support::scratch::{scratch, scratch as temp_dir};
+use support::{lock, scatter_npy, scatter_npy as example};
 
 fn run(args: &[&Path]) -> std::process::Output {
     Command::new(example()).args(args).output().unwrap()
@@ -151,4 +137,27 @@ fn bad_input_fails_with_a_message_naming_the_problem() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nodir/p.json"));
+}
+
+#[test]
+fn scatter_npy_writes_nothing_when_the_paths_folder_is_missing() {
+    let _g = lock();
+    let (_tmp, dir) = scratch("cli-paths");
+    let input = dir.join("x.npy");
+    learnable_scattering::npy::write_real_npy(
+        &input,
+        &learnable_scattering::npy::NpyArray::F32(ArrayD::zeros(IxDyn(&[8, 8]))),
+    )
+    .unwrap();
+    let output = dir.join("s.npy");
+    let out = std::process::Command::new(scatter_npy())
+        .arg(&input)
+        .arg(&output)
+        .args(["--j", "1", "--paths"])
+        .arg(dir.join("nodir/p.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nodir/p.json"));
+    assert!(!output.exists(), "the output was written anyway");
 }
