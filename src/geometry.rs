@@ -506,7 +506,7 @@ mod tests {
         }
     }
 
-    /// Moved from tests/hostile.rs, which can no longer build options outside the range.
+    /// A unit test because integration tests cannot build options outside the validated range.
     #[test]
     fn path_count_saturates_instead_of_wrapping() {
         let wide = ScatteringOptions::unchecked(2, 1 << 32, 2);

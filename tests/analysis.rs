@@ -14,10 +14,11 @@ use learnable_scattering::analysis::littlewood_paley::{
     bank_frame_bounds, littlewood_paley_png_size,
 };
 use learnable_scattering::analysis::report::{DeformationOptions, ReportOptions, render_all};
-use learnable_scattering::analysis::trajectory::{
-    CHECKPOINT_FILTERS_FILE, FilterTrajectory, TRAJECTORY_PNG_SIZE, TrajectoryPoint,
-};
+use learnable_scattering::analysis::trajectory::TRAJECTORY_PNG_SIZE;
 use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::trajectory::{
+    CHECKPOINT_FILTERS_FILE, FilterTrajectory, TrajectoryPoint,
+};
 use learnable_scattering::{FilterBankParams, MorletParams, ScatteringOptions};
 use ndarray::{Array2, array};
 

@@ -416,7 +416,7 @@ mod fashion_mnist {
         };
         assert_eq!(logits(&resumed), logits(&full));
         // The checkpoint's filter trajectory is the one the report carries.
-        let on_disk = learnable_scattering::filters::trajectory::FilterTrajectory::read_json(
+        let on_disk = learnable_scattering::trajectory::FilterTrajectory::read_json(
             dir.join(learnable_scattering::train::FILTERS_FILE),
         )
         .unwrap();

@@ -101,7 +101,7 @@ fn fit_rejects_bad_settings_with_typed_errors() {
         &FitOptions::default(),
     )
     .unwrap_err();
-    assert!(matches!(err, ScatterError::InvalidTraining(_)), "{err}");
+    assert!(matches!(err, ScatterError::Training(_)), "{err}");
     // A model on a device without autodiff cannot train.
     let device = Device::flex();
     let model = HybridConfig::new(
@@ -156,10 +156,7 @@ fn fit_rejects_non_finite_rates_and_zero_std() {
         )
         .unwrap_err();
         println!("{label}: {err}");
-        assert!(
-            matches!(err, ScatterError::InvalidTraining(_)),
-            "{label}: {err}"
-        );
+        assert!(matches!(err, ScatterError::Training(_)), "{label}: {err}");
     }
 }
 
@@ -177,7 +174,7 @@ mod synthetic_data {
         let config = tiny_config(1);
         let none = FitOptions::default();
         let invalid = |e: ScatterError, needle: &str| {
-            assert!(matches!(e, ScatterError::InvalidTraining(_)), "{e}");
+            assert!(matches!(e, ScatterError::Training(_)), "{e}");
             assert!(e.to_string().contains(needle), "{e}");
         };
         // 16x16 data into an 8x8 model.
@@ -235,7 +232,7 @@ mod synthetic_data {
 /// paper's presets come from its table.
 #[test]
 fn head_kinds_and_paper_presets() {
-    use learnable_scattering::train::HeadKind;
+    use learnable_scattering::experiment::HeadKind;
     assert_eq!("wrn".parse::<HeadKind>().unwrap(), HeadKind::Wrn);
     let e = "wrm".parse::<HeadKind>().unwrap_err();
     assert!(e.to_string().contains("expected linear, wrn or mlp"), "{e}");

@@ -322,8 +322,8 @@ fn check_finite<T: Float>(x: &[T], shape: &[usize]) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// Moved from tests/errors.rs and tests/hostile.rs, which can no longer build options
-    /// outside the validated range: a plan checks its options again before planning anything.
+    /// A unit test because integration tests cannot build options outside the validated range: a
+    /// plan checks its options again before planning anything.
     #[test]
     fn plans_refuse_unchecked_options() {
         let zero_scales = ScatteringOptions::unchecked(0, 8, 2);
