@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use learnable_scattering::fast::{
     Float, LearnableScattering2d, PreparedBank, ScatteringGradients, ScatteringTape,
 };
-use learnable_scattering::filters::trajectory::FilterTrajectory;
+use learnable_scattering::trajectory::FilterTrajectory;
 use learnable_scattering::{FilterBankParams, MorletParams, ScatterError, ScatteringOptions};
 use learnable_scattering::{ScatteringPath, error::FileError};
 use ndarray::{Array2, ArrayD, ArrayViewD};
