@@ -14,10 +14,11 @@
 //! grid's table, the baselines, paired differences `LS − S` with t-tests and Holm's correction
 //! (`experiment`), and the filter diagnostics (`analysis::runs`).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use learnable_scattering::analysis::runs::{diagnostics_table, learning_curve};
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::data::augment::{Augmentation, Normalization, make_batch};
@@ -37,12 +38,6 @@ use rand::SeedableRng;
 type Error = Box<dyn std::error::Error>;
 
 #[derive(Parser, Debug)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
 enum Command {
     /// Converged logistic-regression baselines on scattering features and on pixels.
     Baselines {
@@ -77,7 +72,7 @@ const FEATURES: [(&str, &str); 2] = [
 ];
 
 fn main() -> Result<(), Error> {
-    match Cli::parse().command {
+    match Command::parse() {
         Command::Baselines {
             data_dir,
             samples,
@@ -104,16 +99,14 @@ fn features(
     name: &str,
 ) -> Array2<f64> {
     let rows: Vec<f64> = (indices.chunks(1000))
-        .flat_map(|chunk| match name {
-            "pixels" => images(ds, chunk, norm)
-                .mapv(f64::from)
-                .into_dyn()
-                .into_iter(),
-            _ => (plan.transform(images(ds, chunk, norm).view()))
-                .expect("validated plan and finite input")
-                .mapv(f64::from)
-                .into_dyn()
-                .into_iter(),
+        .flat_map(|chunk| {
+            let x = images(ds, chunk, norm);
+            match name {
+                "pixels" => x.into_dyn(),
+                _ => plan.transform(x.view()).expect("finite input").into_dyn(),
+            }
+            .mapv(f64::from)
+            .into_iter()
         })
         .collect();
     let d = rows.len() / indices.len();
@@ -123,16 +116,13 @@ fn features(
 fn baselines(data_dir: &Path, samples: &[usize], seeds: &[u32], out: &Path) -> Result<(), Error> {
     let (train, test) = load_fashion_mnist(data_dir)?;
     let norm = Normalization::from_dataset(&train);
-    let options = ScatteringOptions::new(2, 8)?;
-    let plan = Scattering2dPlan::<f32>::new(train.height(), train.width(), options)?;
+    let plan = Scattering2dPlan::new(train.height(), train.width(), ScatteringOptions::new(2, 8)?)?;
     let mut log = RunLog::<BaselineRecord>::open(out.join("baselines.jsonl"))?;
     let all_test: Vec<usize> = (0..test.len()).collect();
-    let t = Instant::now();
     let test_x: Vec<Array2<f64>> = FEATURES
         .iter()
         .map(|(name, _)| features(&plan, (&test, &norm), &all_test, name))
         .collect();
-    eprintln!("test features in {:.1} s", t.elapsed().as_secs_f64());
     for &seed in seeds {
         for &size in samples {
             let indices = balanced_subset(&train.labels, train.num_classes(), size, seed)?;
@@ -173,9 +163,8 @@ fn baselines(data_dir: &Path, samples: &[usize], seeds: &[u32], out: &Path) -> R
 fn report(runs: &Path, augmented: Option<&Path>) -> Result<(), Error> {
     let records: Vec<RunRecord> = read_jsonl(runs.join("runs.jsonl"))?;
     let baselines = RunLog::<BaselineRecord>::open(runs.join("baselines.jsonl"))?;
-    let mut sizes: Vec<usize> = records.iter().map(|r| r.cell.train_size).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
+    let sizes: BTreeSet<usize> = records.iter().map(|r| r.cell.train_size).collect();
+    let sizes: Vec<usize> = sizes.into_iter().collect();
     let mut md = String::from("### Test accuracy (%), mean ± sample std (runs)\n\n");
     md.push_str(&markdown_table(&summarize(&records, PaperDataset::Other)));
     md.push_str(&baseline_tables(baselines.records(), &FEATURES, &sizes));
