@@ -16,7 +16,6 @@
 
 use burn::config::Config;
 use burn::module::{Module, RunningState};
-
 use burn::nn::pool::AdaptiveAvgPool2dConfig;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
