@@ -3,7 +3,7 @@
 //! MD5 is here because the only checksum published for the KTH-TIPS2-b archive is an MD5; it
 //! detects corruption, not tampering.
 
-use crate::Result;
+use crate::error::Result;
 use crate::error::io_error;
 use sha2::Digest;
 use std::io::Read;

@@ -10,7 +10,7 @@
 use super::{ImageDataset, ReadLimits};
 use crate::error::io_error;
 use crate::error::{DataError, FileError};
-use crate::{Result, ScatterError};
+use crate::error::{Result, ScatterError};
 use ndarray::Array4;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};

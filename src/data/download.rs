@@ -23,7 +23,7 @@
 use super::checksum::{md5_file, sha256_file};
 use crate::error::io_error;
 use crate::error::{DownloadError, FileError};
-use crate::{Result, ScatterError};
+use crate::error::{Result, ScatterError};
 use std::fs;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@
 use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
 use crate::error::io_error;
 use crate::error::{DataError, FileError};
-use crate::{Result, ScatterError};
+use crate::error::{Result, ScatterError};
 use ndarray::Array4;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@
 use super::{ImageDataset, ReadLimits};
 use crate::error::io_error;
 use crate::error::{DataError, FileError};
-use crate::{Result, ScatterError};
+use crate::error::{Result, ScatterError};
 use flate2::read::MultiGzDecoder;
 use ndarray::{Array3, Array4};
 use std::io::{BufRead, BufReader, Read};

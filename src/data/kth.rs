@@ -17,7 +17,7 @@
 use super::folder::{Channels, Resize, decode_all, list_images};
 use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
 use crate::error::{DataError, FileError};
-use crate::{Result, ScatterError};
+use crate::error::{Result, ScatterError};
 use std::path::{Path, PathBuf};
 
 /// The 11 materials, sorted by name; a label indexes this list.

@@ -53,7 +53,7 @@ pub use checksum::{md5_file, sha256_file};
 
 use crate::error::io_error;
 use crate::error::{DataError, FileError};
-use crate::{Result, ScatterError};
+use crate::error::{Result, ScatterError};
 use ndarray::{Array4, Axis};
 use std::path::Path;
 

@@ -14,7 +14,7 @@
 //! `tests/fixtures/gen_sampler_fixture.py` pins the result against NumPy itself.
 
 use crate::error::DataError;
-use crate::{Result, ScatterError};
+use crate::error::{Result, ScatterError};
 use rand_mt::Mt;
 
 /// NumPy's `RandomState(seed).permutation(n)` (legacy stream), as `usize`.

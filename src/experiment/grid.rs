@@ -54,13 +54,13 @@ impl std::fmt::Display for HeadKind {
 }
 
 impl std::str::FromStr for HeadKind {
-    type Err = crate::ScatterError;
+    type Err = crate::error::ScatterError;
 
-    fn from_str(name: &str) -> crate::Result<Self> {
+    fn from_str(name: &str) -> crate::error::Result<Self> {
         HeadKind::ALL
             .into_iter()
             .find(|k| k.name() == name)
-            .ok_or_else(|| crate::ScatterError::InvalidParameter {
+            .ok_or_else(|| crate::error::ScatterError::InvalidParameter {
                 name: "head",
                 value: name.to_string(),
                 reason: "expected linear, wrn or mlp",
@@ -196,7 +196,7 @@ pub fn cell_slug(cell: &Cell) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ScatterError;
+    use crate::error::ScatterError;
 
     #[test]
     fn grid_enumerates_the_product() {

@@ -283,8 +283,8 @@ impl<T: Float> LearnableScattering2d<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MorletParams;
     use crate::fast::Scattering2dPlan;
+    use crate::filters::MorletParams;
     use ndarray::{Array, ArrayD, Dimension};
 
     fn input(shape: &[usize]) -> ArrayD<f64> {

@@ -315,14 +315,14 @@ impl std::fmt::Display for InitKind {
 }
 
 impl std::str::FromStr for InitKind {
-    type Err = crate::ScatterError;
+    type Err = crate::error::ScatterError;
 
     /// `tf` or `random` ([`InitKind::name`]), or the table labels `TF` and `Rand`.
-    fn from_str(name: &str) -> crate::Result<Self> {
+    fn from_str(name: &str) -> crate::error::Result<Self> {
         InitKind::ALL
             .into_iter()
             .find(|k| k.name() == name || k.label() == name)
-            .ok_or_else(|| crate::ScatterError::InvalidParameter {
+            .ok_or_else(|| crate::error::ScatterError::InvalidParameter {
                 name: "init",
                 value: name.to_string(),
                 reason: "expected tf or random",

@@ -91,7 +91,7 @@ mod tests {
     fn aliasing_of_the_tight_frame_stays_below_the_threshold() {
         let largest = |j: usize, l: usize, size: usize| -> f64 {
             let bank = FilterBankParams::tight_frame(j, l).unwrap();
-            let grid = crate::PaddedGeometry::new(size, size, j)
+            let grid = crate::geometry::PaddedGeometry::new(size, size, j)
                 .unwrap()
                 .padded_size();
             let fractions = aliasing_fractions(&bank_spectra(&bank, grid[0], grid[1]), l);

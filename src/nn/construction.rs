@@ -316,7 +316,7 @@ mod tests {
     use burn::tensor::{Tensor, TensorData};
 
     use super::*;
-    use crate::FilterBankParams;
+    use crate::filters::FilterBankParams;
     use crate::filters::spectral::morlet_spectrum;
     use crate::nn::test_util::{devices, max_rel, to_vec};
 

@@ -151,7 +151,7 @@ impl MorletFilterBankConfig {
     /// [`ScatterError::InvalidParameter`] for `J` or `L` out of range or an empty grid;
     /// [`ScatterError::FilterCount`] / [`ScatterError::InvalidWavelet`] for an explicit bank of the
     /// wrong size or with bad values.
-    pub fn initial_bank(&self) -> crate::Result<FilterBankParams> {
+    pub fn initial_bank(&self) -> crate::error::Result<FilterBankParams> {
         ScatteringOptions::new(self.num_scales, self.num_orientations)?;
         if self.grid_size.contains(&0) {
             return Err(ScatterError::InvalidParameter {
@@ -250,7 +250,7 @@ fn equivariant_bank(
     big_j: usize,
     big_l: usize,
     per_scale: &[MorletParams],
-) -> crate::Result<FilterBankParams> {
+) -> crate::error::Result<FilterBankParams> {
     let wavelets = (0..big_j * big_l)
         .map(|n| {
             let p = per_scale[n / big_l];
@@ -473,7 +473,7 @@ impl MorletFilterBank {
     /// # Errors
     /// [`ScatterError::InvalidParameter`] for the pixelwise parametrisation, whose filters are not
     /// Morlet wavelets; [`ScatterError::InvalidWavelet`] if training made a value non-finite.
-    pub fn to_params(&self) -> crate::Result<FilterBankParams> {
+    pub fn to_params(&self) -> crate::error::Result<FilterBankParams> {
         if self.pixels.is_some() {
             return Err(ScatterError::InvalidParameter {
                 name: "parametrization",

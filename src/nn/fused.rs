@@ -90,7 +90,7 @@ pub fn scattering2d(
     keep_intermediates: bool,
 ) -> Tensor<4> {
     let [planes, h, w] = x.dims();
-    let geometry = crate::PaddedGeometry::new(h, w, options.num_scales())
+    let geometry = crate::geometry::PaddedGeometry::new(h, w, options.num_scales())
         .unwrap_or_else(|e| panic!("scattering2d: {e}"));
     let count = options.num_scales() * options.num_orientations();
     let [mp, np] = geometry.padded_size();

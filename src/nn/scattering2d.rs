@@ -65,7 +65,7 @@ impl Scattering2dConfig {
     /// # Errors
     /// [`crate::ScatterError::InvalidParameter`] for `J`, `L` or `max_order` out of range,
     /// [`crate::ScatterError::ScaleTooLarge`] if `2^J` exceeds the input size.
-    pub fn geometry(&self) -> crate::Result<(ScatteringOptions, PaddedGeometry)> {
+    pub fn geometry(&self) -> crate::error::Result<(ScatteringOptions, PaddedGeometry)> {
         let options = ScatteringOptions::with_max_order(
             self.num_scales,
             self.num_orientations,
@@ -196,7 +196,7 @@ impl Scattering2d {
     ///
     /// # Errors
     /// As [`MorletFilterBank::to_params`] and [`Scattering2dPlan::with_filter_bank`].
-    pub fn to_fast_plan(&self) -> crate::Result<Scattering2dPlan<f32>> {
+    pub fn to_fast_plan(&self) -> crate::error::Result<Scattering2dPlan<f32>> {
         let bank = self.filters.to_params()?;
         Scattering2dPlan::with_filter_bank(
             self.geometry.height,
@@ -287,7 +287,7 @@ impl Scattering2d {
                     flat / w % h,
                     flat % w,
                 ];
-                let e = crate::ScatterError::NonFiniteInput {
+                let e = crate::error::ScatterError::NonFiniteInput {
                     index,
                     value: values[flat],
                 };
@@ -425,7 +425,7 @@ mod tests {
     use burn::tensor::Tensor;
 
     use super::*;
-    use crate::FilterBankParams;
+    use crate::filters::FilterBankParams;
     use crate::nn::test_util::devices;
     use crate::nn::{FilterInit, Trainable};
 
