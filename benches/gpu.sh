@@ -27,6 +27,18 @@ BATCH="${BATCH:-128}"
 echo "=== machine"
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) 2>/dev/null
 echo "CPU cores: $(nproc)"
+# wgpu opens the Vulkan loader at run time: without it every wgpu run fails with "no adapter".
+has_vulkan_loader() {
+    ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' && return 0
+    local dir dirs
+    IFS=: read -ra dirs <<<"${LD_LIBRARY_PATH:-}"
+    for dir in "${dirs[@]}"; do [ -e "$dir/libvulkan.so.1" ] && return 0; done
+    return 1
+}
+if ! has_vulkan_loader; then
+    echo "warning: no Vulkan loader (libvulkan.so.1) found: install libvulkan1, or put a copy in a"
+    echo "folder named by LD_LIBRARY_PATH; VK_LOADER_DEBUG=error shows why a driver is refused"
+fi
 
 if [ -n "${GPU_BIN:-}" ]; then
     bin="$GPU_BIN"
