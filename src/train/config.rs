@@ -85,7 +85,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Peak learning rate of the head (PyTorch `OneCycleLR` `max_lr`).
     pub head_max_lr: f64,
-    /// Peak learning rate of the filter parameters (see [`OneCycle::with_peak`]).
+    /// Peak learning rate of the filter parameters (see [`OneCycle::with_peak`](super::optim::OneCycle::with_peak)).
     pub filter_lr: f64,
     /// Weight decay of the head (the filters always get 0).
     pub weight_decay: f64,

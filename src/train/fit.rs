@@ -63,7 +63,7 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
 /// before training); [`CheckpointError::Invalid`](crate::error::CheckpointError::Invalid), [`CheckpointError::Checksum`](crate::error::CheckpointError::Checksum),
 /// [`CheckpointError::Model`](crate::error::CheckpointError::Model) and [`CheckpointError::Epochs`](crate::error::CheckpointError::Epochs) for a checkpoint that
 /// cannot be resumed (another configuration or model, corrupted or swapped files, counters out of
-/// range); [`ScatterError::Io`] when one cannot be written.
+/// range); [`ScatterError::Io`](crate::error::ScatterError::Io) when one cannot be written.
 pub fn fit(
     model: Hybrid,
     train: &ImageDataset,
@@ -328,7 +328,7 @@ impl<'a> Trainer<'a> {
 
     /// Records a finished epoch: its statistics on the progress bar and in the history, and the
     /// filters in the trajectory, with the run's aliasing warning the first time a wavelet
-    /// crosses [`ALIASING_WARNING`].
+    /// crosses [`ALIASING_WARNING`](crate::filters::diagnostics::ALIASING_WARNING).
     fn record(&mut self, model: &Hybrid, stats: EpochStats) {
         let epoch = stats.epoch;
         if let Some(bar) = &self.bar {

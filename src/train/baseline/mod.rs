@@ -79,7 +79,7 @@ impl LogisticModel {
     /// Trains on `x` (`[n, d]`) with labels `y` in `0..classes`.
     ///
     /// # Errors
-    /// [`TrainingError`](crate::error::TrainingError) for mismatched sizes, a label out of range, no sample,
+    /// [`TrainingError`] for mismatched sizes, a label out of range, no sample,
     /// or a non-finite feature; the solver's own failure, as the same variant.
     pub fn fit(
         x: ArrayView2<'_, f64>,
@@ -289,7 +289,7 @@ pub struct BaselineResult {
 /// ties go to the larger `λ`), refits on all of `train` and scores on `test`.
 ///
 /// # Errors
-/// As [`LogisticModel::fit`], and [`TrainingError`](crate::error::TrainingError) if a class has fewer samples
+/// As [`LogisticModel::fit`], and [`TrainingError`] if a class has fewer samples
 /// than folds or the grid is empty.
 #[allow(clippy::too_many_arguments)]
 pub fn converged_baseline(

@@ -340,7 +340,7 @@ fn remove_checkpoint_files(folder: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Deletes a checkpoint written by [`fit`](super::fit): its files, its staging and commit
+/// Deletes a checkpoint written by [`fit`](crate::train::fit): its files, its staging and commit
 /// folders, then the directory itself if that leaves it empty. Entries the crate did not
 /// write are left in place (and so is the directory that holds them).
 ///

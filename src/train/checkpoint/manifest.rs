@@ -138,7 +138,7 @@ impl ModelSignature {
     }
 }
 
-/// A checkpoint's manifest, `state.json` (see the [module docs](self)).
+/// A checkpoint's manifest, `state.json` (see the [module docs](super)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointManifest {
     /// [`CHECKPOINT_FORMAT`].
