@@ -25,9 +25,10 @@ use learnable_scattering::data::augment::{Augmentation, Normalization, make_batc
 use learnable_scattering::data::idx::load_fashion_mnist;
 use learnable_scattering::data::sampler::balanced_subset;
 use learnable_scattering::experiment::{
-    CIFAR10_SEEDS, PaperDataset, RunLog, RunRecord, markdown_table, paired_differences,
+    CIFAR10_SEEDS, HeadKind, PaperDataset, RunLog, RunRecord, markdown_table, paired_differences,
     paired_table, read_jsonl, summarize,
 };
+use learnable_scattering::filters::InitKind;
 use learnable_scattering::train::baseline::{
     BaselineRecord, CV_FOLDS, L2_GRID, baseline_tables, converged_baseline,
 };
@@ -37,23 +38,26 @@ use rand::SeedableRng;
 
 type Error = Box<dyn std::error::Error>;
 
+#[derive(clap::Args, Debug)]
+struct Baselines {
+    /// Folder with the four Fashion-MNIST IDX files.
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    data_dir: PathBuf,
+    /// Training-set sizes (class-balanced subsets).
+    #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
+    samples: Vec<usize>,
+    /// Number of the paper's seeds, in order (at most 10).
+    #[arg(long, default_value_t = 10)]
+    seeds: usize,
+    /// Folder of the grid (`baselines.jsonl` is written there).
+    #[arg(long)]
+    out: PathBuf,
+}
+
 #[derive(Parser, Debug)]
 enum Command {
     /// Converged logistic-regression baselines on scattering features and on pixels.
-    Baselines {
-        /// Folder with the four Fashion-MNIST IDX files.
-        #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
-        data_dir: PathBuf,
-        /// Training-set sizes (class-balanced subsets).
-        #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
-        samples: Vec<usize>,
-        /// Number of the paper's seeds, in order.
-        #[arg(long, default_value_t = 10)]
-        seeds: usize,
-        /// Folder of the grid (`baselines.jsonl` is written there).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Baselines(Baselines),
     /// Tables and pictures from a grid's `runs.jsonl` and `baselines.jsonl`.
     Report {
         /// Folder of the grid run with `--protocol paper`.
@@ -73,12 +77,7 @@ const FEATURES: [(&str, &str); 2] = [
 
 fn main() -> Result<(), Error> {
     match Command::parse() {
-        Command::Baselines {
-            data_dir,
-            samples,
-            seeds,
-            out,
-        } => baselines(&data_dir, &samples, &CIFAR10_SEEDS[..seeds.min(10)], &out),
+        Command::Baselines(args) => baselines(&args),
         Command::Report { runs, augmented } => report(&runs, augmented.as_deref()),
     }
 }
@@ -109,22 +108,21 @@ fn features(
             .into_iter()
         })
         .collect();
-    let d = rows.len() / indices.len();
-    Array2::from_shape_vec((indices.len(), d), rows).expect("[n, features]")
+    let shape = (indices.len(), rows.len() / indices.len());
+    Array2::from_shape_vec(shape, rows).expect("[n, features]")
 }
 
-fn baselines(data_dir: &Path, samples: &[usize], seeds: &[u32], out: &Path) -> Result<(), Error> {
-    let (train, test) = load_fashion_mnist(data_dir)?;
+fn baselines(args: &Baselines) -> Result<(), Error> {
+    let (train, test) = load_fashion_mnist(&args.data_dir)?;
     let norm = Normalization::from_dataset(&train);
     let plan = Scattering2dPlan::new(train.height(), train.width(), ScatteringOptions::new(2, 8)?)?;
-    let mut log = RunLog::<BaselineRecord>::open(out.join("baselines.jsonl"))?;
-    let all_test: Vec<usize> = (0..test.len()).collect();
+    let mut log = RunLog::<BaselineRecord>::open(args.out.join("baselines.jsonl"))?;
     let test_x: Vec<Array2<f64>> = FEATURES
         .iter()
-        .map(|(name, _)| features(&plan, (&test, &norm), &all_test, name))
+        .map(|(name, _)| features(&plan, (&test, &norm), &Vec::from_iter(0..test.len()), name))
         .collect();
-    for &seed in seeds {
-        for &size in samples {
+    for &seed in &CIFAR10_SEEDS[..args.seeds.min(10)] {
+        for &size in &args.samples {
             let indices = balanced_subset(&train.labels, train.num_classes(), size, seed)?;
             let labels: Vec<usize> = indices.iter().map(|&i| train.labels[i]).collect();
             for ((name, _), test_x) in FEATURES.iter().zip(&test_x) {
@@ -162,32 +160,34 @@ fn baselines(data_dir: &Path, samples: &[usize], seeds: &[u32], out: &Path) -> R
 
 fn report(runs: &Path, augmented: Option<&Path>) -> Result<(), Error> {
     let records: Vec<RunRecord> = read_jsonl(runs.join("runs.jsonl"))?;
-    let baselines = RunLog::<BaselineRecord>::open(runs.join("baselines.jsonl"))?;
+    let path = runs.join("baselines.jsonl");
+    let baselines: Vec<BaselineRecord> = if path.exists() {
+        read_jsonl(path)?
+    } else {
+        vec![]
+    };
     let sizes: BTreeSet<usize> = records.iter().map(|r| r.cell.train_size).collect();
     let sizes: Vec<usize> = sizes.into_iter().collect();
     let mut md = String::from("### Test accuracy (%), mean ± sample std (runs)\n\n");
     md.push_str(&markdown_table(&summarize(&records, PaperDataset::Other)));
-    md.push_str(&baseline_tables(baselines.records(), &FEATURES, &sizes));
+    md.push_str(&baseline_tables(&baselines, &FEATURES, &sizes));
     let comparisons = |md: &mut String, records: &[RunRecord], title: &str, sizes: &[usize]| {
         md.push_str(&paired_table(&paired_differences(records), title));
-        diagnostics_table(md, records, sizes);
+        diagnostics_table(md, records, sizes, [36, 36]); // 28 × 28 padded at J = 2
     };
     comparisons(&mut md, &records, "Paired differences LS − S", &sizes);
-    if learning_curve(&records, &runs.join("learning_curve.png"))? {
-        md.push_str(
-            "\n![test accuracy every 250 epochs, TF LS vs TF S, 100 images](learning_curve.png)\n",
-        );
+    let curve = (InitKind::TightFrame, HeadKind::Linear, 100);
+    let title = "Fashion-MNIST, 100 training images, paper's linear-head protocol";
+    if learning_curve(&records, curve, title, &runs.join("learning_curve.png"))? {
+        md.push_str("\n![test accuracy every 250 epochs, TF LS vs TF S](learning_curve.png)\n");
     }
-    if let Some(aug) = augmented {
-        let aug_records: Vec<RunRecord> = read_jsonl(aug.join("runs.jsonl"))?;
+    if let Some(dir) = augmented {
+        let aug: Vec<RunRecord> = read_jsonl(dir.join("runs.jsonl"))?;
         md.push_str("\n### With augmentation (random crop, padding 2, and horizontal flip)\n\n");
-        md.push_str(&markdown_table(&summarize(
-            &aug_records,
-            PaperDataset::Other,
-        )));
+        md.push_str(&markdown_table(&summarize(&aug, PaperDataset::Other)));
         comparisons(
             &mut md,
-            &aug_records,
+            &aug,
             "Paired differences LS − S, augmented",
             &[100],
         );

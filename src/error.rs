@@ -153,6 +153,7 @@ pub enum ScatterError {
     },
 
     /// A line of a JSON-lines file (a run log) is not a record.
+    #[cfg(feature = "experiment")]
     #[error("{path}, line {line}: {source}")]
     JsonLine {
         /// The file.
@@ -495,9 +496,10 @@ pub enum DownloadError {
     },
 }
 
-/// Why a training run (`train::fit`) or a baseline (`train::baseline`) cannot start; each
-/// variant says what was expected and what was given. Checked before the first step, so that no
-/// batch can fail half-way through a run.
+/// Why a training run (`train::fit`) or a baseline (`train::baseline`) cannot run; each variant
+/// says what was expected and what was given. `fit` checks everything before its first step, so
+/// that no batch can fail half-way through a run; a baseline checks its data and settings first,
+/// and reports its solver's failure as [`TrainingError::Solver`].
 #[cfg(feature = "train")]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -557,10 +559,11 @@ pub enum TrainingError {
     },
     /// A label is not one of the model's classes.
     #[error(
-        "{set} image {index} has label {label}, but the model has {classes} classes (labels 0..{classes})"
+        "{set} sample {index} has label {label}, but the model has {classes} classes (labels 0..{classes})"
     )]
     LabelOutOfRange {
-        /// `training`, `test` or `baseline`.
+        /// `training` or `test` (images of `fit`), `training features` or `test features` (rows
+        /// of a baseline).
         set: &'static str,
         /// The image (or feature row).
         index: usize,
@@ -570,7 +573,7 @@ pub enum TrainingError {
         classes: usize,
     },
     /// The normalisation is for another channel count than the images.
-    #[error("the normalisation has {given} channels, the {set} images {expected}")]
+    #[error("the normalisation has {given} channels, the {set} images have {expected}")]
     NormalizationChannels {
         /// `training` or `test`.
         set: &'static str,

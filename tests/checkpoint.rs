@@ -1,4 +1,4 @@
-//! Checkpoints (`train::fit` with a checkpoint folder, `train::remove_checkpoint`): no user file
+//! Checkpoints (`train::fit` with a checkpoint folder, `train::checkpoint::remove_checkpoint`): no user file
 //! is lost, whatever folder the checkpoint is pointed at (issue 12); an interrupted write is
 //! finished or discarded; a checkpoint verifies itself (checksums, epoch counters, the model it
 //! belongs to); and a resumed run equals an uninterrupted one bit for bit. Models and data are the
@@ -308,7 +308,7 @@ fn a_frozen_model_does_not_resume_from_a_learnable_checkpoint() {
 fn remove_checkpoint_deletes_only_the_checkpoint() {
     let _g = lock();
     let (_tmp, dir) = checkpoint("ckpt-remove");
-    learnable_scattering::train::remove_checkpoint(&dir).unwrap();
+    learnable_scattering::train::checkpoint::remove_checkpoint(&dir).unwrap();
     assert!(!dir.exists());
     // Beside a user's file: the checkpoint goes, the file and the folder stay.
     let options = FitOptions {
@@ -318,13 +318,13 @@ fn remove_checkpoint_deletes_only_the_checkpoint() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("notes.txt"), "my notes").unwrap();
     fit_tiny(&options, 1).unwrap();
-    learnable_scattering::train::remove_checkpoint(&dir).unwrap();
+    learnable_scattering::train::checkpoint::remove_checkpoint(&dir).unwrap();
     let names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["notes.txt"]);
-    let e = learnable_scattering::train::remove_checkpoint(&dir).unwrap_err();
+    let e = learnable_scattering::train::checkpoint::remove_checkpoint(&dir).unwrap_err();
     assert!(
         matches!(e, ScatterError::Checkpoint(CheckpointError::Invalid { .. })),
         "{e}"
@@ -417,7 +417,7 @@ mod fashion_mnist {
         assert_eq!(logits(&resumed), logits(&full));
         // The checkpoint's filter trajectory is the one the report carries.
         let on_disk = learnable_scattering::trajectory::FilterTrajectory::read_json(
-            dir.join(learnable_scattering::train::FILTERS_FILE),
+            dir.join(learnable_scattering::train::checkpoint::FILTERS_FILE),
         )
         .unwrap();
         assert_eq!(on_disk, report.trajectory);

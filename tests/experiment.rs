@@ -3,8 +3,6 @@
 //! quantiles, paired t-tests, Holm's correction — including the per-seed differences printed in
 //! docs/results.md), and the paired table built from run records.
 
-#![cfg(feature = "experiment")]
-
 use learnable_scattering::experiment::stats::{holm_adjusted, paired_t_test, t_quantile};
 use learnable_scattering::experiment::{
     Cell, HeadKind, RunRecord, paired_differences, paired_table,

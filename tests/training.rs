@@ -9,6 +9,7 @@ use burn::tensor::Device;
 use learnable_scattering::ScatterError;
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::data::augment::{Augmentation, RandomCrop};
+use learnable_scattering::error::TrainingError;
 use learnable_scattering::nn::{FilterInit, Scattering2dConfig, Trainable};
 use learnable_scattering::train::{FitOptions, Hybrid, HybridConfig, TrainConfig, fit};
 
@@ -102,6 +103,11 @@ fn fit_rejects_bad_settings_with_typed_errors() {
     )
     .unwrap_err();
     assert!(matches!(err, ScatterError::Training(_)), "{err}");
+    assert!(
+        matches!(&err, ScatterError::Training(TrainingError::Setting { name, given, .. })
+            if name == "epochs" && given == "0"),
+        "{err:?}"
+    );
     // A model on a device without autodiff cannot train.
     let device = Device::flex();
     let model = HybridConfig::new(
@@ -112,6 +118,13 @@ fn fit_rejects_bad_settings_with_typed_errors() {
     .init(&device);
     let err = fit(model, &train, &test, &tiny_config(), &FitOptions::default()).unwrap_err();
     assert!(err.to_string().contains("autodiff"), "{err}");
+    assert!(
+        matches!(
+            err,
+            ScatterError::Training(TrainingError::NotAutodiff { .. })
+        ),
+        "{err:?}"
+    );
     // RGB data for a grey model.
     let rgb = ImageDataset::new(
         ndarray::Array4::zeros((2, 3, 28, 28)),
@@ -128,6 +141,17 @@ fn fit_rejects_bad_settings_with_typed_errors() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("channels"), "{err}");
+    assert!(
+        matches!(
+            err,
+            ScatterError::Training(TrainingError::Channels {
+                expected: 1,
+                train: 3,
+                test: 1
+            })
+        ),
+        "{err:?}"
+    );
 }
 
 /// Rates and normalisations that would train to NaN are refused before the first step.
@@ -135,16 +159,27 @@ fn fit_rejects_bad_settings_with_typed_errors() {
 fn fit_rejects_non_finite_rates_and_zero_std() {
     let (train, test) = tiny_data();
     type Change = fn(&mut TrainConfig);
-    let cases: [(&str, Change); 7] = [
-        ("filter_lr = inf", |c| c.filter_lr = f64::INFINITY),
-        ("filter_lr = 0", |c| c.filter_lr = 0.0),
-        ("head_max_lr = NaN", |c| c.head_max_lr = f64::NAN),
-        ("head_max_lr < 0", |c| c.head_max_lr = -0.1),
-        ("weight_decay = inf", |c| c.weight_decay = f64::INFINITY),
-        ("std = 0", |c| c.normalization.std = vec![0.0]),
-        ("mean = NaN", |c| c.normalization.mean = vec![f32::NAN]),
+    // (label, the setting the error must name, the change)
+    let cases: [(&str, &str, Change); 7] = [
+        ("filter_lr = inf", "filter_lr", |c| {
+            c.filter_lr = f64::INFINITY
+        }),
+        ("filter_lr = 0", "filter_lr", |c| c.filter_lr = 0.0),
+        ("head_max_lr = NaN", "head_max_lr", |c| {
+            c.head_max_lr = f64::NAN
+        }),
+        ("head_max_lr < 0", "head_max_lr", |c| c.head_max_lr = -0.1),
+        ("weight_decay = inf", "weight_decay", |c| {
+            c.weight_decay = f64::INFINITY
+        }),
+        ("std = 0", "normalization.std[0]", |c| {
+            c.normalization.std = vec![0.0]
+        }),
+        ("mean = NaN", "normalization.mean[0]", |c| {
+            c.normalization.mean = vec![f32::NAN]
+        }),
     ];
-    for (label, change) in cases {
+    for (label, setting, change) in cases {
         let mut config = tiny_config();
         change(&mut config);
         let err = fit(
@@ -157,6 +192,11 @@ fn fit_rejects_non_finite_rates_and_zero_std() {
         .unwrap_err();
         println!("{label}: {err}");
         assert!(matches!(err, ScatterError::Training(_)), "{label}: {err}");
+        assert!(
+            matches!(&err, ScatterError::Training(TrainingError::Setting { name, .. })
+                if name == setting),
+            "{label}: {err:?}"
+        );
     }
 }
 

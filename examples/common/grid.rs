@@ -27,6 +27,13 @@ pub enum Mode {
     Both,
 }
 
+/// `tf` or `random` ([`InitKind::name`]), listed in `--help`.
+fn init_kind() -> impl clap::builder::TypedValueParser<Value = InitKind> {
+    use clap::builder::TypedValueParser as _;
+    let names = InitKind::ALL.map(InitKind::name);
+    clap::builder::PossibleValuesParser::new(names).map(|name| name.parse().expect("listed name"))
+}
+
 /// The grid options every classification example takes.
 #[derive(Args, Debug)]
 pub struct GridArgs {
@@ -42,8 +49,8 @@ pub struct GridArgs {
     /// Heads: linear, wrn, mlp (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "linear")]
     pub head: Vec<HeadKind>,
-    /// Filter initialisations: tf, random (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "tf,random")]
+    /// Filter initialisations (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "tf,random", value_parser = init_kind())]
     pub init: Vec<InitKind>,
     /// Learnable or fixed scattering.
     #[arg(long, value_enum, default_value = "both")]

@@ -1,7 +1,7 @@
 //! Diagnostics of an experiment's runs from their records ([`RunRecord`]): how far learned
 //! filters moved, how much they alias, their frame bounds, and the test-accuracy curves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -9,18 +9,25 @@ use super::distance::{arc_distance, bank_distance};
 use super::littlewood_paley::bank_frame_bounds;
 use super::plot::{LinePlot, Series, render_line_plots};
 use crate::error::Result;
-use crate::experiment::RunRecord;
 use crate::experiment::stats::mean_std;
+use crate::experiment::{HeadKind, RunRecord};
 use crate::filters::InitKind;
 use crate::filters::diagnostics::ALIASING_WARNING;
 
 /// Appends the diagnostics of `records` at `sizes` to `md` (Markdown, means over seeds): per
-/// (init, LS/S, size) the test and final training accuracy and loss; for learnable filters the
-/// Hungarian distance between the learned and the initial bank ([`bank_distance`]), the mean
+/// (init, LS/S, head, size) the test and final training accuracy and loss; for learnable filters
+/// the Hungarian distance between the learned and the initial bank ([`bank_distance`]), the mean
 /// absolute change of each parameter family between matched wavelets, the largest aliasing
 /// fraction and the number of wavelets above [`ALIASING_WARNING`], and the symmetrised
-/// Littlewood–Paley frame bounds ([`bank_frame_bounds`]) on the 36×36 padded grid.
-pub fn diagnostics_table(md: &mut String, records: &[RunRecord], sizes: &[usize]) {
+/// Littlewood–Paley frame bounds ([`bank_frame_bounds`]) on the layer's padded grid
+/// `[height, width]` (`Mp × Np`, for example 36 × 36 for 28 × 28 images at `J = 2`).
+pub fn diagnostics_table(
+    md: &mut String,
+    records: &[RunRecord],
+    sizes: &[usize],
+    padded: [usize; 2],
+) {
+    let [mp, np] = padded;
     let _ = writeln!(
         md,
         "\n### Diagnostics (means over seeds)\n\nTrain accuracy and loss of the final epoch; for \
@@ -28,7 +35,7 @@ pub fn diagnostics_table(md: &mut String, records: &[RunRecord], sizes: &[usize]
          (per filter), the mean absolute change of each parameter family between matched \
          wavelets, the largest aliasing fraction of a learned wavelet and the number of wavelets \
          above {:.0} % (summed over seeds), and the symmetrised Littlewood–Paley frame bounds of \
-         the learned banks on the 36×36 padded grid (initial banks in parentheses).\n",
+         the learned banks on the {mp}×{np} padded grid (initial banks in parentheses).\n",
         100.0 * ALIASING_WARNING
     );
     let _ = writeln!(
@@ -40,106 +47,120 @@ pub fn diagnostics_table(md: &mut String, records: &[RunRecord], sizes: &[usize]
         md,
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
-    for init in [InitKind::TightFrame, InitKind::Random] {
+    let heads: BTreeSet<HeadKind> = records.iter().map(|r| r.cell.head).collect();
+    let mut rows = Vec::new();
+    for init in InitKind::ALL {
         for learnable in [true, false] {
-            for &size in sizes {
-                let group: Vec<&RunRecord> = records
-                    .iter()
-                    .filter(|r| {
-                        r.cell.init == init
-                            && r.cell.learnable == learnable
-                            && r.cell.train_size == size
-                    })
-                    .collect();
-                if group.is_empty() {
-                    continue;
-                }
-                let mean = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Option<f64> {
-                    let v: Vec<f64> = group.iter().filter_map(|r| f(r)).collect();
-                    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-                };
-                let fmt = |v: Option<f64>, digits: usize| {
-                    v.map_or("–".to_string(), |v| format!("{v:.digits$}"))
-                };
-                let test = mean(&|r| Some(100.0 * r.test_accuracy));
-                let train = mean(&|r| r.final_train_accuracy.map(|a| 100.0 * a));
-                let loss = mean(&|r| Some(r.final_train_loss));
-                let mut cells = vec![fmt(test, 2), fmt(train, 2), fmt(loss, 4)];
-                if learnable {
-                    let moved = |r: &RunRecord| -> Option<[f64; 5]> {
-                        let (a, b) = (r.initial_bank.as_ref()?, r.final_bank.as_ref()?);
-                        let d = bank_distance(a, b).ok()?;
-                        let mut fam = [0.0; 4];
-                        for p in &d.pairs {
-                            let (x, y) = (&a.wavelets()[p.index_a], &b.wavelets()[p.index_b]);
-                            fam[0] += (x.sigma - y.sigma).abs();
-                            fam[1] += (x.xi - y.xi).abs();
-                            fam[2] += arc_distance(x.theta, y.theta);
-                            fam[3] += (x.slant - y.slant).abs();
-                        }
-                        let n = d.pairs.len() as f64;
-                        Some([d.mean(), fam[0] / n, fam[1] / n, fam[2] / n, fam[3] / n])
-                    };
-                    for i in 0..5 {
-                        cells.push(fmt(mean(&|r| moved(r).map(|m| m[i])), 3));
-                    }
-                    let worst = mean(&|r| {
-                        r.final_aliasing
-                            .as_ref()
-                            .map(|a| 100.0 * a.iter().fold(0.0f64, |m, v| m.max(*v)))
-                    });
-                    cells.push(fmt(worst, 1).to_string() + " %");
-                    let above: usize = group
-                        .iter()
-                        .filter_map(|r| r.final_aliasing.as_ref())
-                        .map(|a| a.iter().filter(|&&v| v > ALIASING_WARNING).count())
-                        .sum();
-                    cells.push(above.to_string());
-                    let bounds = |r: &RunRecord, initial: bool| {
-                        let bank = if initial {
-                            &r.initial_bank
-                        } else {
-                            &r.final_bank
-                        };
-                        bank.as_ref()
-                            .map(|b| bank_frame_bounds(b, 36, 36).symmetric)
-                    };
-                    let lower = mean(&|r| bounds(r, false).map(|b| b.lower));
-                    let lower0 = mean(&|r| bounds(r, true).map(|b| b.lower));
-                    let upper = mean(&|r| bounds(r, false).map(|b| b.upper));
-                    let upper0 = mean(&|r| bounds(r, true).map(|b| b.upper));
-                    cells.push(format!("{} ({})", fmt(lower, 4), fmt(lower0, 4)));
-                    cells.push(format!("{} ({})", fmt(upper, 4), fmt(upper0, 4)));
-                } else {
-                    cells.extend(std::iter::repeat_n("–".to_string(), 9));
-                }
-                let _ = writeln!(
-                    md,
-                    "| {} | {}+LL | {size} | {} |",
-                    init.label(),
-                    if learnable { "LS" } else { "S" },
-                    cells.join(" | ")
-                );
+            rows.extend(heads.iter().map(|&head| (init, learnable, head)));
+        }
+    }
+    for (init, learnable, head) in rows {
+        for &size in sizes {
+            let group: Vec<&RunRecord> = records
+                .iter()
+                .filter(|r| {
+                    r.cell.init == init
+                        && r.cell.learnable == learnable
+                        && r.cell.head == head
+                        && r.cell.train_size == size
+                })
+                .collect();
+            if group.is_empty() {
+                continue;
             }
+            let mean = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Option<f64> {
+                let v: Vec<f64> = group.iter().filter_map(|r| f(r)).collect();
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+            };
+            let fmt = |v: Option<f64>, digits: usize| {
+                v.map_or("–".to_string(), |v| format!("{v:.digits$}"))
+            };
+            let test = mean(&|r| Some(100.0 * r.test_accuracy));
+            let train = mean(&|r| r.final_train_accuracy.map(|a| 100.0 * a));
+            let loss = mean(&|r| Some(r.final_train_loss));
+            let mut cells = vec![fmt(test, 2), fmt(train, 2), fmt(loss, 4)];
+            if learnable {
+                let moved = |r: &RunRecord| -> Option<[f64; 5]> {
+                    let (a, b) = (r.initial_bank.as_ref()?, r.final_bank.as_ref()?);
+                    let d = bank_distance(a, b).ok()?;
+                    let mut fam = [0.0; 4];
+                    for p in &d.pairs {
+                        let (x, y) = (&a.wavelets()[p.index_a], &b.wavelets()[p.index_b]);
+                        fam[0] += (x.sigma - y.sigma).abs();
+                        fam[1] += (x.xi - y.xi).abs();
+                        fam[2] += arc_distance(x.theta, y.theta);
+                        fam[3] += (x.slant - y.slant).abs();
+                    }
+                    let n = d.pairs.len() as f64;
+                    Some([d.mean(), fam[0] / n, fam[1] / n, fam[2] / n, fam[3] / n])
+                };
+                for i in 0..5 {
+                    cells.push(fmt(mean(&|r| moved(r).map(|m| m[i])), 3));
+                }
+                let worst = mean(&|r| {
+                    r.final_aliasing
+                        .as_ref()
+                        .map(|a| 100.0 * a.iter().fold(0.0f64, |m, v| m.max(*v)))
+                });
+                cells.push(fmt(worst, 1).to_string() + " %");
+                let above: usize = group
+                    .iter()
+                    .filter_map(|r| r.final_aliasing.as_ref())
+                    .map(|a| a.iter().filter(|&&v| v > ALIASING_WARNING).count())
+                    .sum();
+                cells.push(above.to_string());
+                let bounds = |r: &RunRecord, initial: bool| {
+                    let bank = if initial {
+                        &r.initial_bank
+                    } else {
+                        &r.final_bank
+                    };
+                    bank.as_ref()
+                        .map(|b| bank_frame_bounds(b, mp, np).symmetric)
+                };
+                let lower = mean(&|r| bounds(r, false).map(|b| b.lower));
+                let lower0 = mean(&|r| bounds(r, true).map(|b| b.lower));
+                let upper = mean(&|r| bounds(r, false).map(|b| b.upper));
+                let upper0 = mean(&|r| bounds(r, true).map(|b| b.upper));
+                cells.push(format!("{} ({})", fmt(lower, 4), fmt(lower0, 4)));
+                cells.push(format!("{} ({})", fmt(upper, 4), fmt(upper0, 4)));
+            } else {
+                cells.extend(std::iter::repeat_n("–".to_string(), 9));
+            }
+            let _ = writeln!(
+                md,
+                "| {} | {}+{} | {size} | {} |",
+                init.label(),
+                if learnable { "LS" } else { "S" },
+                head.label(),
+                cells.join(" | ")
+            );
         }
     }
 }
 
-/// Test accuracy against the epoch, TF LS and TF S at 100 images (mean and mean ± std over
-/// seeds), written as a PNG to `path`; `false` (nothing written) when the records hold no such
-/// curves.
+/// Test accuracy against the epoch, learnable against fixed filters for the runs of one
+/// initialisation, head and training-set size (`(init, head, train_size)`; mean and mean ± std
+/// over seeds), titled `title` and written as a PNG to `path`; `false` (nothing written) when
+/// the records hold no such curves (records keep one with `TrainConfig::eval_every`).
 ///
 /// # Errors
 /// As [`render_line_plots`].
-pub fn learning_curve(records: &[RunRecord], path: &Path) -> Result<bool> {
+pub fn learning_curve(
+    records: &[RunRecord],
+    (init, head, train_size): (InitKind, HeadKind, usize),
+    title: &str,
+    path: &Path,
+) -> Result<bool> {
     let mut series = Vec::new();
     for (learnable, color) in [(true, [200, 60, 40]), (false, [40, 90, 200])] {
         let curves: Vec<&Vec<(usize, f64)>> = records
             .iter()
             .filter(|r| {
-                r.cell.init == InitKind::TightFrame
+                r.cell.init == init
+                    && r.cell.head == head
                     && r.cell.learnable == learnable
-                    && r.cell.train_size == 100
+                    && r.cell.train_size == train_size
                     && r.test_curve.len() > 1
             })
             .map(|r| &r.test_curve)
@@ -160,7 +181,8 @@ pub fn learning_curve(records: &[RunRecord], path: &Path) -> Result<bool> {
                 (e as f64, m, s)
             })
             .collect();
-        let name = if learnable { "TF LS+LL" } else { "TF S+LL" };
+        let arch = if learnable { "LS" } else { "S" };
+        let name = format!("{} {arch}+{}", init.label(), head.label());
         series.push(Series {
             label: Some(format!("{name}, mean of {} seeds", curves.len())),
             points: stats.iter().map(|&(e, m, _)| (e, m)).collect(),
@@ -177,8 +199,8 @@ pub fn learning_curve(records: &[RunRecord], path: &Path) -> Result<bool> {
         }
     }
     let plot = LinePlot {
-        title: "Fashion-MNIST, 100 training images, paper's linear-head protocol".into(),
-        x_label: "epoch (one batch of 100 images each)".into(),
+        title: title.into(),
+        x_label: "epoch".into(),
         y_label: "test accuracy (%)".into(),
         series,
     };

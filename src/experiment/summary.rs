@@ -181,8 +181,9 @@ pub struct PairedRow {
     /// Two-sided p-value of the paired t-test of a zero mean difference
     /// ([`paired_t_test`](super::stats::paired_t_test)); NaN for fewer than two pairs.
     pub p_value: f64,
-    /// `p_value` adjusted by Holm's method over every row [`paired_differences`] returned with it
-    /// (the family of comparisons of one table; [`holm_adjusted`](super::stats::holm_adjusted)).
+    /// `p_value` adjusted by Holm's method over the rows [`paired_differences`] returned with it
+    /// that have a p-value (the family of comparisons of one table; rows with fewer than two
+    /// pairs have none and are not counted; [`holm_adjusted`](super::stats::holm_adjusted)).
     pub holm_p_value: f64,
 }
 

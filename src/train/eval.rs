@@ -118,7 +118,7 @@ pub(super) fn evaluate_cached(
 
 /// Mean cross-entropy and accuracy over `ds` in batches of `batch_size`, `logits` giving the
 /// logits of the images at the given indices.
-pub(super) fn mean_loss_and_accuracy(
+fn mean_loss_and_accuracy(
     ds: &ImageDataset,
     batch_size: usize,
     device: &Device,

@@ -18,7 +18,6 @@ pub mod optim;
 mod report;
 mod validate;
 
-pub use checkpoint::{FILTERS_FILE, remove_checkpoint};
 pub use config::{
     FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule, TrainConfig,
 };

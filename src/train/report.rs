@@ -1,5 +1,6 @@
-//! What training produces: per-epoch [`EpochStats`] and the run's [`TrainReport`]. Plain data,
-//! written by the training loop and recorded in checkpoints.
+//! What training produces: per-epoch [`EpochStats`] and the run's [`TrainReport`] (plain data,
+//! written by the training loop and recorded in checkpoints), and the report's one warning: a
+//! wavelet that starts to alias during training.
 
 use serde::{Deserialize, Serialize};
 

@@ -87,7 +87,7 @@ impl LogisticModel {
         classes: usize,
         options: &LogisticOptions,
     ) -> Result<Self> {
-        check_data(x, y, classes)?;
+        check_data(x, y, classes, "training features")?;
         if !(options.l2.is_finite() && options.l2 >= 0.0) {
             return Err(TrainingError::Setting {
                 name: "l2".into(),
@@ -169,7 +169,12 @@ impl LogisticModel {
     }
 }
 
-fn check_data(x: ArrayView2<'_, f64>, y: &[usize], classes: usize) -> Result<()> {
+fn check_data(
+    x: ArrayView2<'_, f64>,
+    y: &[usize],
+    classes: usize,
+    set: &'static str,
+) -> Result<()> {
     if x.nrows() != y.len() || y.is_empty() || classes == 0 {
         return Err(TrainingError::Features {
             rows: x.nrows(),
@@ -180,7 +185,7 @@ fn check_data(x: ArrayView2<'_, f64>, y: &[usize], classes: usize) -> Result<()>
     }
     if let Some((index, &label)) = y.iter().enumerate().find(|&(_, &l)| l >= classes) {
         return Err(TrainingError::LabelOutOfRange {
-            set: "baseline",
+            set,
             index,
             label,
             classes,
@@ -302,17 +307,17 @@ pub fn converged_baseline(
     folds: usize,
     seed: u64,
 ) -> Result<BaselineResult> {
-    check_data(train, train_labels, classes)?;
-    check_data(test, test_labels, classes)?;
+    check_data(train, train_labels, classes, "training features")?;
+    check_data(test, test_labels, classes, "test features")?;
     if grid.is_empty() || folds < 2 {
-        let (name, given) = if grid.is_empty() {
-            ("grid", "no strength".to_string())
+        let (name, expected, given) = if grid.is_empty() {
+            ("grid", "at least one L2 strength", "[]".to_string())
         } else {
-            ("folds", folds.to_string())
+            ("folds", "at least 2", folds.to_string())
         };
         return Err(TrainingError::Setting {
             name: name.into(),
-            expected: "at least one strength and two folds",
+            expected,
             given,
         }
         .into());

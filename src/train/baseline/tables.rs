@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::BaselineResult;
+use super::{BaselineResult, CV_FOLDS};
 use crate::experiment::stats::mean_std;
 
 /// One baseline fit: which features, how many training images, which seed, what it found.
@@ -49,6 +49,9 @@ impl std::fmt::Display for BaselineRecord {
 /// table order) at `sizes`: test accuracy mean ± std (runs) per size, then per (features, size)
 /// the chosen L2 strengths, the cross-validated accuracy of the chosen strength, how many final
 /// fits converged, the mean L-BFGS iterations and the training accuracy. Empty without records.
+/// The text describes fits made as [`converged_baseline`](super::converged_baseline) makes them
+/// with [`CV_FOLDS`] folds and the tolerance of [`LogisticOptions::new`](super::LogisticOptions::new)
+/// (the records do not keep those settings).
 pub fn baseline_tables(
     records: &[BaselineRecord],
     features: &[(&str, &str)],
@@ -56,6 +59,7 @@ pub fn baseline_tables(
 ) -> String {
     let mut md = String::new();
     let baselines = records;
+    let tolerance = super::LogisticOptions::new(0.0).tolerance;
     if !baselines.is_empty() {
         let _ = writeln!(
             md,
@@ -69,7 +73,7 @@ pub fn baseline_tables(
         for &(name, label) in features {
             let _ = write!(
                 md,
-                "| {label} | logistic regression, L-BFGS, λ by 5-fold CV |"
+                "| {label} | logistic regression, L-BFGS, λ by {CV_FOLDS}-fold CV |"
             );
             for &s in sizes {
                 let acc: Vec<f64> = baselines
@@ -89,7 +93,7 @@ pub fn baseline_tables(
         let _ = writeln!(
             md,
             "\nChosen λ (count over seeds), cross-validated accuracy of the chosen λ, final fits \
-             that met the gradient tolerance 1e-6, mean L-BFGS iterations:\n"
+             that met the gradient tolerance {tolerance:e}, mean L-BFGS iterations:\n"
         );
         let _ = writeln!(
             md,

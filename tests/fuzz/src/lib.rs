@@ -212,7 +212,8 @@ mod checkpoint {
                 std::process::id()
             ));
             if dir.exists() {
-                learnable_scattering::train::remove_checkpoint(&dir).expect("old template");
+                learnable_scattering::train::checkpoint::remove_checkpoint(&dir)
+                    .expect("old template");
             }
             let options = FitOptions {
                 checkpoint_dir: Some(dir.clone()),
