@@ -11,8 +11,8 @@ use super::plot::{LinePlot, Series, render_line_plots};
 use crate::error::Result;
 use crate::experiment::stats::mean_std;
 use crate::experiment::{HeadKind, RunRecord};
-use crate::filters::InitKind;
 use crate::filters::diagnostics::ALIASING_WARNING;
+use crate::filters::{FilterBankParams, InitKind};
 
 /// Appends the diagnostics of `records` at `sizes` to `md` (Markdown, means over seeds): per
 /// (init, LS/S, head, size) the test and final training accuracy and loss; for learnable filters
@@ -68,10 +68,13 @@ pub fn diagnostics_table(
             if group.is_empty() {
                 continue;
             }
-            let mean = |f: &dyn Fn(&RunRecord) -> Option<f64>| -> Option<f64> {
-                let v: Vec<f64> = group.iter().filter_map(|r| f(r)).collect();
+            // Mean of the values present (None when there is none).
+            let average = |values: &mut dyn Iterator<Item = Option<f64>>| -> Option<f64> {
+                let v: Vec<f64> = values.flatten().collect();
                 (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
             };
+            let mean =
+                |f: &dyn Fn(&RunRecord) -> Option<f64>| average(&mut group.iter().map(|r| f(r)));
             let fmt = |v: Option<f64>, digits: usize| {
                 v.map_or("–".to_string(), |v| format!("{v:.digits$}"))
             };
@@ -94,8 +97,10 @@ pub fn diagnostics_table(
                     let n = d.pairs.len() as f64;
                     Some([d.mean(), fam[0] / n, fam[1] / n, fam[2] / n, fam[3] / n])
                 };
+                // One matching (and one pair of frame bounds) per record, read by several columns.
+                let moved: Vec<Option<[f64; 5]>> = group.iter().map(|r| moved(r)).collect();
                 for i in 0..5 {
-                    cells.push(fmt(mean(&|r| moved(r).map(|m| m[i])), 3));
+                    cells.push(fmt(average(&mut moved.iter().map(|m| m.map(|m| m[i]))), 3));
                 }
                 let worst = mean(&|r| {
                     r.final_aliasing
@@ -109,19 +114,16 @@ pub fn diagnostics_table(
                     .map(|a| a.iter().filter(|&&v| v > ALIASING_WARNING).count())
                     .sum();
                 cells.push(above.to_string());
-                let bounds = |r: &RunRecord, initial: bool| {
-                    let bank = if initial {
-                        &r.initial_bank
-                    } else {
-                        &r.final_bank
-                    };
+                let bounds = |bank: &Option<FilterBankParams>| {
                     bank.as_ref()
                         .map(|b| bank_frame_bounds(b, mp, np).symmetric)
                 };
-                let lower = mean(&|r| bounds(r, false).map(|b| b.lower));
-                let lower0 = mean(&|r| bounds(r, true).map(|b| b.lower));
-                let upper = mean(&|r| bounds(r, false).map(|b| b.upper));
-                let upper0 = mean(&|r| bounds(r, true).map(|b| b.upper));
+                let learned: Vec<_> = group.iter().map(|r| bounds(&r.final_bank)).collect();
+                let initial: Vec<_> = group.iter().map(|r| bounds(&r.initial_bank)).collect();
+                let lower = average(&mut learned.iter().map(|b| b.map(|b| b.lower)));
+                let lower0 = average(&mut initial.iter().map(|b| b.map(|b| b.lower)));
+                let upper = average(&mut learned.iter().map(|b| b.map(|b| b.upper)));
+                let upper0 = average(&mut initial.iter().map(|b| b.map(|b| b.upper)));
                 cells.push(format!("{} ({})", fmt(lower, 4), fmt(lower0, 4)));
                 cells.push(format!("{} ({})", fmt(upper, 4), fmt(upper0, 4)));
             } else {
