@@ -66,7 +66,7 @@ pub fn paired_t_test(differences: &[f64]) -> PairedTest {
         return PairedTest {
             n,
             mean,
-            std: if n == 1 { 0.0 } else { std },
+            std,
             half_width: f64::NAN,
             t: f64::NAN,
             p_value: f64::NAN,
