@@ -23,7 +23,7 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use learnable_scattering::ScatteringOptions;
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::nn::spectral::fft2;
 use learnable_scattering::nn::spectral::testing::dft2;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use learnable_scattering::ScatteringOptions;
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use ndarray::Array4;
 
 fn input(batch: usize, channels: usize, size: usize) -> Array4<f32> {

@@ -11,7 +11,7 @@
 //! one-cycle, epochs, learning rates, crop/flip/cutout, CIFAR normalisation; no AutoAugment) and
 //! reports the final-epoch accuracy on the 10 000 test images, beside the paper's numbers.
 //! The paper's runs are long on a CPU (5000 epochs for 100 samples with the linear head): use
-//! `--epochs` for a shorter look, or `--backend wgpu` (build with `--features wgpu`).
+//! `--epochs` for a shorter look, or `--device wgpu` (build with `--features wgpu`).
 
 mod common;
 

@@ -4,13 +4,13 @@
 //! ```sh
 //! cargo run --release --features full --example fashion_study -- baselines --samples 100,500,1000 \
 //!     --seeds 10 --out runs/fashion-paper
-//! cargo run --release --features full --example fashion_study -- report --runs runs/fashion-paper \
+//! cargo run --release --features full --example fashion_study -- summarize --runs runs/fashion-paper \
 //!     --augmented runs/fashion-paper-aug
 //! ```
 //!
 //! `baselines`: converged logistic regression (`train::baseline`) on fixed tight-frame scattering
 //! and on pixels, for the grid's subsets and seeds, one line per fit in `baselines.jsonl`
-//! (rerunning resumes). `report`: `report.md` and `learning_curve.png` in the runs folder: the
+//! (rerunning resumes). `summarize`: `summary.md` and `learning_curve.png` in the runs folder: the
 //! grid's table, the baselines, paired differences `LS − S` with t-tests and Holm's correction
 //! (`experiment`), and the filter diagnostics (`analysis::runs`).
 
@@ -59,7 +59,7 @@ enum Command {
     /// Converged logistic-regression baselines on scattering features and on pixels.
     Baselines(Baselines),
     /// Tables and pictures from a grid's `runs.jsonl` and `baselines.jsonl`.
-    Report {
+    Summarize {
         /// Folder of the grid run with `--protocol paper`.
         #[arg(long)]
         runs: PathBuf,
@@ -78,7 +78,7 @@ const FEATURES: [(&str, &str); 2] = [
 fn main() -> Result<(), Error> {
     match Command::parse() {
         Command::Baselines(args) => baselines(&args),
-        Command::Report { runs, augmented } => report(&runs, augmented.as_deref()),
+        Command::Summarize { runs, augmented } => summarize_grid(&runs, augmented.as_deref()),
     }
 }
 
@@ -158,7 +158,7 @@ fn baselines(args: &Baselines) -> Result<(), Error> {
     Ok(())
 }
 
-fn report(runs: &Path, augmented: Option<&Path>) -> Result<(), Error> {
+fn summarize_grid(runs: &Path, augmented: Option<&Path>) -> Result<(), Error> {
     let records: Vec<RunRecord> = read_jsonl(runs.join("runs.jsonl"))?;
     let path = runs.join("baselines.jsonl");
     let baselines: Vec<BaselineRecord> = if path.exists() {
@@ -192,7 +192,7 @@ fn report(runs: &Path, augmented: Option<&Path>) -> Result<(), Error> {
             &[100],
         );
     }
-    let path = runs.join("report.md");
+    let path = runs.join("summary.md");
     std::fs::write(&path, &md)?;
     println!("{md}\nwritten: {}", path.display());
     Ok(())

@@ -1,4 +1,4 @@
-//! Filter-bank pictures and diagnostics into one directory: filter grids, Littlewood–Paley heat
+//! Filter-bank pictures and diagnostics into one directory: filter mosaics, Littlewood–Paley heat
 //! maps and frame bounds, parameter trajectories, parameter distances and deformation-stability
 //! curves, for the tight frame, a seeded random bank and, when given, a training checkpoint.
 //!
@@ -9,14 +9,16 @@
 //!
 //! `CKPT` is a checkpoint directory holding `filters.json` (a `FilterTrajectory`) or that file
 //! itself; its `J` and `L` then replace `--j` / `--l`. Needs no burn feature. The files written
-//! are listed in `learnable_scattering::analysis::report`.
+//! are listed in `learnable_scattering::analysis::inspection`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
 use learnable_scattering::analysis::deformation::Deformation;
-use learnable_scattering::analysis::report::{DeformationOptions, ReportOptions, render_all};
+use learnable_scattering::analysis::inspection::{
+    DeformationOptions, InspectionOptions, render_all,
+};
 use learnable_scattering::filters::diagnostics::ALIASING_WARNING;
 
 /// Render filter pictures, frame bounds, distances and deformation curves.
@@ -55,7 +57,7 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let start = Instant::now();
-    let mut options = ReportOptions::new(&args.out, &args.images);
+    let mut options = InspectionOptions::new(&args.out, &args.images);
     options.num_scales = args.j;
     options.num_orientations = args.l;
     options.size = args.size;
@@ -66,15 +68,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         levels: args.levels,
         ..DeformationOptions::default()
     };
-    let report = render_all(&options)?;
+    let inspection = render_all(&options)?;
 
-    let first = &report.banks[0].bank;
+    let first = &inspection.banks[0].bank;
     println!(
         "J = {}, L = {}, filters on the {}x{} padded grid of a {}x{} input",
         first.num_scales(),
         first.num_orientations(),
-        report.frame_bounds[0].height,
-        report.frame_bounds[0].width,
+        inspection.frame_bounds[0].height,
+        inspection.frame_bounds[0].width,
         args.size,
         args.size
     );
@@ -83,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  {:<20} {:>12} {:>12} {:>12} {:>12}",
         "bank", "plain A", "plain B", "symm. A", "symm. B"
     );
-    for (b, f) in report.banks.iter().zip(&report.frame_bounds) {
+    for (b, f) in inspection.banks.iter().zip(&inspection.frame_bounds) {
         println!(
             "  {:<20} {:>12.6} {:>12.6} {:>12.6} {:>12.6}",
             b.name, f.plain.lower, f.plain.upper, f.symmetric.lower, f.symmetric.upper
@@ -94,8 +96,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          warning level {:.0} %):",
         100.0 * ALIASING_WARNING
     );
-    let [h, w] = [report.frame_bounds[0].height, report.frame_bounds[0].width];
-    for b in &report.banks {
+    let [h, w] = [
+        inspection.frame_bounds[0].height,
+        inspection.frame_bounds[0].width,
+    ];
+    for b in &inspection.banks {
         let fractions = b.bank.aliasing(h, w);
         let (n, worst) = fractions
             .iter()
@@ -113,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("\nparameter distances (Hungarian matching; Euclidean on (ξ, σ, γ) + arc on θ):");
-    for (name, d) in &report.distances {
+    for (name, d) in &inspection.distances {
         println!(
             "  {name:<40} total {:>10.4}   mean per filter {:>8.4}",
             d.total,
@@ -122,7 +127,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("\ndeformation stability at the largest strength (mean ‖S(x) − S(τx)‖ / ‖S(x)‖):");
     for deformation in Deformation::ALL {
-        for c in report
+        for c in inspection
             .curves
             .iter()
             .filter(|c| c.deformation == deformation)
@@ -140,11 +145,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!(
         "\nwrote {} files into {} in {:.1} s",
-        report.files.len(),
+        inspection.files.len(),
         args.out.display(),
         start.elapsed().as_secs_f64()
     );
-    for f in &report.files {
+    for f in &inspection.files {
         match f.png_size {
             Some((w, h)) => println!("  {} ({w}x{h})", f.path.display()),
             None => println!("  {}", f.path.display()),

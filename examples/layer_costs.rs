@@ -27,18 +27,18 @@ use std::time::Instant;
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Parser;
 use learnable_scattering::ScatteringOptions;
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
 use ndarray::Array4;
 
 mod common;
-use common::Backend;
+use common::DeviceKind;
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// Backend of the burn layer.
+    /// Where the burn layer runs.
     #[arg(long, value_enum, default_value = "flex")]
-    device: Backend,
+    device: DeviceKind,
     /// Images per batch.
     #[arg(long, default_value_t = 128)]
     batch: usize,

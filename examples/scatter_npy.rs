@@ -1,4 +1,4 @@
-//! Scatter a `.npy` array with the fast CPU path, as kymatio's numpy `Scattering2D` would.
+//! Scatter a `.npy` array with the CPU cascade, as kymatio's numpy `Scattering2D` would.
 //!
 //! ```text
 //! cargo run --release --example scatter_npy -- INPUT.npy OUTPUT.npy --j J --l L --max-order 1|2 \
@@ -7,16 +7,17 @@
 //!
 //! INPUT is `float32` or `float64` of shape `[..., H, W]`; OUTPUT has the same dtype and shape
 //! `[..., K, H / 2^J, W / 2^J]` (kymatio's layout). `--paths` writes the channel table
-//! (order, j1, l1, θ1, j2, l2, θ2 per channel) as JSON. `--filter-bank` takes a filter bank
-//! (for example learned parameters) as written by `serde_json` from `FilterBankParams`;
-//! `--j` and `--l` must then match it.
+//! (order, j1, l1, θ1, j2, l2, θ2 per channel) as JSON. `--filter-bank` takes a bank file
+//! (`FilterBankParams::write_json`, the Python package's `FilterBankParams.to_json`) or a training
+//! checkpoint (its directory or `filters.json`: the last bank), read by
+//! `FilterBankParams::read_json`; `--j` and `--l` must then match it.
 
 use learnable_scattering::error::FileError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use learnable_scattering::fast::{Float, Scattering2dPlan};
+use learnable_scattering::cascade::{Float, Scattering2dPlan};
 use learnable_scattering::npy::{NpyArray, read_real_npy, write_real_npy};
 use learnable_scattering::{FilterBankParams, Result, ScatterError, ScatteringOptions};
 use ndarray::ArrayD;
@@ -40,7 +41,7 @@ struct Args {
     /// Write the channel → path table as JSON here.
     #[arg(long)]
     paths: Option<PathBuf>,
-    /// Use this filter bank (JSON of `FilterBankParams`) instead of kymatio's tight frame.
+    /// Use this bank (a bank file or a checkpoint) instead of kymatio's tight frame.
     #[arg(long)]
     filter_bank: Option<PathBuf>,
 }
@@ -64,16 +65,7 @@ fn run(args: Args) -> Result<()> {
     let options = ScatteringOptions::with_max_order(args.j, args.l, args.max_order)?;
     let bank = match &args.filter_bank {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ScatterError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let bank: FilterBankParams =
-                serde_json::from_str(&text).map_err(|e| ScatterError::Io {
-                    path: path.clone(),
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                })?;
-            bank.validate()?;
+            let bank = FilterBankParams::read_json(path)?;
             if (bank.num_scales(), bank.num_orientations()) != (args.j, args.l) {
                 return Err(ScatterError::InvalidParameter {
                     name: "filter_bank",

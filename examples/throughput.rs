@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::npy::{NpyArray, read_real_npy, write_real_npy};
 use learnable_scattering::{Result, ScatterError, ScatteringOptions};
 

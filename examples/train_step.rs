@@ -24,13 +24,13 @@ use learnable_scattering::nn::{Scattering2dConfig, Trainable};
 use learnable_scattering::train::HybridConfig;
 
 mod common;
-use common::Backend;
+use common::DeviceKind;
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// Backend.
+    /// Where the burn layer runs.
     #[arg(long, value_enum, default_value = "flex")]
-    device: Backend,
+    device: DeviceKind,
     /// Images per step.
     #[arg(long, default_value_t = 128)]
     batch: usize,

@@ -159,7 +159,7 @@ fn check_num_scales(num_scales: usize) -> Result<()> {
 /// Largest supported `L`, 1024: far above the 8 of kymatio's default and of the paper, and
 /// small enough that the path count `K` (about `L²·J²/2`) and the path tables stay far from
 /// overflow. Memory is bounded separately, by the size check of the fast path's plan
-/// ([`crate::fast::MAX_PLAN_BYTES`]).
+/// ([`crate::cascade::MAX_PLAN_BYTES`]).
 pub const MAX_ORIENTATIONS: usize = 1024;
 
 /// Largest padded plane `Mp·Np` accepted by [`PaddedGeometry::new`]: 2²⁸ values (for example

@@ -4,12 +4,12 @@
 
 #[cfg(feature = "analysis")]
 pub mod analysis;
+pub mod cascade;
 #[cfg(feature = "data")]
 pub mod data;
 pub mod error;
 #[cfg(feature = "experiment")]
 pub mod experiment;
-pub mod fast;
 pub mod filters;
 pub mod geometry;
 #[cfg(feature = "burn")]
@@ -19,8 +19,8 @@ pub mod npy;
 pub mod train;
 pub mod trajectory;
 
+pub use cascade::Scattering2dPlan;
 pub use error::{Result, ScatterError};
-pub use fast::Scattering2dPlan;
 pub use filters::{FilterBankParams, MorletParams};
 pub use geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath};
 #[cfg(feature = "burn")]

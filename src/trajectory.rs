@@ -4,6 +4,10 @@
 //! A training checkpoint is a directory that contains `filters.json`, a [`FilterTrajectory`]:
 //! epoch 0 is the initial bank, then one point per finished epoch. [`FilterTrajectory::load`]
 //! accepts the directory or the file itself.
+//!
+//! Bank files (the JSON of one [`FilterBankParams`]) are read and written here too:
+//! [`FilterBankParams::read_json`] takes a bank file or a checkpoint's trajectory (its last bank),
+//! telling them apart by their content, so it sits beside the trajectory format.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -168,6 +172,52 @@ impl FilterTrajectory {
     }
 }
 
+/// Bank files.
+impl FilterBankParams {
+    /// Reads a bank: a bank file ([`FilterBankParams::write_json`], the Python package's
+    /// `FilterBankParams.to_json`), or a training checkpoint's filter trajectory (the checkpoint
+    /// directory or its [`CHECKPOINT_FILTERS_FILE`]), of which the last bank is taken. The two are
+    /// told apart by content: a trajectory is an object with `"points"`. The bank is checked
+    /// ([`FilterBankParams::validate`]).
+    ///
+    /// # Errors
+    /// [`ScatterError::Io`] if the file cannot be read, [`ScatterError::Json`] if it is not a bank
+    /// or a trajectory, the trajectory's checks ([`FilterTrajectory::validate`]) and the bank's.
+    pub fn read_json(path: impl AsRef<Path>) -> Result<Self> {
+        let file = FilterTrajectory::resolve(path.as_ref());
+        let text = std::fs::read_to_string(&file).map_err(io_error(&file))?;
+        let json_error = |source| ScatterError::Json {
+            path: file.clone(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(json_error)?;
+        if value.get("points").is_some() {
+            let trajectory: FilterTrajectory = serde_json::from_value(value).map_err(json_error)?;
+            trajectory.validate()?;
+            let last = trajectory.points.last().expect("validated: not empty");
+            return Ok(last.bank.clone());
+        }
+        let bank: Self = serde_json::from_value(value).map_err(json_error)?;
+        bank.validate()?;
+        Ok(bank)
+    }
+
+    /// Writes the bank file: the bank as pretty-printed JSON, `{"num_scales", "num_orientations",
+    /// "wavelets": [{"sigma", "xi", "theta", "slant"}, ...]}` (read by
+    /// [`FilterBankParams::read_json`]).
+    ///
+    /// # Errors
+    /// [`ScatterError::Io`] if the file cannot be written.
+    pub fn write_json(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let text = serde_json::to_string_pretty(self).map_err(|source| ScatterError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        std::fs::write(path, text).map_err(io_error(path))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +279,53 @@ mod tests {
         mixed.points[1].bank = FilterBankParams::tight_frame(2, 2).unwrap();
         let e = mixed.validate().unwrap_err().to_string();
         assert!(e.contains("same J and L"), "{e}");
+    }
+
+    #[test]
+    fn banks_are_read_from_bank_files_and_trajectories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let bank = FilterBankParams::random(2, 3, 9).unwrap();
+        bank.write_json(dir.join("bank.json")).unwrap();
+        assert_eq!(
+            FilterBankParams::read_json(dir.join("bank.json")).unwrap(),
+            bank
+        );
+        let t = trajectory();
+        t.write_json(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap();
+        let last = t.last().unwrap();
+        assert_eq!(&FilterBankParams::read_json(dir).unwrap(), last);
+        let file = dir.join(CHECKPOINT_FILTERS_FILE);
+        assert_eq!(&FilterBankParams::read_json(file).unwrap(), last);
+    }
+
+    #[test]
+    fn bad_bank_files_are_typed_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let missing = FilterBankParams::read_json(dir.join("missing.json")).unwrap_err();
+        assert!(matches!(missing, ScatterError::Io { .. }), "{missing}");
+        std::fs::write(dir.join("text.json"), "not json").unwrap();
+        let text = FilterBankParams::read_json(dir.join("text.json")).unwrap_err();
+        assert!(matches!(text, ScatterError::Json { .. }), "{text}");
+        std::fs::write(dir.join("other.json"), r#"{"num_scales": 2}"#).unwrap();
+        let other = FilterBankParams::read_json(dir.join("other.json")).unwrap_err();
+        assert!(matches!(other, ScatterError::Json { .. }), "{other}");
+        std::fs::write(dir.join("empty.json"), r#"{"points": []}"#).unwrap();
+        let empty = FilterBankParams::read_json(dir.join("empty.json")).unwrap_err();
+        assert!(empty.to_string().contains("at least one point"), "{empty}");
+        let mut wavelets = FilterBankParams::tight_frame(1, 2)
+            .unwrap()
+            .wavelets()
+            .to_vec();
+        wavelets[1].sigma = -1.0;
+        let json =
+            serde_json::json!({"num_scales": 1, "num_orientations": 2, "wavelets": wavelets});
+        std::fs::write(dir.join("bad.json"), json.to_string()).unwrap();
+        let bad = FilterBankParams::read_json(dir.join("bad.json")).unwrap_err();
+        assert!(
+            matches!(bad, ScatterError::InvalidWavelet { index: 1, .. }),
+            "{bad}"
+        );
     }
 }

@@ -9,13 +9,15 @@ use learnable_scattering::analysis::deformation::{
     Deformation, deformation_curve, deformed_window, downsample, load_gray, warp,
 };
 use learnable_scattering::analysis::distance::{bank_distance, min_cost_assignment};
-use learnable_scattering::analysis::filter_grid::filter_grid_png_size;
+use learnable_scattering::analysis::inspection::{
+    DeformationOptions, InspectionOptions, render_all,
+};
 use learnable_scattering::analysis::littlewood_paley::{
     bank_frame_bounds, littlewood_paley_png_size,
 };
-use learnable_scattering::analysis::report::{DeformationOptions, ReportOptions, render_all};
+use learnable_scattering::analysis::mosaic::mosaic_png_size;
 use learnable_scattering::analysis::trajectory::TRAJECTORY_PNG_SIZE;
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::trajectory::{
     CHECKPOINT_FILTERS_FILE, FilterTrajectory, TrajectoryPoint,
 };
@@ -196,7 +198,7 @@ fn the_report_writes_valid_pngs_of_the_documented_sizes() {
     let (_out_tmp, out) = temp_dir("report");
     let (_ckpt_tmp, ckpt) = temp_dir("ckpt");
     let trajectory = tiny_checkpoint(&ckpt);
-    let mut options = ReportOptions::new(&out, manifest("examples/data"));
+    let mut options = InspectionOptions::new(&out, manifest("examples/data"));
     options.checkpoint = Some(ckpt.clone());
     options.deformation = DeformationOptions {
         size: 32,
@@ -213,7 +215,7 @@ fn the_report_writes_valid_pngs_of_the_documented_sizes() {
         .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     let (grid, lp) = (
-        filter_grid_png_size(2, 8, 40, 40),
+        mosaic_png_size(2, 8, 40, 40),
         littlewood_paley_png_size(40, 40),
     );
     let mut expected: Vec<(String, Option<(u32, u32)>)> = Vec::new();

@@ -8,8 +8,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
-use learnable_scattering::fast::Scattering2dPlan;
-use learnable_scattering::nn::{FilterInit, Parametrization, Scattering2dConfig, Trainable};
+use learnable_scattering::cascade::Scattering2dPlan;
+use learnable_scattering::filters::Parametrization;
+use learnable_scattering::nn::{FilterInit, Scattering2dConfig, Trainable};
 use ndarray::Array4;
 
 mod support;
@@ -78,15 +79,15 @@ fn fused_operation_equals_the_composed_operation() {
     let random = FilterInit::Random { seed: 21 };
     #[rustfmt::skip]
     let cases: Vec<(usize, usize, [usize; 2], usize, Parametrization, FilterInit)> = vec![
-        (1, 8, [16, 16], 2, Parametrization::Full, FilterInit::TightFrame),
-        (2, 8, [32, 32], 2, Parametrization::Full, FilterInit::TightFrame),
-        (2, 5, [20, 28], 2, Parametrization::Full, random.clone()),
-        (2, 4, [17, 23], 1, Parametrization::Full, FilterInit::TightFrame),
+        (1, 8, [16, 16], 2, Parametrization::Canonical, FilterInit::TightFrame),
+        (2, 8, [32, 32], 2, Parametrization::Canonical, FilterInit::TightFrame),
+        (2, 5, [20, 28], 2, Parametrization::Canonical, random.clone()),
+        (2, 4, [17, 23], 1, Parametrization::Canonical, FilterInit::TightFrame),
         (3, 3, [24, 20], 2, Parametrization::Equivariant, random.clone()),
-        (3, 4, [8, 8], 2, Parametrization::Full, FilterInit::TightFrame),
+        (3, 4, [8, 8], 2, Parametrization::Canonical, FilterInit::TightFrame),
         (3, 4, [19, 26], 2, Parametrization::Pixelwise, FilterInit::TightFrame),
-        (4, 2, [32, 16], 2, Parametrization::Full, random.clone()),
-        (4, 8, [36, 20], 2, Parametrization::Full, FilterInit::TightFrame),
+        (4, 2, [32, 16], 2, Parametrization::Canonical, random.clone()),
+        (4, 8, [36, 20], 2, Parametrization::Canonical, FilterInit::TightFrame),
         (4, 3, [20, 36], 2, Parametrization::Equivariant, random),
     ];
     for (name, base) in devices() {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use learnable_scattering::ScatterError;
-use learnable_scattering::error::CheckpointError;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
+use learnable_scattering::train::checkpoint::CheckpointError;
 use learnable_scattering::train::{FitOptions, Hybrid, HybridConfig, fit};
 use tempfile::TempDir;
 

@@ -9,12 +9,13 @@
 use std::path::{Path, PathBuf};
 
 use learnable_scattering::ScatterError;
+use learnable_scattering::data::DataError;
 use learnable_scattering::data::ReadLimits;
 use learnable_scattering::data::cifar::{
     self, CIFAR10_CLASSES, read_batch, read_batch_with_limits,
 };
 use learnable_scattering::data::folder::{Channels, load_image_folder};
-use learnable_scattering::error::{DataError, FileError};
+use learnable_scattering::error::FileError;
 
 mod support;
 use support::capped_alloc::with_memory_cap;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::npy::{NpyArray, read_real_npy, write_real_npy};
 use learnable_scattering::{FilterBankParams, ScatteringOptions};
 use ndarray::{ArrayD, IxDyn};

@@ -7,9 +7,10 @@ use std::io::Write;
 use std::path::Path;
 
 use learnable_scattering::ScatterError;
+use learnable_scattering::data::DownloadError;
 use learnable_scattering::data::download::{RemoteArchive, ensure_dataset, install_archive};
 use learnable_scattering::data::{md5_file, sha256_file};
-use learnable_scattering::error::{DownloadError, FileError};
+use learnable_scattering::error::FileError;
 
 mod support;
 use support::scratch::{assert_user_files, scratch, user_files};

@@ -6,7 +6,7 @@
 //! Memory is bounded by the counting allocator of `support/capped_alloc.rs`, installed below;
 //! every test takes `lock()` so that no other test allocates under a cap.
 
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::geometry::{MAX_ORIENTATIONS, PaddedGeometry};
 use learnable_scattering::{FilterBankParams, MorletParams, ScatterError, ScatteringOptions};
 use ndarray::{Array4, ArrayD, IxDyn};

@@ -10,9 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use learnable_scattering::ScatterError;
+use learnable_scattering::data::DataError;
 use learnable_scattering::data::folder::{Channels, load_image_folder};
 use learnable_scattering::data::kth::{self, KTH_TIPS2B_MATERIALS, load_kth_tips2b};
-use learnable_scattering::error::{DataError, FileError};
+use learnable_scattering::error::FileError;
 
 mod support;
 use support::capped_alloc::{MB, with_memory_cap};

@@ -9,7 +9,7 @@
 //! The burn layer on frozen tight-frame filters is held to the same fixtures (`mod layer`, with
 //! `rtol` relaxed to 1e-4 for its f32 filter construction).
 
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::filters::{FilterBankParams, periodize, spatial, spectral};
 use learnable_scattering::{PaddedGeometry, ScatteringOptions};
 use ndarray::{Array2, Array3, ArrayD, Axis};

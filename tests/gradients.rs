@@ -7,9 +7,8 @@ use std::sync::OnceLock;
 use burn::module::Param;
 use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData};
 mod support;
-use learnable_scattering::nn::{
-    FilterInit, Parametrization, Scattering2d, Scattering2dConfig, Trainable,
-};
+use learnable_scattering::filters::Parametrization;
+use learnable_scattering::nn::{FilterInit, Scattering2d, Scattering2dConfig, Trainable};
 use support::numeric::{max_rel, to_vec};
 
 /// The CPU devices compiled in, with f64 as their default float type.
@@ -158,7 +157,7 @@ fn devices_compute_in_f64() {
     for (name, device) in devices() {
         let t = input(&device);
         assert_eq!(t.dtype(), DType::F64, "{name}");
-        let layer = layer(Parametrization::Full, FilterInit::TightFrame, &device);
+        let layer = layer(Parametrization::Canonical, FilterInit::TightFrame, &device);
         assert_eq!(layer.forward(t).dtype(), DType::F64, "{name}");
     }
 }
@@ -188,7 +187,7 @@ fn check_layer_with(label: &str, layer: &Scattering2d, device: &Device, channels
 fn full_parametrization_gradients_match_finite_differences() {
     for (name, device) in devices() {
         for init in [FilterInit::TightFrame, FilterInit::Random { seed: 4 }] {
-            let layer = layer(Parametrization::Full, init.clone(), &device);
+            let layer = layer(Parametrization::Canonical, init.clone(), &device);
             check_layer(&format!("{name} full {init:?}"), &layer, &device);
         }
     }
@@ -292,7 +291,7 @@ fn layer_with(parametrization: Parametrization, device: &Device) -> Scattering2d
 #[test]
 fn all_zero_input_gives_finite_gradients() {
     for (name, device) in devices() {
-        for parametrization in [Parametrization::Full, Parametrization::Equivariant] {
+        for parametrization in [Parametrization::Canonical, Parametrization::Equivariant] {
             let layer = layer_with(parametrization, &device);
             let x = Tensor::<4>::zeros([1, 2, SIZE[0], SIZE[1]], &device).require_grad();
             let s = layer.forward(x.clone());
@@ -426,11 +425,11 @@ fn input_gradient_matches_finite_differences() {
 fn fused_gradients_equal_the_gradients_of_the_composition() {
     let (name, device) = devices()[0].clone();
     for (j, l, size, parametrization) in [
-        (2, 4, [16, 16], Parametrization::Full),
-        (3, 3, [24, 20], Parametrization::Full),
+        (2, 4, [16, 16], Parametrization::Canonical),
+        (3, 3, [24, 20], Parametrization::Canonical),
         (3, 2, [16, 24], Parametrization::Equivariant),
         (2, 3, [12, 20], Parametrization::Pixelwise),
-        (4, 2, [20, 36], Parametrization::Full),
+        (4, 2, [20, 36], Parametrization::Canonical),
     ] {
         let layer = Scattering2dConfig::new(j, size)
             .with_num_orientations(l)

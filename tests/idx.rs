@@ -9,10 +9,11 @@
 use std::path::Path;
 
 use learnable_scattering::ScatterError;
+use learnable_scattering::data::DataError;
 use learnable_scattering::data::ReadLimits;
 use learnable_scattering::data::augment::Normalization;
 use learnable_scattering::data::idx;
-use learnable_scattering::error::{DataError, FileError};
+use learnable_scattering::error::FileError;
 
 mod support;
 use support::capped_alloc::{MB, with_memory_cap};

@@ -1,6 +1,6 @@
 //! Properties of the fast path checked directly, without fixtures.
 
-use learnable_scattering::fast::Scattering2dPlan;
+use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::filters::{FilterBankParams, diagnostics, spectral};
 use learnable_scattering::geometry::{ScatteringPath, paths};
 use learnable_scattering::{PaddedGeometry, ScatteringOptions};

@@ -9,8 +9,8 @@ use burn::tensor::Device;
 use learnable_scattering::ScatterError;
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::data::augment::{Augmentation, RandomCrop};
-use learnable_scattering::error::TrainingError;
 use learnable_scattering::nn::{FilterInit, Scattering2dConfig, Trainable};
+use learnable_scattering::train::TrainingError;
 use learnable_scattering::train::{FitOptions, Hybrid, HybridConfig, TrainConfig, fit};
 
 mod support;

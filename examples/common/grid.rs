@@ -14,7 +14,7 @@ use learnable_scattering::filters::InitKind;
 use learnable_scattering::train::TrainConfig;
 use learnable_scattering::train::experiment::{ExperimentSpec, run_experiment};
 
-use super::Backend;
+use super::DeviceKind;
 
 /// Learnable, fixed, or both.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -55,9 +55,9 @@ pub struct GridArgs {
     /// Learnable or fixed scattering.
     #[arg(long, value_enum, default_value = "both")]
     pub mode: Mode,
-    /// Backend.
+    /// Where the burn layer runs (`--device flex|ndarray|wgpu`).
     #[arg(long, value_enum, default_value = "flex")]
-    pub backend: Backend,
+    pub device: DeviceKind,
     /// Override the number of epochs of the paper's setting.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -139,7 +139,7 @@ impl GridArgs {
             dataset,
             keep_checkpoints: self.keep_checkpoints,
         };
-        let device = self.backend.device()?.autodiff();
+        let device = self.device.device()?.autodiff();
         let config_for = |cell: &Cell| {
             let mut config = preset(cell);
             self.apply(&mut config);
@@ -202,7 +202,7 @@ pub fn ensure_dataset_cli(
     data_dir: &Path,
 ) -> Result<PathBuf, Box<dyn std::error::Error>> {
     use learnable_scattering::ScatterError;
-    use learnable_scattering::error::DownloadError;
+    use learnable_scattering::data::DownloadError;
     learnable_scattering::data::download::ensure_dataset(spec, data_dir).map_err(|e| match e {
         ScatterError::Download(DownloadError::Unreachable { .. }) => format!(
             "{e}\n(the data directory is --data-dir, here {})",

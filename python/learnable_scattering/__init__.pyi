@@ -1,3 +1,3 @@
-from ._native import Bank as Bank, num_threads as num_threads
+from ._native import FilterBankParams as FilterBankParams, num_threads as num_threads
 
 __version__: str

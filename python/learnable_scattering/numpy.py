@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ._native import Bank, Engine
+from ._native import FilterBankParams, Scattering2dPlan
 
 __all__ = ["Scattering2D"]
 
@@ -48,14 +48,14 @@ class Scattering2D:
     out_type : str
         ``'array'`` (one array ``(..., K, M/2^J, N/2^J)``) or ``'list'`` (kymatio's list of dicts
         ``{'coef', 'j', 'n', 'theta'}``, one per channel).
-    bank : Bank, optional
+    bank : FilterBankParams, optional
         The wavelets' parameters; kymatio's tight frame when omitted. See :meth:`from_params` and
         :meth:`from_json` for learned parameters.
     """
 
     def __init__(self, J: int, shape: Tuple[int, int], L: int = 8, max_order: int = 2,
                  pre_pad: bool = False, backend: Optional[str] = "numpy",
-                 out_type: str = "array", bank: Optional[Bank] = None):
+                 out_type: str = "array", bank: Optional[FilterBankParams] = None):
         _check_kymatio_args(pre_pad, backend, out_type)
         M, N = (int(s) for s in shape)
         self.J, self.L, self.max_order = int(J), int(L), int(max_order)
@@ -63,13 +63,13 @@ class Scattering2D:
         self.pre_pad = False
         self.backend = "numpy"
         self.out_type = out_type
-        self._engine = Engine(M, N, self.J, self.L, self.max_order)
-        self.bank = Bank.tight_frame(self.J, self.L) if bank is None else bank
+        self._plan = Scattering2dPlan(M, N, self.J, self.L, self.max_order)
+        self.bank = FilterBankParams.tight_frame(self.J, self.L) if bank is None else bank
         if (self.bank.J, self.bank.L) != (self.J, self.L):
             raise ValueError(
                 f"the bank has J = {self.bank.J}, L = {self.bank.L}; expected J = {self.J}, "
                 f"L = {self.L}")
-        self._M_padded, self._N_padded = self._engine.padded_shape()
+        self._M_padded, self._N_padded = self._plan.padded_shape()
 
     @classmethod
     def from_params(cls, J: int, shape: Tuple[int, int], params: Any, L: Optional[int] = None,
@@ -82,8 +82,8 @@ class Scattering2D:
             if p.ndim != 3:
                 raise ValueError("pass L, or params of shape (J, L, 4)")
             L = p.shape[1]
-        return cls(J, shape, L=L, bank=Bank(int(J), int(L), np.ascontiguousarray(p.reshape(-1, 4))),
-                   **kwargs)
+        bank = FilterBankParams(int(J), int(L), np.ascontiguousarray(p.reshape(-1, 4)))
+        return cls(J, shape, L=L, bank=bank, **kwargs)
 
     @classmethod
     def from_json(cls, path: Union[str, "os.PathLike[str]"], shape: Tuple[int, int],
@@ -91,19 +91,19 @@ class Scattering2D:
         """A transform with the bank of a JSON file the Rust crate writes: a ``FilterBankParams``
         object, or a training checkpoint's ``filters.json`` (or its directory), whose last epoch
         is taken. ``J`` and ``L`` come from the file."""
-        bank = Bank.from_json(os.fspath(path))
+        bank = FilterBankParams.from_json(os.fspath(path))
         return cls(bank.J, shape, L=bank.L, bank=bank, **kwargs)
 
     def paths(self) -> np.ndarray:
         """The output channels as rows ``(order, j1, l1, j2, l2)``, ``-1`` where a path has no
         such entry; row ``k`` describes channel ``k`` of the output."""
-        return self._engine.paths()
+        return self._plan.paths()
 
     def scattering(self, input: np.ndarray) -> Union[np.ndarray, List[Dict[str, Any]]]:
         """Scattering coefficients of ``input`` ``(..., M, N)``: an array ``(..., K, M/2^J,
         N/2^J)`` of the input's dtype, or kymatio's list (``out_type='list'``)."""
         x = input if isinstance(input, np.ndarray) else np.asarray(input)
-        S, _ = self._engine.forward(self.bank, x, False)
+        S, _ = self._plan.forward(self.bank, x, False)
         if self.out_type == "array":
             return S
         return [{"coef": S[..., k, :, :], "j": j, "n": n, "theta": theta}
@@ -126,14 +126,14 @@ class Scattering2D:
     def __getstate__(self) -> dict:
         # The native objects are rebuilt on unpickling; the bank travels as its parameters.
         state = self.__dict__.copy()
-        del state["_engine"]
+        del state["_plan"]
         state["bank"] = self.bank.params()
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.bank = Bank(self.J, self.L, state["bank"])
-        self._engine = Engine(*self.shape, self.J, self.L, self.max_order)
+        self.bank = FilterBankParams(self.J, self.L, state["bank"])
+        self._plan = Scattering2dPlan(*self.shape, self.J, self.L, self.max_order)
 
     def __repr__(self) -> str:
         return (f"Scattering2D(J={self.J}, shape={self.shape}, L={self.L}, "

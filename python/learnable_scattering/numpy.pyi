@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from ._native import Bank
+from ._native import FilterBankParams
 
 class Scattering2D:
     J: int
@@ -12,7 +12,7 @@ class Scattering2D:
     max_order: int
     shape: Tuple[int, int]
     out_type: str
-    bank: Bank
+    bank: FilterBankParams
     def __init__(
         self,
         J: int,
@@ -22,7 +22,7 @@ class Scattering2D:
         pre_pad: bool = False,
         backend: Optional[str] = "numpy",
         out_type: str = "array",
-        bank: Optional[Bank] = None,
+        bank: Optional[FilterBankParams] = None,
     ) -> None: ...
     @classmethod
     def from_params(

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._native import Bank, Engine
+from ._native import FilterBankParams, Scattering2dPlan
 
 __all__ = ["Scattering2D"]
 
@@ -42,16 +42,16 @@ class _BankCache:
     def __init__(self, J: int, L: int):
         self.J, self.L = J, L
         self.key: Optional[bytes] = None
-        self.bank: Optional[Bank] = None
+        self.bank: Optional[FilterBankParams] = None
 
     def get(self, sigma: torch.Tensor, xi: torch.Tensor, theta: torch.Tensor,
-            slant: torch.Tensor) -> Bank:
+            slant: torch.Tensor) -> FilterBankParams:
         with torch.no_grad():
             p = torch.stack([sigma, xi, theta, slant], 1).to(torch.float64)
         values = np.ascontiguousarray(p.numpy())
         key = values.tobytes()
         if key != self.key:
-            self.bank = Bank(self.J, self.L, values)
+            self.bank = FilterBankParams(self.J, self.L, values)
             self.key = key
         assert self.bank is not None
         return self.bank
@@ -62,12 +62,12 @@ class _Scattering(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, sigma: torch.Tensor, xi: torch.Tensor,
-                theta: torch.Tensor, slant: torch.Tensor, engine: Engine, cache: _BankCache,
+                theta: torch.Tensor, slant: torch.Tensor, plan: Scattering2dPlan, cache: _BankCache,
                 record: bool) -> torch.Tensor:
         bank = cache.get(sigma, xi, theta, slant)
         xn = x.detach().contiguous().numpy()
-        S, tape = engine.forward(bank, xn, record)
-        ctx.engine, ctx.bank, ctx.tape = engine, bank, tape
+        S, tape = plan.forward(bank, xn, record)
+        ctx.plan, ctx.bank, ctx.tape = plan, bank, tape
         ctx.param_dtypes = [p.dtype for p in (sigma, xi, theta, slant)]
         ctx.save_for_backward(x)
         return torch.from_numpy(S)
@@ -80,7 +80,7 @@ class _Scattering(torch.autograd.Function):
         want_wavelets = any(ctx.needs_input_grad[1:5])
         xn = x.detach().contiguous().numpy()
         gn = grad.detach().to(x.dtype).contiguous().numpy()
-        dx, dw = ctx.engine.backward(ctx.bank, xn, ctx.tape, gn, want_input, want_wavelets)
+        dx, dw = ctx.plan.backward(ctx.bank, xn, ctx.tape, gn, want_input, want_wavelets)
         ctx.tape = None  # free the intermediates now, not when the graph is collected
         grads = [torch.from_numpy(dx) if dx is not None else None]
         for k, dtype in enumerate(ctx.param_dtypes):
@@ -104,8 +104,8 @@ class Scattering2D(torch.nn.Module):
         ``False``: they are buffers (frozen filters; the forward is kymatio's with the tight frame).
     seed : int
         Seed of ``init='random'``.
-    bank : Bank, optional
-        Explicit initial parameters (overrides ``init``), e.g. ``Bank.from_json(path)``.
+    bank : FilterBankParams, optional
+        Explicit initial parameters (overrides ``init``), e.g. ``FilterBankParams.from_json(path)``.
     dtype : torch.dtype
         Dtype of the parameters (the engine builds the filters in float64 either way).
     """
@@ -117,17 +117,17 @@ class Scattering2D(torch.nn.Module):
 
     def __init__(self, J: int, shape: Tuple[int, int], L: int = 8, max_order: int = 2,
                  init: str = "tight-frame", learnable: bool = True, seed: int = 0,
-                 bank: Optional[Bank] = None, dtype: torch.dtype = torch.float32):
+                 bank: Optional[FilterBankParams] = None, dtype: torch.dtype = torch.float32):
         super().__init__()
         M, N = (int(s) for s in shape)
         self.J, self.L, self.max_order, self.shape = int(J), int(L), int(max_order), (M, N)
         self.learnable = bool(learnable)
-        self._engine = Engine(M, N, self.J, self.L, self.max_order)
+        self._plan = Scattering2dPlan(M, N, self.J, self.L, self.max_order)
         if bank is None:
             if init == "tight-frame":
-                bank = Bank.tight_frame(self.J, self.L)
+                bank = FilterBankParams.tight_frame(self.J, self.L)
             elif init == "random":
-                bank = Bank.random(self.J, self.L, int(seed))
+                bank = FilterBankParams.random(self.J, self.L, int(seed))
             else:
                 raise ValueError(f"init must be 'tight-frame' or 'random', got {init!r}")
         if (bank.J, bank.L) != (self.J, self.L):
@@ -147,7 +147,7 @@ class Scattering2D(torch.nn.Module):
                   **kwargs: Any) -> "Scattering2D":
         """A layer initialised from the JSON the Rust crate writes (``FilterBankParams``, or a
         checkpoint's ``filters.json`` whose last epoch is taken); ``J`` and ``L`` from the file."""
-        bank = Bank.from_json(os.fspath(path))
+        bank = FilterBankParams.from_json(os.fspath(path))
         return cls(bank.J, shape, L=bank.L, bank=bank, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,27 +162,27 @@ class Scattering2D(torch.nn.Module):
             raise TypeError(f"x must be float32 or float64, got {x.dtype}")
         record = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad
                                                                      for p in params))
-        return _Scattering.apply(x, *params, self._engine, self._cache, record)
+        return _Scattering.apply(x, *params, self._plan, self._cache, record)
 
-    def bank(self) -> Bank:
-        """The current parameters as a :class:`Bank` (for ``Bank.to_json`` or the numpy
-        frontend's ``Scattering2D(..., bank=...)``)."""
+    def bank(self) -> FilterBankParams:
+        """The current parameters as a :class:`FilterBankParams` (for
+        ``FilterBankParams.to_json`` or the numpy frontend's ``Scattering2D(..., bank=...)``)."""
         return self._cache.get(self.sigma, self.xi, self.theta, self.slant)
 
     def paths(self) -> np.ndarray:
         """Output channels as rows ``(order, j1, l1, j2, l2)``, ``-1`` where unused."""
-        return self._engine.paths()
+        return self._plan.paths()
 
     def __getstate__(self) -> dict:
-        # The native engine and bank cache are rebuilt on unpickling (torch.save of the whole
+        # The native plan and bank cache are rebuilt on unpickling (torch.save of the whole
         # module, copy.deepcopy): they hold FFT plans and spectra, not state.
         state = self.__dict__.copy()
-        del state["_engine"], state["_cache"]
+        del state["_plan"], state["_cache"]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._engine = Engine(*self.shape, self.J, self.L, self.max_order)
+        self._plan = Scattering2dPlan(*self.shape, self.J, self.L, self.max_order)
         self._cache = _BankCache(self.J, self.L)
 
     def extra_repr(self) -> str:

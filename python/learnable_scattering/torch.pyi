@@ -5,7 +5,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from ._native import Bank
+from ._native import FilterBankParams
 
 SUPPORTED_DEVICES: Tuple[str, ...]
 
@@ -28,7 +28,7 @@ class Scattering2D(torch.nn.Module):
         init: str = "tight-frame",
         learnable: bool = True,
         seed: int = 0,
-        bank: Optional[Bank] = None,
+        bank: Optional[FilterBankParams] = None,
         dtype: torch.dtype = ...,
     ) -> None: ...
     @classmethod
@@ -36,5 +36,5 @@ class Scattering2D(torch.nn.Module):
         cls, path: Union[str, "os.PathLike[str]"], shape: Tuple[int, int], **kwargs: Any
     ) -> "Scattering2D": ...
     def forward(self, x: torch.Tensor) -> torch.Tensor: ...
-    def bank(self) -> Bank: ...
+    def bank(self) -> FilterBankParams: ...
     def paths(self) -> npt.NDArray[np.int64]: ...

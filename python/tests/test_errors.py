@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from learnable_scattering import Bank, _native
+from learnable_scattering import FilterBankParams, _native
 from learnable_scattering.numpy import Scattering2D
 
 
@@ -24,12 +24,12 @@ def test_shapes_and_parameters_are_value_errors():
         Scattering2D(2, (32, 32), L=0)
     with pytest.raises(ValueError, match="max_order"):
         Scattering2D(2, (32, 32), max_order=3)
-    params = Bank.tight_frame(2, 2).params()
+    params = FilterBankParams.tight_frame(2, 2).params()
     params[3, 0] = -1.0
     with pytest.raises(ValueError, match="wavelet 3: invalid `sigma`"):
-        Bank(2, 2, params)
+        FilterBankParams(2, 2, params)
     with pytest.raises(ValueError, match="expected J\\*L = 4"):
-        Bank(2, 2, params[:3])
+        FilterBankParams(2, 2, params[:3])
     with pytest.raises(ValueError, match="out_type"):
         Scattering2D(2, (32, 32), out_type="dict")
     with pytest.raises(NotImplementedError, match="pre_pad"):
@@ -45,13 +45,13 @@ def test_dtypes_are_type_errors():
 
 def test_files_are_os_errors_and_bad_json_a_value_error(tmp_path):
     with pytest.raises(OSError, match="No such file"):
-        Bank.from_json(str(tmp_path / "missing.json"))
+        FilterBankParams.from_json(str(tmp_path / "missing.json"))
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="JSON"):
-        Bank.from_json(str(bad))
+        FilterBankParams.from_json(str(bad))
     with pytest.raises(OSError):
-        Bank.tight_frame(2, 2).to_json(str(tmp_path / "no" / "such" / "dir.json"))
+        FilterBankParams.tight_frame(2, 2).to_json(str(tmp_path / "no" / "such" / "dir.json"))
 
 
 @pytest.mark.parametrize("in_pool", [False, True])

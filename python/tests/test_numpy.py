@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 kymatio_numpy = pytest.importorskip("kymatio.numpy")
-from learnable_scattering import Bank
+from learnable_scattering import FilterBankParams
 from learnable_scattering.numpy import Scattering2D
 
 TOL = 1e-5  # of max|S|, the issue's criterion
@@ -58,7 +58,7 @@ def test_path_table_matches_kymatio_list_order():
 def test_explicit_and_json_parameters(tmp_path):
     """A random bank: from explicit values, through the crate's JSON and a trajectory file, the
     same transform; and a different one from the tight frame's."""
-    bank = Bank.random(2, 4, 3)
+    bank = FilterBankParams.random(2, 4, 3)
     params = bank.params()
     x = np.random.default_rng(1).standard_normal((2, 32, 32))
     a = Scattering2D.from_params(2, (32, 32), params, L=4)(x)
@@ -77,7 +77,7 @@ def test_explicit_and_json_parameters(tmp_path):
     d = Scattering2D.from_json(tmp_path / "ckpt", (32, 32))(x)
     np.testing.assert_array_equal(a, d)
     assert rel_err(Scattering2D(2, (32, 32), L=4)(x), a) > 1e-2
-    np.testing.assert_array_equal(Bank.from_json(str(path)).params(), params)
+    np.testing.assert_array_equal(FilterBankParams.from_json(str(path)).params(), params)
 
 
 def test_input_is_not_copied_and_any_layout_works():
@@ -113,7 +113,7 @@ def test_threads_run_concurrently_without_the_gil():
 
 def test_pickle_keeps_the_bank():
     import pickle
-    S = Scattering2D(2, (16, 16), L=2, bank=Bank.random(2, 2, 4), out_type="list")
+    S = Scattering2D(2, (16, 16), L=2, bank=FilterBankParams.random(2, 2, 4), out_type="list")
     T = pickle.loads(pickle.dumps(S))
     x = np.random.default_rng(3).standard_normal((16, 16))
     assert T.out_type == "list"

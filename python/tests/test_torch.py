@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 kymatio_numpy = pytest.importorskip("kymatio.numpy")
-from learnable_scattering import Bank
+from learnable_scattering import FilterBankParams
 from learnable_scattering.torch import Scattering2D, _Scattering
 
 
@@ -26,10 +26,10 @@ def test_parameters_and_inits():
     assert [n for n, _ in m.named_parameters()] == ["sigma", "xi", "theta", "slant"]
     assert all(isinstance(p, torch.nn.Parameter) and p.shape == (8,) for p in m.parameters())
     np.testing.assert_allclose(torch.stack([m.sigma, m.xi, m.theta, m.slant], 1).detach(),
-                               Bank.tight_frame(2, 4).params(), rtol=1e-7)
+                               FilterBankParams.tight_frame(2, 4).params(), rtol=1e-7)
     r = Scattering2D(2, (16, 16), L=4, init="random", seed=5, dtype=torch.float64)
     np.testing.assert_array_equal(torch.stack([r.sigma, r.xi, r.theta, r.slant], 1).detach(),
-                                  Bank.random(2, 4, 5).params())
+                                  FilterBankParams.random(2, 4, 5).params())
     with pytest.raises(ValueError, match="init"):
         Scattering2D(2, (16, 16), init="kaiming")
 
@@ -41,7 +41,7 @@ def test_gradcheck_float64():
                    generator=torch.Generator().manual_seed(3))
 
     def f(x, sigma, xi, theta, slant):
-        return _Scattering.apply(x, sigma, xi, theta, slant, m._engine, m._cache, True)
+        return _Scattering.apply(x, sigma, xi, theta, slant, m._plan, m._cache, True)
 
     assert torch.autograd.gradcheck(f, (x, m.sigma, m.xi, m.theta, m.slant), eps=1e-6,
                                     atol=1e-7, rtol=1e-4)
@@ -181,7 +181,7 @@ def test_twenty_sgd_steps_side_by_side_with_the_paper_reference(reference, monke
             assert rel(a.detach(), b.detach()) < 1e-4, (step, name)
         assert rel(head.weight.detach(), ref_head.weight.detach()) < 1e-4, step
     # The filters did move: the comparison is not between two untouched initialisations.
-    moved = (ours.theta.detach() - torch.from_numpy(Bank.tight_frame(J, L).params()[:, 2])).abs()
+    moved = (ours.theta.detach() - torch.from_numpy(FilterBankParams.tight_frame(J, L).params()[:, 2])).abs()
     assert float(moved.max()) > 1e-4
 
 

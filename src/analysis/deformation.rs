@@ -33,7 +33,7 @@
 //! baseline is the mean of `‖S(x) − S(y)‖ / ‖S(x)‖` over all ordered pairs `x ≠ y` of a set of
 //! unrelated images.
 
-use crate::error::RenderError;
+use crate::analysis::RenderError;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -42,8 +42,8 @@ use serde::{Deserialize, Serialize};
 
 use super::plot::{LinePlot, Series, render_line_plots};
 use super::render::category_color;
+use crate::cascade::Scattering2dPlan;
 use crate::error::{Result, ScatterError};
-use crate::fast::Scattering2dPlan;
 use crate::geometry::reflect_index;
 
 /// A family of deformations, each with a scalar strength (see the module docs for units).

@@ -1,6 +1,6 @@
 //! Line plots (plotters, bitmap backend, embedded font) written as PNG.
 
-use crate::error::RenderError;
+use crate::analysis::RenderError;
 use std::path::Path;
 
 use plotters::coord::Shift;

@@ -5,7 +5,7 @@
 //! system font at run time. The subset holds printable ASCII, the Greek letters and a few
 //! symbols (`° ² · × – − … ‖ ∑ ≈ ≤ ≥`); other characters are skipped.
 
-use crate::error::RenderError;
+use crate::analysis::RenderError;
 use std::path::Path;
 use std::sync::OnceLock;
 

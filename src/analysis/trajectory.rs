@@ -16,7 +16,7 @@ pub const TRAJECTORY_PNG_SIZE: (u32, u32) = (1120, 760);
 /// returns [`TRAJECTORY_PNG_SIZE`].
 ///
 /// # Errors
-/// [`RenderError::Plot`](crate::error::RenderError::Plot) or [`RenderError::Image`](crate::error::RenderError::Image) if drawing or writing fails.
+/// [`RenderError::Plot`](crate::analysis::RenderError::Plot) or [`RenderError::Image`](crate::analysis::RenderError::Image) if drawing or writing fails.
 pub fn render_trajectory(
     path: impl AsRef<Path>,
     trajectory: &FilterTrajectory,

@@ -8,8 +8,9 @@
 //! That is exactly the `[3, 32, 32]` C-order layout of one [`ImageDataset`] image.
 
 use super::{ImageDataset, ReadLimits};
+use crate::data::DataError;
+use crate::error::FileError;
 use crate::error::io_error;
-use crate::error::{DataError, FileError};
 use crate::error::{Result, ScatterError};
 use ndarray::Array4;
 use std::io::{BufReader, Read};

@@ -21,8 +21,9 @@
 //!   `download_util.py`). It is checked; the SHA-256 is `None` and the computed one is printed.
 
 use super::checksum::{md5_file, sha256_file};
+use crate::data::DownloadError;
+use crate::error::FileError;
 use crate::error::io_error;
-use crate::error::{DownloadError, FileError};
 use crate::error::{Result, ScatterError};
 use std::fs;
 use std::io::{BufReader, Read, Write};

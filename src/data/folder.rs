@@ -17,8 +17,9 @@
 //! [`ReadLimits::max_dataset_bytes`] before its buffer is allocated.
 
 use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
+use crate::data::DataError;
+use crate::error::FileError;
 use crate::error::io_error;
-use crate::error::{DataError, FileError};
 use crate::error::{Result, ScatterError};
 use ndarray::Array4;
 use rayon::prelude::*;

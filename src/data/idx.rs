@@ -10,8 +10,9 @@
 //! inflated (see [`ReadLimits`] for the limits on what a header may declare).
 
 use super::{ImageDataset, ReadLimits};
+use crate::data::DataError;
+use crate::error::FileError;
 use crate::error::io_error;
-use crate::error::{DataError, FileError};
 use crate::error::{Result, ScatterError};
 use flate2::read::MultiGzDecoder;
 use ndarray::{Array3, Array4};

@@ -16,7 +16,8 @@
 
 use super::folder::{Channels, Resize, decode_all, list_images};
 use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
-use crate::error::{DataError, FileError};
+use crate::data::DataError;
+use crate::error::FileError;
 use crate::error::{Result, ScatterError};
 use std::path::{Path, PathBuf};
 

@@ -44,16 +44,16 @@ pub mod checksum;
 pub mod cifar;
 #[cfg(feature = "download")]
 pub mod download;
+mod error;
 pub mod folder;
 pub mod idx;
 pub mod kth;
 pub mod sampler;
 
 pub use checksum::{md5_file, sha256_file};
+pub use error::{DataError, DownloadError};
 
-use crate::error::io_error;
-use crate::error::{DataError, FileError};
-use crate::error::{Result, ScatterError};
+use crate::error::{FileError, Result, ScatterError, io_error};
 use ndarray::{Array4, Axis};
 use std::path::Path;
 

@@ -13,7 +13,7 @@
 //! `distributions.c`): a bit mask above the bound and rejection of 32-bit draws that exceed it.
 //! `tests/fixtures/gen_sampler_fixture.py` pins the result against NumPy itself.
 
-use crate::error::DataError;
+use crate::data::DataError;
 use crate::error::{Result, ScatterError};
 use rand_mt::Mt;
 

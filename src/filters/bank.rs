@@ -238,16 +238,11 @@ impl FilterBankParams {
                 .iter()
                 .enumerate()
                 .map(|(channel, p)| {
-                    let (j1, l1, j2, l2) = match *p {
-                        ScatteringPath::Zeroth => (None, None, None, None),
-                        ScatteringPath::First { j1, l1 } => (Some(j1), Some(l1), None, None),
-                        ScatteringPath::Second { j1, l1, j2, l2 } => {
-                            (Some(j1), Some(l1), Some(j2), Some(l2))
-                        }
-                    };
+                    // The row (order, j1, l1, j2, l2), -1 where unused (`ScatteringPath::as_row`).
+                    let [order, j1, l1, j2, l2] = p.as_row().map(|v| usize::try_from(v).ok());
                     serde_json::json!({
                         "channel": channel,
-                        "order": p.order(),
+                        "order": order,
                         "j1": j1, "l1": l1, "theta1": j1.zip(l1).map(|(j, l)| theta(j, l)),
                         "j2": j2, "l2": l2, "theta2": j2.zip(l2).map(|(j, l)| theta(j, l)),
                     })
@@ -328,6 +323,19 @@ impl std::str::FromStr for InitKind {
                 reason: "expected tf or random",
             })
     }
+}
+
+/// What is trained, in the paper's names (`parameterization` in the reference code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Parametrization {
+    /// Four parameters per wavelet, `4·J·L` in all (the paper's `canonical`, its main setting).
+    Canonical,
+    /// One `(σ, ξ, θ, slant)` per scale, `4·J` in all; wavelet `l` of scale `j` has orientation
+    /// `θ_j − l·π/L` (the paper's `equivariant`).
+    Equivariant,
+    /// Free real Fourier filters of shape `[J·L, Mp, Np]` on the padded grid, initialised from the
+    /// Morlets (the paper's `pixelwise`, its non-parametric ablation).
+    Pixelwise,
 }
 
 #[cfg(test)]

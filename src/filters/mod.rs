@@ -1,9 +1,11 @@
 //! Framework-free Morlet filter maths: the single source of truth for the wavelet formula.
 //!
-//! Everything here is plain `f64` on `ndarray` arrays. The fast path ([`crate::fast`]) builds its
-//! spectra from [`spectral`]; the burn layer reproduces [`spectral::gabor_hat`] with tensor ops and
-//! is tested against it. [`spatial`] is kymatio's literal construction (5×5 spatial periodisation,
-//! FFT, real part), kept as the oracle that ties the closed form to kymatio.
+//! Everything here is plain `f64` on `ndarray` arrays. Every spectrum the crate uses comes from
+//! [`spectral`]: the cascade's plans ([`crate::cascade`]) and the burn layer's filter construction
+//! (one operation on every backend whose forward is [`spectral::morlet_spectrum`] and whose
+//! backward is [`spectral::morlet_spectrum_vjp`]). [`spatial`] is kymatio's literal construction
+//! (5×5 spatial periodisation, FFT, real part), kept as the oracle that ties the closed form to
+//! kymatio.
 //!
 //! # Parameters
 //!
@@ -18,7 +20,7 @@ pub mod diagnostics;
 pub mod spatial;
 pub mod spectral;
 
-pub use bank::{FilterBankParams, InitKind, MorletParams, tight_frame_theta};
+pub use bank::{FilterBankParams, InitKind, MorletParams, Parametrization, tight_frame_theta};
 
 use std::f64::consts::PI;
 

@@ -27,22 +27,8 @@ use super::construction::morlet_spectra;
 use crate::error::ScatterError;
 use crate::filters::diagnostics::aliased_energy;
 use crate::filters::spectral::bank_spectra;
-use crate::filters::{FilterBankParams, InitKind, MorletParams};
+use crate::filters::{FilterBankParams, InitKind, MorletParams, Parametrization};
 use crate::geometry::ScatteringOptions;
-
-/// How the filter bank is parametrised.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum Parametrization {
-    /// Four parameters per wavelet, `4·J·L` in all (the paper's main setting).
-    Full,
-    /// One `(σ, ξ, θ, slant)` per scale, `4·J` in all; wavelet `l` of scale `j` has orientation
-    /// `θ_j − l·π/L` (the paper's `equivariant` variant).
-    Equivariant,
-    /// Free real Fourier filters of shape `[J·L, height, width]`, initialised from the Morlets (the
-    /// paper's non-parametric ablation). The Morlet parameters are kept, frozen, as a record of the
-    /// initialisation.
-    Pixelwise,
-}
 
 /// Initial values of the wavelet parameters.
 #[derive(Config, Debug, PartialEq)]
@@ -127,14 +113,14 @@ impl Trainable {
 pub struct MorletFilterBankConfig {
     /// Number of scales `J` (slots `j = 0..J`).
     pub num_scales: usize,
-    /// Fourier grid `[height, width]` on which spectra are evaluated: the padded size of the
-    /// scattering input ([`crate::PaddedGeometry::padded_size`]).
-    pub grid_size: [usize; 2],
+    /// `[Mp, Np]`, the padded size of the scattering input, on which the spectra are evaluated
+    /// ([`crate::PaddedGeometry::padded_size`]).
+    pub padded_size: [usize; 2],
     /// Number of orientations `L` per scale.
     #[config(default = 8)]
     pub num_orientations: usize,
     /// Parametrisation.
-    #[config(default = "Parametrization::Full")]
+    #[config(default = "Parametrization::Canonical")]
     pub parametrization: Parametrization,
     /// Initial values.
     #[config(default = "FilterInit::TightFrame")]
@@ -153,10 +139,10 @@ impl MorletFilterBankConfig {
     /// wrong size or with bad values.
     pub fn initial_bank(&self) -> crate::error::Result<FilterBankParams> {
         ScatteringOptions::new(self.num_scales, self.num_orientations)?;
-        if self.grid_size.contains(&0) {
+        if self.padded_size.contains(&0) {
             return Err(ScatterError::InvalidParameter {
-                name: "grid_size",
-                value: format!("{:?}", self.grid_size),
+                name: "padded_size",
+                value: format!("{:?}", self.padded_size),
                 reason: "the Fourier grid must not be empty",
             });
         }
@@ -214,7 +200,7 @@ impl MorletFilterBankConfig {
                 .set_require_grad(train && !pixelwise)
         };
         let pixels = pixelwise.then(|| {
-            let [h, w] = self.grid_size;
+            let [h, w] = self.padded_size;
             let spectra = bank_spectra(&bank, h, w);
             let values: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
             let n = spectra.psi.len();
@@ -236,10 +222,10 @@ impl MorletFilterBankConfig {
             theta: param(|p| p.theta, t.theta),
             log_slant: param(|p| p.slant.ln(), t.slant),
             pixels,
-            theta_offset: grid(&offsets, [big_j * big_l], device),
+            theta_offset: tensor_of(&offsets, [big_j * big_l], device),
             num_scales: big_j,
             num_orientations: big_l,
-            grid_size: self.grid_size,
+            padded_size: self.padded_size,
             parametrization: self.parametrization,
         }
     }
@@ -263,7 +249,7 @@ fn equivariant_bank(
     FilterBankParams::from_wavelets(big_j, big_l, wavelets)
 }
 
-fn grid<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
+fn tensor_of<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 
@@ -290,7 +276,7 @@ pub struct MorletFilterBank {
     num_scales: usize,
     num_orientations: usize,
     #[module(skip)]
-    grid_size: [usize; 2],
+    padded_size: [usize; 2],
     #[module(skip)]
     parametrization: Parametrization,
 }
@@ -303,7 +289,7 @@ impl ModuleDisplay for MorletFilterBank {
     }
 
     fn custom_content(&self, content: Content) -> Option<Content> {
-        let [h, w] = self.grid_size;
+        let [h, w] = self.padded_size;
         let trained: Vec<&str> = [
             ("sigma", &self.log_sigma),
             ("xi", &self.xi),
@@ -323,7 +309,7 @@ impl ModuleDisplay for MorletFilterBank {
         content
             .add("J", &self.num_scales)
             .add("L", &self.num_orientations)
-            .add("grid", &format!("{h}x{w}"))
+            .add("padded", &format!("{h}x{w}"))
             .add("parametrization", &format!("{:?}", self.parametrization))
             .add("trained", &format!("[{}]", trained.join(", ")))
             .optional()
@@ -341,9 +327,9 @@ impl MorletFilterBank {
         self.num_orientations
     }
 
-    /// The Fourier grid `[height, width]`.
-    pub fn grid_size(&self) -> [usize; 2] {
-        self.grid_size
+    /// The padded size `[Mp, Np]` on which the spectra are evaluated.
+    pub fn padded_size(&self) -> [usize; 2] {
+        self.padded_size
     }
 
     /// The parametrisation.
@@ -393,7 +379,7 @@ impl MorletFilterBank {
         if let Some(pixels) = &self.pixels {
             return pixels.val();
         }
-        morlet_spectra(self.per_wavelet(), self.grid_size)
+        morlet_spectra(self.per_wavelet(), self.padded_size)
     }
 
     /// The current `(σ, ξ, θ, slant)` of every wavelet, read back from the device (equivariant
@@ -419,7 +405,7 @@ impl MorletFilterBank {
     /// the spectra back): [`crate::filters::diagnostics::aliased_energy`] of wavelet `n = j·L + l`
     /// at resolution `j`. Any parametrisation, pixelwise included.
     pub fn aliasing(&self) -> Vec<f64> {
-        let [h, w] = self.grid_size;
+        let [h, w] = self.padded_size;
         let values = self
             .spectra()
             .into_data()
@@ -443,7 +429,7 @@ impl MorletFilterBank {
     /// # Shapes
     /// - output: `[1]`
     pub fn aliasing_penalty(&self) -> Tensor<1> {
-        let [h, w] = self.grid_size;
+        let [h, w] = self.padded_size;
         let count = self.num_scales * self.num_orientations;
         let energy = {
             let psi = self.spectra();
@@ -467,7 +453,7 @@ impl MorletFilterBank {
     }
 
     /// The current wavelet parameters as a framework-free bank (reads the tensors back), for
-    /// example to build a fast-path plan ([`crate::fast::Scattering2dPlan::with_filter_bank`]) for
+    /// example to build a fast-path plan ([`crate::cascade::Scattering2dPlan::with_filter_bank`]) for
     /// inference or to save them as JSON.
     ///
     /// # Errors
@@ -519,7 +505,7 @@ mod tests {
         for (name, device) in devices {
             for (label, init) in &inits {
                 for parametrization in [
-                    Parametrization::Full,
+                    Parametrization::Canonical,
                     Parametrization::Equivariant,
                     Parametrization::Pixelwise,
                 ] {

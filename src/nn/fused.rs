@@ -2,8 +2,8 @@
 //! backward.
 //!
 //! [`ScatteringOps::scattering2d`] takes the input planes and the full-resolution wavelet spectra
-//! and returns every coefficient, computed by the crate's one cascade (`fast::cascade`, the engine
-//! of [`crate::fast::Scattering2dPlan`] too). Under autodiff the forward keeps its intermediates
+//! and returns every coefficient, computed by the crate's one cascade (`crate::cascade`, the engine
+//! of [`crate::cascade::Scattering2dPlan`] too). Under autodiff the forward keeps its intermediates
 //! (`X`, every `u1` and `u2`) on the host and the backward applies the cascade's adjoint: the input
 //! gradient if the input is tracked, the gradient with respect to the spectra if they are
 //! (frozen filters cost no filter-gradient work). burn's own autodiff carries the spectra's
@@ -24,8 +24,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Device, Tensor, TensorData, read_sync};
 
-use crate::fast::Float;
-use crate::fast::cascade::{Cascade, PreparedFilters, Tape};
+use crate::cascade::Float;
+use crate::cascade::plan::{Cascade, PreparedFilters};
+use crate::cascade::tape::Tape;
 use crate::geometry::ScatteringOptions;
 
 /// The fused scattering operation a CPU backend supplies to the layer.

@@ -24,9 +24,7 @@ mod product;
 mod scattering2d;
 pub mod spectral;
 
-pub use filter_bank::{
-    FilterInit, MorletFilterBank, MorletFilterBankConfig, Parametrization, Trainable,
-};
+pub use filter_bank::{FilterInit, MorletFilterBank, MorletFilterBankConfig, Trainable};
 pub use scattering2d::{Scattering2d, Scattering2dConfig};
 
 use burn::tensor::Device;

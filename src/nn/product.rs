@@ -1,6 +1,6 @@
 //! The filter product with Fourier subsampling ([`super::spectral::SpectralOps::mul_subsample`])
 //! and its two gradients as burn tensor operations: the tensor-op composition of the layer (what
-//! wgpu runs). The CPU engine has its own kernels for the same fold (`fast::kernels`).
+//! wgpu runs). The CPU engine has its own kernels for the same fold (`cascade::kernels`).
 //!
 //! Shapes: spectra `x` `[Q, M, N]` (real and imaginary parts), real filters `psi` `[L, M, N]`,
 //! output and output gradient `[Q, L, m, n]` with `m = M/k`, `n = N/k`. The hand-written backward

@@ -17,10 +17,9 @@ use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::complex::ComplexTensor;
-use super::filter_bank::{
-    FilterInit, MorletFilterBank, MorletFilterBankConfig, Parametrization, Trainable,
-};
-use crate::fast::Scattering2dPlan;
+use super::filter_bank::{FilterInit, MorletFilterBank, MorletFilterBankConfig, Trainable};
+use crate::cascade::Scattering2dPlan;
+use crate::filters::Parametrization;
 use crate::filters::{FilterBankParams, periodize_rows, spectral::gabor_spectrum};
 use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath, paths};
 
@@ -38,7 +37,7 @@ pub struct Scattering2dConfig {
     #[config(default = 2)]
     pub max_order: usize,
     /// Parametrisation of the filter bank.
-    #[config(default = "Parametrization::Full")]
+    #[config(default = "Parametrization::Canonical")]
     pub parametrization: Parametrization,
     /// Initial filter values.
     #[config(default = "FilterInit::TightFrame")]
@@ -503,7 +502,7 @@ mod tests {
         println!("{text}");
         for part in [
             "Scattering2d {J: 2, L: 4, max_order: 2, K: 25, input: 32x28, padded: 40x36, output: 8x7",
-            "MorletFilterBank {J: 2, L: 4, grid: 40x36, parametrization: Full, trained: [sigma, xi, slant]",
+            "MorletFilterBank {J: 2, L: 4, padded: 40x36, parametrization: Canonical, trained: [sigma, xi, slant]",
         ] {
             assert!(text.contains(part), "{text}");
         }

@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use rustfft::{FftNum, FftPlanner};
 
 use super::product::composed;
-use crate::fast::kernels::{Fft2, natural_in_place};
+use crate::cascade::kernels::{Fft2, natural_in_place};
 
 /// The spectral operations a backend supplies to the scattering layer.
 #[backend_extension(

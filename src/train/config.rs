@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::data::augment::{Augmentation, Normalization};
-use crate::error::{Result, TrainingError};
+use crate::error::Result;
 use crate::experiment::HeadKind;
+use crate::train::TrainingError;
 
 /// Weight decay of the head parameters (paper §3.2); the filters get none.
 pub const HEAD_WEIGHT_DECAY: f64 = 5e-4;

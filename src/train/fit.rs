@@ -54,14 +54,14 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
 /// one from a record) for each run.
 ///
 /// # Errors
-/// [`TrainingError`](crate::error::TrainingError), before the first step, for an invalid configuration, empty
+/// [`TrainingError`](crate::train::TrainingError), before the first step, for an invalid configuration, empty
 /// data sets, or data that does not fit the model: another channel count, an image size that the
 /// augmentation does not bring to the model's input size (or a crop that does not fit the
 /// images), a label outside the model's classes, a normalisation for another channel count.
-/// For checkpoints (see [`checkpoint`](super::checkpoint)): [`CheckpointError::Path`](crate::error::CheckpointError::Path) and
-/// [`CheckpointError::ForeignEntry`](crate::error::CheckpointError::ForeignEntry) for a directory the crate may not write into (checked
-/// before training); [`CheckpointError::Invalid`](crate::error::CheckpointError::Invalid), [`CheckpointError::Checksum`](crate::error::CheckpointError::Checksum),
-/// [`CheckpointError::Model`](crate::error::CheckpointError::Model) and [`CheckpointError::Epochs`](crate::error::CheckpointError::Epochs) for a checkpoint that
+/// For checkpoints (see [`checkpoint`](super::checkpoint)): [`CheckpointError::Path`](crate::train::checkpoint::CheckpointError::Path) and
+/// [`CheckpointError::ForeignEntry`](crate::train::checkpoint::CheckpointError::ForeignEntry) for a directory the crate may not write into (checked
+/// before training); [`CheckpointError::Invalid`](crate::train::checkpoint::CheckpointError::Invalid), [`CheckpointError::Checksum`](crate::train::checkpoint::CheckpointError::Checksum),
+/// [`CheckpointError::Model`](crate::train::checkpoint::CheckpointError::Model) and [`CheckpointError::Epochs`](crate::train::checkpoint::CheckpointError::Epochs) for a checkpoint that
 /// cannot be resumed (another configuration or model, corrupted or swapped files, counters out of
 /// range); [`ScatterError::Io`](crate::error::ScatterError::Io) when one cannot be written.
 pub fn fit(
@@ -407,7 +407,7 @@ fn trajectory_point(model: &Hybrid, epoch: usize) -> Option<TrajectoryPoint> {
     let filters = &model.scattering.filters;
     let bank = filters.to_params().ok()?;
     // The framework-free closed form of the same spectra: no tensor graph, a millisecond.
-    let [h, w] = filters.grid_size();
+    let [h, w] = filters.padded_size();
     let aliasing = bank.aliasing(h, w);
     Some(TrajectoryPoint {
         epoch,

@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod checkpoint;
 mod config;
+mod error;
 mod eval;
 pub mod experiment;
 mod fit;
@@ -21,6 +22,7 @@ mod validate;
 pub use config::{
     FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule, TrainConfig,
 };
+pub use error::TrainingError;
 pub use eval::evaluate;
 pub use fit::fit;
 pub use heads::{BasicBlock, Head, HeadConfig, LinearHead, MlpHead, PlainBatchNorm, WrnHead};

@@ -6,7 +6,8 @@ use super::config::TrainConfig;
 use super::model::Hybrid;
 use crate::data::ImageDataset;
 use crate::data::augment::Augmentation;
-use crate::error::{Result, TrainingError};
+use crate::error::Result;
+use crate::train::TrainingError;
 
 /// Checks everything that can be checked before the first step: the configuration, data sets
 /// that are not empty and fit the model ([`check_data`]), an autodiff device, and a step

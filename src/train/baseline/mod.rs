@@ -27,7 +27,8 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, TrainingError};
+use crate::error::Result;
+use crate::train::TrainingError;
 
 mod standardize;
 mod tables;

@@ -13,7 +13,8 @@ use super::{
     MODEL_FILE, OPTIM_FILTERS_FILE, OPTIM_HEAD_FILE, STAGING_DIR, STATE_FILE, checkpoint_err,
     guarded, sha256_file,
 };
-use crate::error::{CheckpointError, Result, ScatterError, io_error};
+use crate::error::{Result, ScatterError, io_error};
+use crate::train::checkpoint::CheckpointError;
 use crate::train::config::TrainConfig;
 use crate::train::model::Hybrid;
 use crate::train::optim::ParamGroupOptimizer;

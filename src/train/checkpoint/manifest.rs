@@ -13,7 +13,8 @@ use super::{
     CHECKPOINT_FORMAT, CHECKPOINT_VERSION, DATA_FILES, MAX_STATE_BYTES, STATE_FILE, checkpoint_err,
     sha256_file,
 };
-use crate::error::{CheckpointError, FileError, Result, ScatterError, io_error};
+use crate::error::{FileError, Result, ScatterError, io_error};
+use crate::train::checkpoint::CheckpointError;
 use crate::train::config::TrainConfig;
 use crate::train::model::Hybrid;
 use crate::train::report::EpochStats;

@@ -51,15 +51,17 @@
 //! [`FitOptions::overwrite`]: super::FitOptions::overwrite
 
 mod directory;
+mod error;
 mod manifest;
 
 pub(crate) use directory::CheckpointDir;
 pub use directory::remove_checkpoint;
+pub use error::CheckpointError;
 pub use manifest::{CheckpointManifest, FileDigest, ModelSignature, ParamSignature};
 
 use std::path::Path;
 
-use crate::error::{CheckpointError, Result, ScatterError};
+use crate::error::{Result, ScatterError};
 
 /// The `format` field of every checkpoint manifest this crate writes.
 pub const CHECKPOINT_FORMAT: &str = "learnable-scattering checkpoint";

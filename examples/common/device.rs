@@ -1,12 +1,12 @@
-//! The one backend choice of every example's command line (`--backend`, or `--device` where the
-//! example already names it so).
+//! The one device choice of every example's command line: `--device flex|ndarray|wgpu`, where
+//! the burn layer runs (burn's backends are chosen at run time through the device).
 
 use burn::tensor::Device;
 use clap::ValueEnum;
 
-/// Backend to run the burn layer on.
+/// Where to run the burn layer: one value per burn backend this crate supports.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Backend {
+pub enum DeviceKind {
     /// burn-flex, burn's maintained pure-Rust CPU backend (the crate's default).
     Flex,
     /// burn-ndarray (deprecated in burn 0.22, removed in 0.23).
@@ -15,20 +15,20 @@ pub enum Backend {
     Wgpu,
 }
 
-impl Backend {
-    /// The device of this backend (without autodiff; add `.autodiff()` to train).
+impl DeviceKind {
+    /// The burn device (without autodiff; add `.autodiff()` to train).
     ///
     /// # Errors
     /// A message naming the feature to build with when this build lacks the backend.
     pub fn device(self) -> Result<Device, String> {
         Ok(match self {
-            Backend::Flex => Device::flex(),
+            DeviceKind::Flex => Device::flex(),
             #[allow(deprecated)]
-            Backend::Ndarray => Device::ndarray(),
+            DeviceKind::Ndarray => Device::ndarray(),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu => Device::wgpu(Default::default()),
+            DeviceKind::Wgpu => Device::wgpu(Default::default()),
             #[cfg(not(feature = "wgpu"))]
-            Backend::Wgpu => {
+            DeviceKind::Wgpu => {
                 return Err(
                     "this build has no wgpu backend: rebuild with `--features wgpu`".into(),
                 );

@@ -95,23 +95,23 @@ const MIN_WIDTH: u32 = 760;
 
 /// Pixels per grid cell in the filter picture of a `height × width` grid:
 /// `s = max(1, ⌈64 / max(height, width)⌉)`.
-pub fn filter_grid_scale(height: usize, width: usize) -> u32 {
+pub fn mosaic_scale(height: usize, width: usize) -> u32 {
     PANEL_TARGET.div_ceil(height.max(width).max(1)).max(1) as u32
 }
 
 fn tile_size(height: usize, width: usize) -> (u32, u32) {
-    let s = filter_grid_scale(height, width);
+    let s = mosaic_scale(height, width);
     (
         3 * s * width as u32 + 2 * PANEL_GAP,
         s * height as u32 + 2 * LEGEND_LINE + 4,
     )
 }
 
-/// Size `(width, height)` in pixels of the PNG that [`render_filter_grid`] writes for `J` scales,
-/// `L` orientations on a `height × width` grid. With `s` = [`filter_grid_scale`], a tile is
+/// Size `(width, height)` in pixels of the PNG that [`render_filter_mosaic`] writes for `J` scales,
+/// `L` orientations on a `height × width` grid. With `s` = [`mosaic_scale`], a tile is
 /// `tw = 3·s·width + 6` by `th = s·height + 34` pixels, and the picture is
 /// `(max(760, 40 + L·tw + (L−1)·10 + 10), 26 + 18 + J·th + (J−1)·10 + 46)`.
-pub fn filter_grid_png_size(
+pub fn mosaic_png_size(
     num_scales: usize,
     num_orientations: usize,
     height: usize,
@@ -127,12 +127,12 @@ pub fn filter_grid_png_size(
 
 /// Draws every wavelet of `bank` on a `height × width` grid (normally the padded grid of the
 /// transform, e.g. 40×40 for a 32×32 input at `J = 2`) and writes the PNG; returns its size,
-/// [`filter_grid_png_size`].
+/// [`mosaic_png_size`].
 ///
 /// # Errors
-/// [`crate::RenderError::Plot`](crate::error::RenderError::Plot) if text cannot be drawn, [`crate::RenderError::Image`](crate::error::RenderError::Image) if the
+/// [`crate::analysis::RenderError::Plot`](crate::analysis::RenderError::Plot) if text cannot be drawn, [`crate::analysis::RenderError::Image`](crate::analysis::RenderError::Image) if the
 /// PNG cannot be written.
-pub fn render_filter_grid(
+pub fn render_filter_mosaic(
     path: impl AsRef<Path>,
     bank: &FilterBankParams,
     height: usize,
@@ -140,9 +140,9 @@ pub fn render_filter_grid(
     title: &str,
 ) -> Result<(u32, u32)> {
     let (big_j, big_l) = (bank.num_scales(), bank.num_orientations());
-    let s = filter_grid_scale(height, width);
+    let s = mosaic_scale(height, width);
     let (tw, th) = tile_size(height, width);
-    let (cw, ch) = filter_grid_png_size(big_j, big_l, height, width);
+    let (cw, ch) = mosaic_png_size(big_j, big_l, height, width);
     let (pw, ph) = (s * width as u32, s * height as u32);
     let zoom = spatial_zoom(bank, height, width);
     let aliasing = bank.aliasing(height, width);
@@ -285,12 +285,12 @@ mod tests {
 
     #[test]
     fn size_formula() {
-        assert_eq!(filter_grid_scale(40, 40), 2);
+        assert_eq!(mosaic_scale(40, 40), 2);
         let (tw, th) = (3 * 80 + 6, 80 + 34);
         assert_eq!(
-            filter_grid_png_size(2, 8, 40, 40),
+            mosaic_png_size(2, 8, 40, 40),
             (40 + 8 * tw + 70 + 10, 26 + 18 + 2 * th + 10 + 46)
         );
-        assert_eq!(filter_grid_png_size(1, 1, 40, 40).0, 760);
+        assert_eq!(mosaic_png_size(1, 1, 40, 40).0, 760);
     }
 }

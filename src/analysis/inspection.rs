@@ -6,7 +6,7 @@
 //!
 //! | file | content | PNG size |
 //! |---|---|---|
-//! | `filters_<bank>.png` | [`render_filter_grid`] on the padded grid of a `size × size` input | [`filter_grid_png_size`] |
+//! | `filters_<bank>.png` | [`render_filter_mosaic`] on the padded grid of a `size × size` input | [`mosaic_png_size`] |
 //! | `littlewood_paley_<bank>.png` | [`render_littlewood_paley`], common colour range for all banks | [`littlewood_paley_png_size`] |
 //! | `frame_bounds.json` | `[{ "bank", "bounds": FrameBounds }]` | |
 //! | `distance_<a>_vs_<b>.csv` | [`BankDistance::to_csv`] | |
@@ -32,13 +32,13 @@ use super::deformation::{
     tiles,
 };
 use super::distance::{BankDistance, bank_distance};
-use super::filter_grid::{filter_grid_png_size, render_filter_grid};
 use super::littlewood_paley::{
     FrameBounds, LittlewoodPaley, littlewood_paley_png_size, render_littlewood_paley,
 };
+use super::mosaic::{mosaic_png_size, render_filter_mosaic};
 use super::trajectory::{TRAJECTORY_PNG_SIZE, render_trajectory};
+use crate::cascade::Scattering2dPlan;
 use crate::error::{Result, ScatterError, io_error};
-use crate::fast::Scattering2dPlan;
 use crate::filters::FilterBankParams;
 use crate::geometry::{PaddedGeometry, ScatteringOptions};
 use crate::trajectory::FilterTrajectory;
@@ -74,7 +74,7 @@ impl Default for DeformationOptions {
 
 /// What [`render_all`] draws, and where.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReportOptions {
+pub struct InspectionOptions {
     /// Output directory (created if missing).
     pub out_dir: PathBuf,
     /// Number of scales `J` of the tight-frame and random banks.
@@ -95,7 +95,7 @@ pub struct ReportOptions {
     pub deformation: DeformationOptions,
 }
 
-impl ReportOptions {
+impl InspectionOptions {
     /// Defaults: `J = 2`, `L = 8`, size 32, seed 0, no checkpoint, [`DeformationOptions::default`].
     pub fn new(out_dir: impl Into<PathBuf>, image_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -140,7 +140,7 @@ pub struct WrittenFile {
 
 /// What [`render_all`] computed and wrote.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Report {
+pub struct Inspection {
     /// The banks analysed, in order.
     pub banks: Vec<NamedBank>,
     /// Frame bounds of each bank (same order), on the padded grid of `size × size`.
@@ -153,7 +153,7 @@ pub struct Report {
     pub files: Vec<WrittenFile>,
 }
 
-impl Report {
+impl Inspection {
     /// The frame bounds of the bank called `name`.
     pub fn bounds_of(&self, name: &str) -> Option<&FrameBounds> {
         self.banks
@@ -180,7 +180,7 @@ fn write_text(files: &mut Vec<WrittenFile>, path: PathBuf, text: &str) -> Result
 /// source has shape `[2·size·f, 2·size·f]`.
 ///
 /// # Errors
-/// [`ScatterError::Io`] if `dir` cannot be listed, [`RenderError::Image`](crate::error::RenderError::Image) for an unreadable
+/// [`ScatterError::Io`] if `dir` cannot be listed, [`RenderError::Image`](crate::analysis::RenderError::Image) for an unreadable
 /// image, [`ScatterError::InvalidParameter`] if fewer than 2 windows result.
 pub fn texture_windows(dir: &Path, options: &DeformationOptions) -> Result<Vec<Array2<f64>>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -265,7 +265,7 @@ pub fn stability_curves(
 /// [`ScatterError::Io`] if the directory or a file cannot be written, the checkpoint's read
 /// errors ([`FilterTrajectory::load`]), bad `J`/`L`/`size` ([`ScatterError::InvalidParameter`],
 /// [`ScatterError::ScaleTooLarge`]), and the drawing and image errors of the renderers.
-pub fn render_all(options: &ReportOptions) -> Result<Report> {
+pub fn render_all(options: &InspectionOptions) -> Result<Inspection> {
     let out = &options.out_dir;
     std::fs::create_dir_all(out).map_err(io_error(out))?;
     let trajectory = options
@@ -284,7 +284,7 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
     }
     let distances = distance_files(out, &banks, trajectory.is_some(), &mut files)?;
     let curves = deformation_files(out, &banks, options, &mut files)?;
-    Ok(Report {
+    Ok(Inspection {
         banks,
         frame_bounds,
         distances,
@@ -296,7 +296,7 @@ pub fn render_all(options: &ReportOptions) -> Result<Report> {
 /// The tight frame, a random bank and, with a checkpoint, its initial and learned banks (the
 /// checkpoint's `J` and `L` then decide those of the others).
 fn banks_to_compare(
-    options: &ReportOptions,
+    options: &InspectionOptions,
     trajectory: Option<&FilterTrajectory>,
 ) -> Result<Vec<NamedBank>> {
     let (big_j, big_l) = match trajectory.and_then(FilterTrajectory::last) {
@@ -326,7 +326,7 @@ fn banks_to_compare(
     Ok(banks)
 }
 
-/// Figure 1: `filters_<bank>.png`: the filter grid of every bank.
+/// Figure 1: `filters_<bank>.png`: the filter mosaic of every bank.
 fn filter_pictures(
     out: &Path,
     banks: &[NamedBank],
@@ -335,10 +335,10 @@ fn filter_pictures(
 ) -> Result<()> {
     for b in banks {
         let path = out.join(format!("filters_{}.png", b.name));
-        let size = render_filter_grid(&path, &b.bank, ph, pw, &b.name.replace('_', " "))?;
+        let size = render_filter_mosaic(&path, &b.bank, ph, pw, &b.name.replace('_', " "))?;
         debug_assert_eq!(
             size,
-            filter_grid_png_size(b.bank.num_scales(), b.bank.num_orientations(), ph, pw)
+            mosaic_png_size(b.bank.num_scales(), b.bank.num_orientations(), ph, pw)
         );
         files.push(WrittenFile {
             path,
@@ -439,7 +439,7 @@ fn distance_files(
 fn deformation_files(
     out: &Path,
     banks: &[NamedBank],
-    options: &ReportOptions,
+    options: &InspectionOptions,
     files: &mut Vec<WrittenFile>,
 ) -> Result<Vec<StabilityCurve>> {
     let compared: Vec<NamedBank> = banks
