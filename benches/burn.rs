@@ -24,9 +24,9 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use learnable_scattering::ScatteringOptions;
 use learnable_scattering::cascade::Scattering2dPlan;
-use learnable_scattering::nn::spectral::fft2;
-use learnable_scattering::nn::spectral::testing::dft2;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
+use learnable_scattering::testing::composed::dft2;
+use learnable_scattering::testing::composed::fft2;
 use ndarray::Array4;
 
 const L: usize = 8;

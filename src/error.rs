@@ -1,7 +1,7 @@
 //! The crate's errors, split by domain.
 //!
 //! [`ScatterError`] is what every fallible function returns. Its own variants are the core ones:
-//! configuration, shapes, filter banks and sizes (the fast path, the filters and the layer). Errors
+//! configuration, shapes, filter banks and sizes (the cascade, the filters and the layer). Errors
 //! of a domain that only some users compile sit in a nested enum of their own, reached through one
 //! variant, and is defined beside its domain: [`FileError`] here (bytes of a file: `.npy` and the
 //! data-set readers), `data::DataError` (data sets) and `data::DownloadError` (archives and
@@ -122,7 +122,7 @@ pub enum ScatterError {
         limit: usize,
     },
 
-    /// A fast-path plan (or the burn layer's cascade) would need more memory for its filters and
+    /// A plan (the burn layer's too) would need more memory for its filters and
     /// tables than [`crate::cascade::MAX_PLAN_BYTES`].
     #[error(
         "a scattering plan for {height}x{width} inputs with J = {num_scales}, L = \

@@ -1,7 +1,7 @@
 //! Geometry shared by every scattering implementation: padding, output size, and the path table.
 //!
 //! All of it follows kymatio 0.3.0 (`scattering2d/utils.py`, `frontend/base_frontend.py`,
-//! `core/scattering2d.py`); the fast path and the burn layer both read it from here.
+//! `core/scattering2d.py`); the cascade and the burn layer both read it from here.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +79,7 @@ impl ScatteringOptions {
         }
     }
 
-    /// Number of dyadic scales `J` (1 to [`MAX_SCALES`]). The output is subsampled by `2^J`.
+    /// Number of dyadic scales `J` (1 to `MAX_SCALES`). The output is subsampled by `2^J`.
     pub fn num_scales(&self) -> usize {
         self.num_scales
     }
@@ -139,11 +139,11 @@ impl ScatteringOptions {
 }
 
 /// Largest supported `J`: `2^J` must fit any image size expressible in `usize`.
-pub const MAX_SCALES: usize = 30;
+pub(crate) const MAX_SCALES: usize = 30;
 
 /// Coarse-grid pixels dropped before the output window on each axis: the padding is
 /// `2^J` pixels a side at full resolution, one pixel at resolution `2^J` (kymatio's `unpad`).
-pub const UNPAD_OFFSET: usize = 1;
+pub(crate) const UNPAD_OFFSET: usize = 1;
 
 /// The one range check of `J` (every constructor that takes `J` calls it).
 fn check_num_scales(num_scales: usize) -> Result<()> {
@@ -158,7 +158,7 @@ fn check_num_scales(num_scales: usize) -> Result<()> {
 
 /// Largest supported `L`, 1024: far above the 8 of kymatio's default and of the paper, and
 /// small enough that the path count `K` (about `L²·J²/2`) and the path tables stay far from
-/// overflow. Memory is bounded separately, by the size check of the fast path's plan
+/// overflow. Memory is bounded separately, by the size check of the cascade's plan
 /// ([`crate::cascade::MAX_PLAN_BYTES`]).
 pub const MAX_ORIENTATIONS: usize = 1024;
 
@@ -193,13 +193,13 @@ pub struct PaddedGeometry {
     /// Padded width `Np`, a multiple of `2^J`.
     pub padded_width: usize,
     /// Rows added above the image.
-    pub pad_top: usize,
+    pub(crate) pad_top: usize,
     /// Rows added below the image.
-    pub pad_bottom: usize,
+    pub(crate) pad_bottom: usize,
     /// Columns added left of the image.
-    pub pad_left: usize,
+    pub(crate) pad_left: usize,
     /// Columns added right of the image.
-    pub pad_right: usize,
+    pub(crate) pad_right: usize,
 }
 
 impl PaddedGeometry {
@@ -253,8 +253,8 @@ impl PaddedGeometry {
     /// The output window on the coarse (`Mp/2^J × Np/2^J`) grid, `[rows, cols]`: kymatio's unpad
     /// (`unpad` in `kymatio/scattering2d/backend/numpy_backend.py`, `x[..., 1:-1, 1:-1]`) keeps
     /// [`UNPAD_OFFSET`]` + 0 .. `[`UNPAD_OFFSET`]` + output_size` of each axis. Every transform
-    /// (fast path, fused layer, wgpu tensor ops) and every adjoint unpads through this window.
-    pub fn unpad_window(&self) -> [std::ops::Range<usize>; 2] {
+    /// (the cascade, the fused layer, wgpu tensor ops) and every adjoint unpads through this window.
+    pub(crate) fn unpad_window(&self) -> [std::ops::Range<usize>; 2] {
         let [ho, wo] = self.output_size();
         [
             UNPAD_OFFSET..UNPAD_OFFSET + ho,
@@ -292,7 +292,7 @@ impl PaddedGeometry {
 /// wide as the image (`2^J == size`).
 ///
 /// For `n == 1` every position maps to 0.
-pub fn reflect_index(i: isize, n: usize) -> usize {
+pub(crate) fn reflect_index(i: isize, n: usize) -> usize {
     if n == 1 {
         return 0;
     }
@@ -308,7 +308,7 @@ pub fn reflect_index(i: isize, n: usize) -> usize {
 /// One output channel of the scattering transform.
 ///
 /// Orientation indices `l` refer to the bank's wavelet `n = j·L + l`; the angle of the tight-frame
-/// bank is [`crate::filters::tight_frame_theta`].
+/// bank is `θ_l = (⌊L − L/2 − 1⌋ − l)·π/L` ([`FilterBankParams::tight_frame`](crate::FilterBankParams::tight_frame)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScatteringPath {

@@ -15,6 +15,8 @@ pub mod geometry;
 #[cfg(feature = "burn")]
 pub mod nn;
 pub mod npy;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "train")]
 pub mod train;
 pub mod trajectory;
@@ -24,4 +26,4 @@ pub use error::{Result, ScatterError};
 pub use filters::{FilterBankParams, MorletParams};
 pub use geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath};
 #[cfg(feature = "burn")]
-pub use nn::{MorletFilterBank, MorletFilterBankConfig, Scattering2d, Scattering2dConfig};
+pub use nn::{MorletFilterBank, Scattering2d, Scattering2dConfig};

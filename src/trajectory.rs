@@ -28,7 +28,7 @@ pub struct TrajectoryPoint {
     /// The bank's parameters at that epoch.
     pub bank: FilterBankParams,
     /// Fraction of each wavelet's spectral energy that the subsampling after it aliases
-    /// ([`crate::filters::diagnostics::aliased_energy`] on the layer's padded grid), index
+    /// (`crate::filters::diagnostics::aliased_energy` on the layer's padded grid), index
     /// `n = j·L + l`; recorded by `train::fit`, absent in trajectories written before it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliasing: Option<Vec<f64>>,
@@ -43,7 +43,7 @@ pub struct FilterTrajectory {
 
 impl FilterTrajectory {
     /// Reads a trajectory from a JSON file and re-checks every bank
-    /// ([`FilterBankParams::validate`]).
+    /// (`FilterBankParams::validate`).
     ///
     /// # Errors
     /// [`ScatterError::Io`] if the file cannot be read, [`ScatterError::Json`] if it does not parse,
@@ -72,7 +72,7 @@ impl FilterTrajectory {
 
     /// The trajectory file a checkpoint path designates: `path/filters.json` for a directory,
     /// `path` otherwise.
-    pub fn resolve(path: &Path) -> PathBuf {
+    pub(crate) fn resolve(path: &Path) -> PathBuf {
         if path.is_dir() {
             path.join(CHECKPOINT_FILTERS_FILE)
         } else {
@@ -85,7 +85,7 @@ impl FilterTrajectory {
     ///
     /// # Errors
     /// As [`FilterTrajectory::read_json`], without the I/O and parse errors.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let first = self.points.first().ok_or(ScatterError::InvalidParameter {
             name: "points",
             value: "[]".into(),
@@ -178,11 +178,11 @@ impl FilterBankParams {
     /// `FilterBankParams.to_json`), or a training checkpoint's filter trajectory (the checkpoint
     /// directory or its [`CHECKPOINT_FILTERS_FILE`]), of which the last bank is taken. The two are
     /// told apart by content: a trajectory is an object with `"points"`. The bank is checked
-    /// ([`FilterBankParams::validate`]).
+    /// (`FilterBankParams::validate`).
     ///
     /// # Errors
     /// [`ScatterError::Io`] if the file cannot be read, [`ScatterError::Json`] if it is not a bank
-    /// or a trajectory, the trajectory's checks ([`FilterTrajectory::validate`]) and the bank's.
+    /// or a trajectory, the trajectory's checks (`FilterTrajectory::validate`) and the bank's.
     pub fn read_json(path: impl AsRef<Path>) -> Result<Self> {
         let file = FilterTrajectory::resolve(path.as_ref());
         let text = std::fs::read_to_string(&file).map_err(io_error(&file))?;

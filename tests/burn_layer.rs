@@ -51,7 +51,7 @@ fn layer_matches_the_fast_path_on_frozen_filters() {
             let layer = config.init(&device);
             let x = images([2, 3, size[0], size[1]], 5);
             let got = to_vec(layer.forward(tensor4(&x, &device)));
-            let plan = layer.to_fast_plan().unwrap();
+            let plan = layer.to_plan().unwrap();
             let want: Vec<f64> = plan
                 .transform(x.view())
                 .unwrap()

@@ -5,8 +5,8 @@
 #![cfg(all(feature = "wgpu", feature = "flex"))]
 
 use burn::tensor::{Device, Tensor, TensorData};
-use learnable_scattering::nn::spectral::{fft2, ifft2};
 use learnable_scattering::nn::{FilterInit, Scattering2dConfig, Trainable};
+use learnable_scattering::testing::composed::{fft2, ifft2};
 use ndarray::Array4;
 
 mod support;
@@ -51,7 +51,7 @@ fn layer_on_wgpu_matches_the_fast_path_and_differentiates() {
             .init(&device);
         let x = image([1, 2, size[0], size[1]]);
         let got = to_vec(layer.forward(tensor4(&x, &device)));
-        let plan = layer.to_fast_plan().unwrap();
+        let plan = layer.to_plan().unwrap();
         let want: Vec<f64> = plan
             .transform(x.view())
             .unwrap()

@@ -417,7 +417,7 @@ mod fashion_mnist {
         assert_eq!(logits(&resumed), logits(&full));
         // The checkpoint's filter trajectory is the one the report carries.
         let on_disk = learnable_scattering::trajectory::FilterTrajectory::read_json(
-            dir.join(learnable_scattering::train::checkpoint::FILTERS_FILE),
+            dir.join(learnable_scattering::trajectory::CHECKPOINT_FILTERS_FILE),
         )
         .unwrap();
         assert_eq!(on_disk, report.trajectory);

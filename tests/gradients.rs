@@ -250,7 +250,11 @@ fn pixelwise_gradients_match_finite_differences() {
 fn trainable_parameters_get_gradients_and_frozen_ones_none() {
     let (_, device) = devices()[0].clone();
     let x = input(&device);
-    let frozen_theta = Trainable::all().with_theta(false).with_slant(false);
+    let frozen_theta = Trainable {
+        theta: false,
+        slant: false,
+        ..Trainable::all()
+    };
     let layer = Scattering2dConfig::new(2, SIZE)
         .with_num_orientations(4)
         .with_trainable(frozen_theta)
@@ -334,7 +338,7 @@ fn three_scales_non_square_gradients_match_finite_differences() {
 /// spectra nor the construction's backward), also when the input is tracked; learnable ones do.
 #[test]
 fn frozen_filters_do_no_filter_gradient_work() {
-    use learnable_scattering::nn::construction::testing::filter_gradient_work;
+    use learnable_scattering::testing::filter_gradient_work;
     for (name, device) in devices() {
         let config = Scattering2dConfig::new(3, [24, 20]).with_num_orientations(2);
         let frozen = config

@@ -274,7 +274,7 @@ fn plans_can_be_shared_across_threads() {
 #[test]
 fn aliasing_diagnostic_equals_a_dense_dft_of_the_spatial_filters() {
     use learnable_scattering::MorletParams;
-    use learnable_scattering::filters::spatial;
+    use learnable_scattering::testing::spatial;
     let (h, w) = (24, 20);
     let wavelets: Vec<MorletParams> = (0..6)
         .map(|n| MorletParams {

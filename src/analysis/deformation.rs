@@ -6,7 +6,7 @@
 //! A deformed image is `τx(p) = x(p − τ(p))`: each output pixel `p` reads the input at a source
 //! position, by bilinear interpolation. The output is a `height × width` window centred in the
 //! (possibly larger) input, so a margin around the window avoids boundary effects; beyond the
-//! input's edge, samples are mirrored (kymatio's `reflect`, [`crate::geometry::reflect_index`]).
+//! input's edge, samples are mirrored (kymatio's `reflect`, `crate::geometry::reflect_index`).
 //! Positions are measured from the window's centre `c = ((height − 1)/2, (width − 1)/2)`, rows
 //! down, columns right.
 //!

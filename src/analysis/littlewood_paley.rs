@@ -127,7 +127,7 @@ pub fn littlewood_paley_png_size(height: usize, width: usize) -> (u32, u32) {
 /// frame bounds printed under the panels. Returns the PNG size, [`littlewood_paley_png_size`].
 ///
 /// # Errors
-/// [`crate::analysis::RenderError::Plot`](crate::analysis::RenderError::Plot) if text cannot be drawn, [`crate::analysis::RenderError::Image`](crate::analysis::RenderError::Image) if the
+/// [`crate::analysis::RenderError::Plot`] if text cannot be drawn, [`crate::analysis::RenderError::Image`] if the
 /// PNG cannot be written.
 pub fn render_littlewood_paley(
     path: impl AsRef<Path>,

@@ -1,7 +1,7 @@
 //! Filter-bank analysis: pictures, frame bounds, parameter distances and deformation stability.
 //!
 //! Framework-free (no burn): it reads filter parameters ([`FilterBankParams`], or a training
-//! checkpoint's [`FilterTrajectory`](crate::trajectory::FilterTrajectory)) and uses the fast path for
+//! checkpoint's [`FilterTrajectory`](crate::trajectory::FilterTrajectory)) and uses the cascade for
 //! scattering.
 //!
 //! - [`mosaic`]: every wavelet of a bank as a PNG mosaic of tiles (spatial real and imaginary

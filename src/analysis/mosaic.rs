@@ -5,7 +5,7 @@
 //! the spatial real part `Re ψ`, the spatial imaginary part `Im ψ` (both on a blue–white–red map,
 //! symmetric range `±max|ψ|` of that wavelet, the central part of the grid enlarged by
 //! [`spatial_zoom`]) and the Fourier modulus `|ψ̂|` (viridis, `0..max`, whole grid),
-//! and under them its `σ, ξ, θ, γ` (γ = slant) and `α`, the fraction of its energy the subsampling after it aliases ([`crate::filters::diagnostics::aliased_energy`]). The spatial filter is the inverse FFT of the
+//! and under them its `σ, ξ, θ, γ` (γ = slant) and `α`, the fraction of its energy the subsampling after it aliases (`crate::filters::diagnostics::aliased_energy`). The spatial filter is the inverse FFT of the
 //! spectrum the transform multiplies by ([`crate::filters::spectral::morlet_spectrum`]), so the
 //! picture shows exactly what is applied, aliasing included.
 
@@ -130,7 +130,7 @@ pub fn mosaic_png_size(
 /// [`mosaic_png_size`].
 ///
 /// # Errors
-/// [`crate::analysis::RenderError::Plot`](crate::analysis::RenderError::Plot) if text cannot be drawn, [`crate::analysis::RenderError::Image`](crate::analysis::RenderError::Image) if the
+/// [`crate::analysis::RenderError::Plot`] if text cannot be drawn, [`crate::analysis::RenderError::Image`] if the
 /// PNG cannot be written.
 pub fn render_filter_mosaic(
     path: impl AsRef<Path>,

@@ -491,7 +491,7 @@ impl<T: Float> FilterGrads<T> {
     }
 
     fn values(&self) -> &[T] {
-        // SAFETY: `T` is `f32` or `f64` (the fast path's `Float`): 4 or 8 bytes, alignment ≤ 8,
+        // SAFETY: `T` is `f32` or `f64` (the cascade's `Float`): 4 or 8 bytes, alignment ≤ 8,
         // every bit pattern valid; the words are 8-aligned and hold at least `len` values.
         unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
     }

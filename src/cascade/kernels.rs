@@ -1,4 +1,4 @@
-//! Inner kernels of the fast path: 2D FFTs with a transposed spectral layout, Fourier subsampling
+//! Inner kernels of the host cascade: 2D FFTs with a transposed spectral layout, Fourier subsampling
 //! fused with the filter product, packing of two real signals into one complex FFT.
 //!
 //! **Layouts.** A spatial plane of `h × w` is row-major `[h][w]`. Its spectrum is stored

@@ -39,7 +39,7 @@
 //!   `fold_k(·ψ̃)` → `ψ̃·tile_k(·)` and `Re(conj(tile_k(ḡ))·src)` for the filter, the Hermitian split
 //!   → its pack, `|u|` → `ḡ·u/|u|` (0 at `u = 0`, kymatio's `ModulusStable`), unpad → zero
 //!   embedding, pad → scatter-add onto the source pixels), the filter gradient folded back onto the
-//!   full padded grid through the crop indices of [`crate::filters::periodize_rows`];
+//!   full padded grid through the crop indices of `crate::filters::periodize_rows`;
 //! - `tape`: the intermediates a forward keeps (`X`, every `u1`, `u2`), read by the adjoint
 //!   instead of recomputing the inverse FFTs that made them;
 //! - `workspace`: per-thread buffers;

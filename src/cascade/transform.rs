@@ -103,7 +103,7 @@ impl<T: Float> Scattering2dPlan<T> {
     ///
     /// # Errors
     /// As [`Scattering2dPlan::new`] (the size limits are checked before the spectra are
-    /// computed), plus the bank's own checks ([`FilterBankParams::validate`]) and
+    /// computed), plus the bank's own checks (`FilterBankParams::validate`) and
     /// [`ScatterError::InvalidParameter`] (`filter_bank`) when the bank's `J` or `L` differs from
     /// the options'.
     pub fn with_filter_bank(
@@ -213,7 +213,7 @@ impl<T: Float> Scattering2dPlan<T> {
     /// [`Scattering2dPlan::backward`].
     ///
     /// # Errors
-    /// The bank's checks ([`FilterBankParams::validate`]) and [`ScatterError::InvalidParameter`]
+    /// The bank's checks (`FilterBankParams::validate`) and [`ScatterError::InvalidParameter`]
     /// (`filter_bank`) when its `J` or `L` differs from the options'.
     pub fn prepare(&self, bank: FilterBankParams) -> Result<PreparedBank<T>> {
         prepare(&self.cascade, bank)

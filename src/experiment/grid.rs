@@ -150,7 +150,7 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_bank: Option<FilterBankParams>,
     /// Aliasing fraction of every wavelet after the final epoch
-    /// ([`crate::filters::diagnostics::aliased_energy`]).
+    /// (`crate::filters::diagnostics::aliased_energy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_aliasing: Option<Vec<f64>>,
 }

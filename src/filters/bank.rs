@@ -63,7 +63,7 @@ impl MorletParams {
 
 /// Tight-frame orientation of index `l` among `L`: `θ_l = (⌊L − L/2 − 1⌋ − l)·π/L` (kymatio
 /// `filter_bank.py`; `int()` truncates toward zero, so odd `L` gives `⌊L/2 − 1⌋` rounded toward 0).
-pub fn tight_frame_theta(l: usize, num_orientations: usize) -> f64 {
+pub(crate) fn tight_frame_theta(l: usize, num_orientations: usize) -> f64 {
     let big_l = num_orientations as f64;
     let start = (big_l - big_l / 2.0 - 1.0).trunc();
     (start - l as f64) * PI / big_l
@@ -71,7 +71,7 @@ pub fn tight_frame_theta(l: usize, num_orientations: usize) -> f64 {
 
 /// The `J·L` wavelets of a filter bank (index `n = j·L + l`) and its fixed low-pass.
 ///
-/// Slot `j` decides at which resolution a wavelet is applied (the fast path and the burn layer
+/// Slot `j` decides at which resolution a wavelet is applied (the cascade and the burn layer
 /// subsample by `2^j` after it), whatever its `σ` and `ξ`: a learned or random wavelet in slot `j`
 /// whose band reaches past the slot's Nyquist frequency aliases, as in the reference code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,7 +83,7 @@ pub struct FilterBankParams {
 
 impl FilterBankParams {
     /// kymatio's tight frame: `σ_j = 0.8·2^j`, `ξ_j = (3π/4)·2^(−j)`, `slant = 4/L`,
-    /// `θ_l` from [`tight_frame_theta`].
+    /// `θ_l` from `tight_frame_theta`.
     ///
     /// # Errors
     /// [`ScatterError::InvalidParameter`] if `J` or `L` is 0 or `J > 30`.
@@ -148,7 +148,7 @@ impl FilterBankParams {
     /// [`ScatterError::InvalidParameter`] for bad `J` / `L`, [`ScatterError::FilterCount`] if
     /// `wavelets.len() != J·L`, [`ScatterError::InvalidWavelet`] for a non-finite value, a
     /// non-positive `σ` or `slant`, or a wavelet whose spectrum is not finite or cannot be built
-    /// ([`crate::filters::spectral::spectrum_defect`]), naming the wavelet.
+    /// (`crate::filters::spectral::spectrum_defect`), naming the wavelet.
     pub fn from_wavelets(
         num_scales: usize,
         num_orientations: usize,
@@ -176,7 +176,7 @@ impl FilterBankParams {
     ///
     /// # Errors
     /// As [`FilterBankParams::from_wavelets`].
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         Self::from_wavelets(
             self.num_scales,
             self.num_orientations,
@@ -216,7 +216,7 @@ impl FilterBankParams {
 
     /// Fraction of each wavelet's spectral energy that the subsampling after it aliases, on an
     /// `height × width` Fourier grid (the padded grid of the input): see
-    /// [`crate::filters::diagnostics::aliased_energy`]. Index `n = j·L + l`.
+    /// `crate::filters::diagnostics::aliased_energy`. Index `n = j·L + l`.
     ///
     /// # Panics
     /// If the grid is not divisible by `2^J` (padded grids always are).
@@ -252,13 +252,13 @@ impl FilterBankParams {
     }
 
     /// Width of the fixed low-pass, `σ_φ = 0.8·2^(J−1)`.
-    pub fn low_pass_sigma(&self) -> f64 {
+    pub(crate) fn low_pass_sigma(&self) -> f64 {
         LOW_PASS_SIGMA0 * 2f64.powi(self.num_scales as i32 - 1)
     }
 
     /// The low-pass as a (plain Gaussian, no zero-mean correction) parameter set:
     /// `σ = σ_φ, ξ = 0, θ = 0, slant = 1`.
-    pub fn low_pass(&self) -> MorletParams {
+    pub(crate) fn low_pass(&self) -> MorletParams {
         MorletParams {
             sigma: self.low_pass_sigma(),
             xi: 0.0,
@@ -284,7 +284,7 @@ pub enum InitKind {
 
 impl InitKind {
     /// `TF` or `Rand`, as in the paper's tables.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             InitKind::TightFrame => "TF",
             InitKind::Random => "Rand",

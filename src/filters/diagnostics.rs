@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView2};
 use super::periodize_rows;
 use super::spectral::BankSpectra;
 
-/// The aliasing fraction ([`aliased_energy`]) above which a wavelet is reported: one half, where
+/// The aliasing fraction (`aliased_energy`) above which a wavelet is reported: one half, where
 /// more of its energy is folded onto other frequencies than kept in place. kymatio's tight frame
 /// itself aliases up to 0.304 of a wavelet's energy at `L ≥ 3` (0.358 at `L = 2`, 0.586 at
 /// `L = 1`, `aliasing_of_the_tight_frame_stays_below_the_threshold`), and the paper's random banks
@@ -22,7 +22,7 @@ pub const ALIASING_WARNING: f64 = 0.5;
 ///
 /// # Panics
 /// As [`periodize_rows`] (a grid not divisible by `2^(res+1)`).
-pub fn aliased_energy(spectrum: ArrayView2<'_, f64>, res: usize) -> f64 {
+pub(crate) fn aliased_energy(spectrum: ArrayView2<'_, f64>, res: usize) -> f64 {
     let total: f64 = spectrum.iter().map(|v| v * v).sum();
     if total == 0.0 {
         return 0.0;
@@ -39,7 +39,7 @@ pub fn aliased_energy(spectrum: ArrayView2<'_, f64>, res: usize) -> f64 {
 
 /// [`aliased_energy`] of every wavelet of a bank at its slot's resolution (`n = j·L + l`
 /// subsampled by `2^j`).
-pub fn aliasing_fractions(spectra: &BankSpectra, num_orientations: usize) -> Vec<f64> {
+pub(crate) fn aliasing_fractions(spectra: &BankSpectra, num_orientations: usize) -> Vec<f64> {
     spectra
         .psi
         .iter()

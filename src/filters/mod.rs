@@ -3,7 +3,7 @@
 //! Everything here is plain `f64` on `ndarray` arrays. Every spectrum the crate uses comes from
 //! [`spectral`]: the cascade's plans ([`crate::cascade`]) and the burn layer's filter construction
 //! (one operation on every backend whose forward is [`spectral::morlet_spectrum`] and whose
-//! backward is [`spectral::morlet_spectrum_vjp`]). [`spatial`] is kymatio's literal construction
+//! backward is [`spectral::morlet_spectrum_vjp`]). `spatial` is kymatio's literal construction
 //! (5×5 spatial periodisation, FFT, real part), kept as the oracle that ties the closed form to
 //! kymatio.
 //!
@@ -17,10 +17,10 @@
 
 mod bank;
 pub mod diagnostics;
-pub mod spatial;
+pub(crate) mod spatial;
 pub mod spectral;
 
-pub use bank::{FilterBankParams, InitKind, MorletParams, Parametrization, tight_frame_theta};
+pub use bank::{FilterBankParams, InitKind, MorletParams, Parametrization};
 
 use std::f64::consts::PI;
 
@@ -34,31 +34,31 @@ use std::f64::consts::PI;
 pub const KYMATIO_NORM_PI: f64 = 3.1415;
 
 /// Tight-frame scale of the finest wavelet, `σ_j = 0.8·2^j` (kymatio `filter_bank.py`).
-pub const TIGHT_FRAME_SIGMA0: f64 = 0.8;
+pub(crate) const TIGHT_FRAME_SIGMA0: f64 = 0.8;
 
 /// Tight-frame central frequency of the finest wavelet, `ξ_j = (3π/4)·2^(−j)` (kymatio `filter_bank.py`).
-pub const TIGHT_FRAME_XI0: f64 = 0.75 * PI;
+pub(crate) const TIGHT_FRAME_XI0: f64 = 0.75 * PI;
 
 /// Tight-frame aspect ratio is `slant = 4 / L` (kymatio `filter_bank.py`).
-pub const TIGHT_FRAME_SLANT_NUMERATOR: f64 = 4.0;
+pub(crate) const TIGHT_FRAME_SLANT_NUMERATOR: f64 = 4.0;
 
 /// Width of the low-pass `φ` is `σ_φ = 0.8·2^(J−1)` (kymatio `filter_bank.py`).
-pub const LOW_PASS_SIGMA0: f64 = 0.8;
+pub(crate) const LOW_PASS_SIGMA0: f64 = 0.8;
 
 /// Range of the random orientation `θ ~ U[0, 2π)` ("Parametric Scattering Networks",
 /// `create_filters_params_random`).
-pub const RANDOM_THETA_RANGE: (f64, f64) = (0.0, 2.0 * PI);
+pub(crate) const RANDOM_THETA_RANGE: (f64, f64) = (0.0, 2.0 * PI);
 /// Range of the random aspect ratio `slant ~ U[0.5, 1.5]` (same source).
-pub const RANDOM_SLANT_RANGE: (f64, f64) = (0.5, 1.5);
+pub(crate) const RANDOM_SLANT_RANGE: (f64, f64) = (0.5, 1.5);
 /// Range of the random central frequency `ξ ~ U[0.5, 1.0]` (same source).
-pub const RANDOM_XI_RANGE: (f64, f64) = (0.5, 1.0);
+pub(crate) const RANDOM_XI_RANGE: (f64, f64) = (0.5, 1.0);
 /// Range of the log-uniform draw for the scale: `σ = ln(s)`, `s ~ U[e, e⁵]`, so `σ ∈ [1, 5]`
 /// (same source).
-pub const RANDOM_SIGMA_EXP_RANGE: (f64, f64) = (1.0, 5.0);
+pub(crate) const RANDOM_SIGMA_EXP_RANGE: (f64, f64) = (1.0, 5.0);
 
 /// Angular frequencies `2π·fftfreq(n)` in FFT order (DC at index 0; for even `n` the Nyquist bin
 /// is `−π`), as numpy's `fftfreq`.
-pub fn angular_frequencies(n: usize) -> Vec<f64> {
+pub(crate) fn angular_frequencies(n: usize) -> Vec<f64> {
     (0..n)
         .map(|k| {
             let signed = if k <= (n - 1) / 2 {
@@ -75,13 +75,13 @@ pub fn angular_frequencies(n: usize) -> Vec<f64> {
 /// `len` at resolution `2^−res`: `[0, m/2) ∪ [len − m/2, len)` with `m = len / 2^res`.
 ///
 /// kymatio masks the high frequencies and then sums the `2^res` aliases; after the mask only one
-/// alias is non-zero, so the result is exactly this crop. The fast path ([`periodize`]) and the
+/// alias is non-zero, so the result is exactly this crop. The cascade ([`periodize`]) and the
 /// burn layer both use these indices.
 ///
 /// # Panics
 /// If `res > 0` and `len` is not divisible by `2^(res+1)` (padded sizes always are: they are
 /// multiples of `2^J` and `res < J`).
-pub fn periodize_rows(len: usize, res: usize) -> Vec<usize> {
+pub(crate) fn periodize_rows(len: usize, res: usize) -> Vec<usize> {
     if res == 0 {
         return (0..len).collect();
     }
@@ -98,10 +98,10 @@ pub fn periodize_rows(len: usize, res: usize) -> Vec<usize> {
 }
 
 /// Fourier crop of a spectrum to resolution `2^−res` (kymatio `periodize_filter_fft`), along both
-/// axes with the indices of [`periodize_rows`].
+/// axes with the indices of `periodize_rows`.
 ///
 /// # Panics
-/// As [`periodize_rows`].
+/// As `periodize_rows`.
 pub fn periodize(spectrum: ndarray::ArrayView2<'_, f64>, res: usize) -> ndarray::Array2<f64> {
     let (big_m, big_n) = spectrum.dim();
     let rows = periodize_rows(big_m, res);

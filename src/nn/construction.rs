@@ -3,7 +3,7 @@
 //!
 //! [`MorletOps::morlet_spectra`] takes every wavelet's `(σ, ξ, θ, slant)` and returns the real
 //! spectra `ψ̂_n` on the padded grid, computed by [`crate::filters::spectral::morlet_spectrum`] in
-//! `f64` (the crate's one Morlet formula: the fast path, the frozen layer and the trained layer
+//! `f64` (the crate's one Morlet formula: the cascade's plans, the frozen layer and the trained layer
 //! evaluate the same sums). Under autodiff the backward is
 //! [`crate::filters::spectral::morlet_spectrum_vjp`] for every wavelet, the exact derivative of
 //! those sums, so no per-frequency tensor graph is recorded: the construction costs two passes
@@ -69,9 +69,8 @@ pub fn morlet_spectra(params: [Tensor<1>; 4], [height, width]: [usize; 2]) -> Te
 }
 
 /// Counts, per thread, the filter-gradient computations of the layer's backward, so that tests
-/// can check that frozen filters cost none. Not part of the supported API.
-#[doc(hidden)]
-pub mod testing {
+/// can check that frozen filters cost none (read through `crate::testing`).
+pub(crate) mod counter {
     use std::cell::Cell;
 
     thread_local! {
@@ -232,7 +231,7 @@ mod host {
         [h, w]: [usize; 2],
         grad: FloatTensor<B>,
     ) -> [Vec<f64>; 4] {
-        super::testing::note_filter_gradient_work();
+        super::counter::note_filter_gradient_work();
         let g = read::<B>(grad);
         let per_wavelet = wavelet_spectra_vjp(wavelets, h, w, &g);
         std::array::from_fn(|i| per_wavelet.iter().map(|d| d[i]).collect())

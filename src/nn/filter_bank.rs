@@ -51,7 +51,7 @@ pub enum FilterInit {
 
 impl InitKind {
     /// The initialisation of this kind, random draws seeded with `seed`.
-    pub fn filter_init(self, seed: u64) -> FilterInit {
+    pub(crate) fn filter_init(self, seed: u64) -> FilterInit {
         match self {
             InitKind::TightFrame => FilterInit::TightFrame,
             InitKind::Random => FilterInit::Random { seed },
@@ -59,41 +59,42 @@ impl InitKind {
     }
 }
 
-impl FilterInit {
-    /// The kind of this initialisation; `None` for an explicit bank.
-    pub fn kind(&self) -> Option<InitKind> {
-        match self {
-            FilterInit::TightFrame => Some(InitKind::TightFrame),
-            FilterInit::Random { .. } => Some(InitKind::Random),
-            FilterInit::Explicit { .. } => None,
-        }
-    }
-}
-
-/// Which parameter families are trained. Frozen parameters get no gradient.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
+/// Which parameter families are trained. Frozen parameters get no gradient. Plain data:
+/// start from [`Trainable::all`] or [`Trainable::none`] and change single families with struct
+/// update syntax, `Trainable { theta: false, ..Trainable::all() }`; a missing field deserialises
+/// as trained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Trainable {
     /// Train `σ` (stored as `ln σ`).
-    #[config(default = true)]
     pub sigma: bool,
     /// Train `ξ`.
-    #[config(default = true)]
     pub xi: bool,
     /// Train `θ`.
-    #[config(default = true)]
     pub theta: bool,
     /// Train the slant (stored as `ln slant`).
-    #[config(default = true)]
     pub slant: bool,
     /// Train the free Fourier filters of the pixelwise parametrisation.
-    #[config(default = true)]
     pub pixels: bool,
+}
+
+impl Default for Trainable {
+    /// Every family trained.
+    fn default() -> Self {
+        Self::all()
+    }
 }
 
 impl Trainable {
     /// Every family trained.
     pub fn all() -> Self {
-        Self::new()
+        Self {
+            sigma: true,
+            xi: true,
+            theta: true,
+            slant: true,
+            pixels: true,
+        }
     }
 
     /// Nothing trained: the fixed filter bank (for example the fixed tight-frame baseline).
@@ -108,9 +109,10 @@ impl Trainable {
     }
 }
 
-/// Configuration of a [`MorletFilterBank`], built with [`MorletFilterBankConfig::init`].
+/// Configuration of a [`MorletFilterBank`], built with [`MorletFilterBankConfig::init`] (by
+/// [`Scattering2dConfig::init`](super::Scattering2dConfig::init), which gives it the padded size).
 #[derive(Config, Debug)]
-pub struct MorletFilterBankConfig {
+pub(crate) struct MorletFilterBankConfig {
     /// Number of scales `J` (slots `j = 0..J`).
     pub num_scales: usize,
     /// `[Mp, Np]`, the padded size of the scattering input, on which the spectra are evaluated
@@ -137,7 +139,7 @@ impl MorletFilterBankConfig {
     /// [`ScatterError::InvalidParameter`] for `J` or `L` out of range or an empty grid;
     /// [`ScatterError::FilterCount`] / [`ScatterError::InvalidWavelet`] for an explicit bank of the
     /// wrong size or with bad values.
-    pub fn initial_bank(&self) -> crate::error::Result<FilterBankParams> {
+    pub(crate) fn initial_bank(&self) -> crate::error::Result<FilterBankParams> {
         ScatteringOptions::new(self.num_scales, self.num_orientations)?;
         if self.padded_size.contains(&0) {
             return Err(ScatterError::InvalidParameter {
@@ -254,7 +256,7 @@ fn tensor_of<const D: usize>(values: &[f64], shape: [usize; D], device: &Device)
 }
 
 /// A bank of `J·L` Morlet wavelets with trainable `σ`, `ξ`, `θ` and slant; build it with
-/// [`MorletFilterBankConfig::init`].
+/// `MorletFilterBankConfig::init`.
 ///
 /// Parameter shapes: `[J·L]` (full and pixelwise) or `[J]` (equivariant). Wavelet `n = j·L + l`
 /// sits in scale slot `j`.
@@ -332,11 +334,6 @@ impl MorletFilterBank {
         self.padded_size
     }
 
-    /// The parametrisation.
-    pub fn parametrization(&self) -> Parametrization {
-        self.parametrization
-    }
-
     /// Per-wavelet `(σ, ξ, θ, slant)`, each of shape `[J·L]` (equivariant parameters expanded to
     /// every orientation).
     fn per_wavelet(&self) -> [Tensor<1>; 4] {
@@ -373,7 +370,7 @@ impl MorletFilterBank {
     /// # Panics
     /// If a parameter is not finite (`MorletFilterBank: wavelet 3 has a non-finite ξ = NaN ...`),
     /// or a wavelet has drifted to values whose spectrum needs more than
-    /// [`crate::filters::spectral::MAX_ALIAS_RADIUS`] aliases per axis (narrower than about 0.02
+    /// `crate::filters::spectral::MAX_ALIAS_RADIUS` aliases per axis (narrower than about 0.02
     /// pixel, or `|ξ|` in the hundreds), naming the wavelet.
     pub fn spectra(&self) -> Tensor<3> {
         if let Some(pixels) = &self.pixels {
@@ -402,7 +399,7 @@ impl MorletFilterBank {
     }
 
     /// Fraction of each wavelet's spectral energy that the subsampling after it aliases (reads
-    /// the spectra back): [`crate::filters::diagnostics::aliased_energy`] of wavelet `n = j·L + l`
+    /// the spectra back): `crate::filters::diagnostics::aliased_energy` of wavelet `n = j·L + l`
     /// at resolution `j`. Any parametrisation, pixelwise included.
     pub fn aliasing(&self) -> Vec<f64> {
         let [h, w] = self.padded_size;
@@ -453,7 +450,7 @@ impl MorletFilterBank {
     }
 
     /// The current wavelet parameters as a framework-free bank (reads the tensors back), for
-    /// example to build a fast-path plan ([`crate::cascade::Scattering2dPlan::with_filter_bank`]) for
+    /// example to build a plan ([`crate::cascade::Scattering2dPlan::with_filter_bank`]) for
     /// inference or to save them as JSON.
     ///
     /// # Errors

@@ -307,7 +307,7 @@ mod host {
     ) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
         let device = grad.device();
         if want_filters {
-            crate::nn::construction::testing::note_filter_gradient_work();
+            crate::nn::construction::counter::note_filter_gradient_work();
         }
         let g = read::<B>(grad);
         fn run<T: Float + burn::tensor::Element>(

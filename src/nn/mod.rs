@@ -1,13 +1,15 @@
 //! The learnable scattering layer on burn (feature `burn`, turned on by each backend feature).
 //!
-//! - [`MorletFilterBankConfig`] → [`MorletFilterBank`]: `J·L` Morlet wavelets with trainable
+//! - [`MorletFilterBank`]: `J·L` Morlet wavelets with trainable
 //!   `σ`, `ξ`, `θ`, slant (full, equivariant or pixelwise parametrisation; tight-frame, random or
 //!   explicit initialisation; any family frozen).
 //! - [`Scattering2dConfig`] → [`Scattering2d`]: orders 0, 1, 2 on `[batch, channels, H, W]`,
 //!   numerically kymatio 0.3 on frozen tight-frame filters, differentiable with respect to the
 //!   input and the filter parameters.
-//! - [`spectral`]: the any-size differentiable 2D FFT behind it (RustFFT on the CPU backends, DFT
-//!   matrices on wgpu).
+//!
+//! Implementation, private: the filter construction as one burn operation on every backend
+//! (`construction`), the whole cascade as one operation on the CPU backends (`fused`, the crate's
+//! `cascade`), and the tensor-op composition that wgpu runs (`spectral`, `complex`, `product`).
 //!
 //! # Devices
 //!
@@ -16,15 +18,15 @@
 //! `Device::wgpu(..)` (feature `wgpu`). Wrap a device with `.autodiff()` to train. [`cpu_device`]
 //! is the CPU backend this crate recommends, chosen on measured speed (`docs/benchmarks.md`).
 
-pub mod complex;
-pub mod construction;
+mod complex;
+pub(crate) mod construction;
 mod filter_bank;
-pub mod fused;
+mod fused;
 mod product;
 mod scattering2d;
-pub mod spectral;
+pub(crate) mod spectral;
 
-pub use filter_bank::{FilterInit, MorletFilterBank, MorletFilterBankConfig, Trainable};
+pub use filter_bank::{FilterInit, MorletFilterBank, Trainable};
 pub use scattering2d::{Scattering2d, Scattering2dConfig};
 
 use burn::tensor::Device;

@@ -9,8 +9,8 @@
 //!
 //! `sub_k` is kymatio's Fourier subsampling (mean of the `k×k` aliases, i.e. spatial decimation);
 //! `[res r]` is the Fourier crop of a filter to resolution `2^−r` (kymatio's mask-then-sum, shared
-//! with the fast path through [`crate::filters::periodize_rows`]). The padding rule and the path
-//! table are [`PaddedGeometry`] and [`paths`], as in the fast path.
+//! with the cascade through [`crate::filters::periodize_rows`]). The padding rule and the path
+//! table are [`PaddedGeometry`] and [`paths`], as in the cascade.
 
 use burn::config::Config;
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
@@ -79,7 +79,7 @@ impl Scattering2dConfig {
     ///
     /// # Panics
     /// As [`Scattering2dConfig::init`].
-    pub fn filter_bank_config(&self) -> MorletFilterBankConfig {
+    pub(crate) fn filter_bank_config(&self) -> MorletFilterBankConfig {
         let (_, geometry) = self.geometry().unwrap_or_else(|e| panic!("{e}"));
         MorletFilterBankConfig::new(self.num_scales, geometry.padded_size())
             .with_num_orientations(self.num_orientations)
@@ -180,7 +180,7 @@ impl Scattering2d {
         self.geometry
     }
 
-    /// The output channels in order (channel `k` of the output is `paths()[k]`), as in the fast
+    /// The output channels in order (channel `k` of the output is `paths()[k]`), as in the cascade
     /// path and kymatio.
     pub fn paths(&self) -> Vec<ScatteringPath> {
         paths(&self.options)
@@ -191,11 +191,11 @@ impl Scattering2d {
         self.options.num_paths()
     }
 
-    /// A fast-path plan with the current wavelet parameters, for inference on the CPU.
+    /// A plan with the current wavelet parameters, for inference on the CPU.
     ///
     /// # Errors
     /// As [`MorletFilterBank::to_params`] and [`Scattering2dPlan::with_filter_bank`].
-    pub fn to_fast_plan(&self) -> crate::error::Result<Scattering2dPlan<f32>> {
+    pub fn to_plan(&self) -> crate::error::Result<Scattering2dPlan<f32>> {
         let bank = self.filters.to_params()?;
         Scattering2dPlan::with_filter_bank(
             self.geometry.height,
@@ -209,8 +209,8 @@ impl Scattering2d {
     /// filter parameters.
     ///
     /// On the CPU backends (flex, ndarray) the whole cascade is one fused operation with an
-    /// analytic backward ([`super::fused::scattering2d`], the engine of the fast path); elsewhere
-    /// (wgpu) it is [`Scattering2d::forward_composed`]. Both give the same numbers and gradients.
+    /// analytic backward (the crate's [`cascade`](crate::cascade)); elsewhere (wgpu) it is a
+    /// composition of burn tensor operations. Both give the same numbers and gradients.
     ///
     /// # Shapes
     /// - input: `[batch, channels, height, width]` (the configured `input_size`)
@@ -243,14 +243,15 @@ impl Scattering2d {
     }
 
     /// [`Scattering2d::forward`] as a composition of burn tensor operations (the FFT and the fused
-    /// filter product of [`super::spectral`]), differentiated by burn's autodiff: what the layer
-    /// runs on wgpu, available on every backend as a reference.
+    /// filter product of `nn::spectral`), differentiated by burn's autodiff: what the layer runs on
+    /// wgpu, available on every backend as a reference for the crate's tests (feature `testing`).
     ///
     /// # Shapes
     /// As [`Scattering2d::forward`].
     ///
     /// # Panics
     /// As [`Scattering2d::forward`].
+    #[cfg(feature = "testing")]
     pub fn forward_composed(&self, input: Tensor<4>) -> Tensor<5> {
         let [batch, channels, h, w] = self.check_input(&input);
         let out = self.composed(
@@ -496,7 +497,10 @@ mod tests {
         let device = devices()[0].1.clone().autodiff();
         let layer = Scattering2dConfig::new(2, [32, 28])
             .with_num_orientations(4)
-            .with_trainable(Trainable::all().with_theta(false))
+            .with_trainable(Trainable {
+                theta: false,
+                ..Trainable::all()
+            })
             .init(&device);
         let text = format!("{layer}");
         println!("{text}");

@@ -158,10 +158,9 @@ pub fn ifft2<const D: usize>(re: Tensor<D>, im: Tensor<D>) -> (Tensor<D>, Tensor
     transform(re, im, true)
 }
 
-/// Alternatives kept for tests and benchmarks: the dense DFT and the tensor-op composition of the
-/// filter product, differentiable through burn's own autodiff. Not part of the supported API.
-#[doc(hidden)]
-pub mod testing {
+/// Alternatives kept for tests and benchmarks (through `crate::testing`): the dense DFT and the
+/// tensor-op composition of the filter product, differentiable through burn's own autodiff.
+pub(crate) mod alternatives {
     use super::*;
 
     /// [`mul_subsample`] composed of burn tensor operations (what the wgpu backend runs), on any
@@ -758,7 +757,7 @@ mod autodiff {
 
 #[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
 mod tests {
-    use super::testing::{dft2, mul_subsample_composed};
+    use super::alternatives::{dft2, mul_subsample_composed};
     use super::*;
     use crate::nn::test_util::{devices, max_rel, to_vec};
 

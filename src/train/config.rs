@@ -12,14 +12,14 @@ use crate::experiment::HeadKind;
 use crate::train::TrainingError;
 
 /// Weight decay of the head parameters (paper §3.2); the filters get none.
-pub const HEAD_WEIGHT_DECAY: f64 = 5e-4;
+pub(crate) const HEAD_WEIGHT_DECAY: f64 = 5e-4;
 
 /// Peak learning rate of the filters in every experiment of the paper.
-pub const PAPER_FILTER_LR: f64 = 0.1;
+pub(crate) const PAPER_FILTER_LR: f64 = 0.1;
 
 /// One line of the paper's CIFAR-10 schedule ([`PAPER_CIFAR10`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PaperSchedule {
+pub(crate) struct PaperSchedule {
     /// The head.
     pub head: HeadKind,
     /// The line applies to training sets of at most this many images (after the previous line).
@@ -41,7 +41,7 @@ pub struct PaperSchedule {
 /// | wrn | 3000, 128, 0.1 | 2000, 128, 0.1 | 1000, 128, 0.1 | 500, 1024, 0.1 |
 ///
 /// The MLP head, which the paper did not publish, takes the linear head's lines.
-pub const PAPER_CIFAR10: &[PaperSchedule] = &{
+pub(crate) const PAPER_CIFAR10: &[PaperSchedule] = &{
     const fn s(
         head: HeadKind,
         up_to: usize,
@@ -86,7 +86,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Peak learning rate of the head (PyTorch `OneCycleLR` `max_lr`).
     pub head_max_lr: f64,
-    /// Peak learning rate of the filter parameters (see [`OneCycle::with_peak`](super::optim::OneCycle::with_peak)).
+    /// Peak learning rate of the filter parameters (see `OneCycle::with_peak`).
     pub filter_lr: f64,
     /// Weight decay of the head (the filters always get 0).
     pub weight_decay: f64,
@@ -127,7 +127,7 @@ impl TrainConfig {
         }
     }
 
-    /// The paper's CIFAR-10 setting for `head` and a training-set size ([`PAPER_CIFAR10`]):
+    /// The paper's CIFAR-10 setting for `head` and a training-set size (`PAPER_CIFAR10`):
     /// epochs, batch size and learning rates, CIFAR normalisation, random crop 32 with padding 4,
     /// horizontal flip and 16-pixel cutout (the reference code also applies AutoAugment, which
     /// this crate does not implement); evaluation every 25 epochs.

@@ -15,16 +15,14 @@ pub mod experiment;
 mod fit;
 mod heads;
 mod model;
-pub mod optim;
+mod optim;
 mod report;
 mod validate;
 
-pub use config::{
-    FitOptions, HEAD_WEIGHT_DECAY, PAPER_CIFAR10, PAPER_FILTER_LR, PaperSchedule, TrainConfig,
-};
+pub use config::{FitOptions, TrainConfig};
 pub use error::TrainingError;
 pub use eval::evaluate;
 pub use fit::fit;
-pub use heads::{BasicBlock, Head, HeadConfig, LinearHead, MlpHead, PlainBatchNorm, WrnHead};
-pub use model::{Hybrid, HybridConfig, num_trainable_params};
+pub use heads::HeadConfig;
+pub use model::{Hybrid, HybridConfig};
 pub use report::{EpochStats, TrainReport};

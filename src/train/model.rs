@@ -40,7 +40,7 @@ impl HybridConfig {
     ///
     /// # Panics
     /// On an invalid scattering configuration (the [`crate::ScatterError`] message).
-    pub fn feature_shape(&self) -> [usize; 3] {
+    pub(crate) fn feature_shape(&self) -> [usize; 3] {
         let (options, geometry) = self.scattering.geometry().unwrap_or_else(|e| panic!("{e}"));
         let [h, w] = geometry.output_size();
         [self.in_channels * options.num_paths(), h, w]
@@ -66,7 +66,7 @@ pub struct Hybrid {
     /// The (learnable or frozen) scattering layer.
     pub scattering: Scattering2d,
     /// The classification head.
-    pub head: Head,
+    pub(crate) head: Head,
     #[module(skip)]
     pub(crate) in_channels: usize,
 }
@@ -97,7 +97,7 @@ impl Hybrid {
     }
 
     /// Number of image channels the model expects.
-    pub fn in_channels(&self) -> usize {
+    pub(crate) fn in_channels(&self) -> usize {
         self.in_channels
     }
 
@@ -114,7 +114,7 @@ impl Hybrid {
 
     /// Whether any filter parameter requires a gradient (false for the fixed-scattering baseline,
     /// and on a device without autodiff).
-    pub fn filters_trainable(&self) -> bool {
+    pub(crate) fn filters_trainable(&self) -> bool {
         let f = &self.scattering.filters;
         [&f.log_sigma, &f.xi, &f.theta, &f.log_slant]
             .iter()
@@ -126,7 +126,8 @@ impl Hybrid {
 /// Number of trainable scalars of a module on an autodiff device: the parameters that require a
 /// gradient (frozen filter families and batch-norm running statistics excluded; burn's own
 /// `num_params` counts the running statistics too). On a device without autodiff it is 0.
-pub fn num_trainable_params<M: Module>(module: &M) -> usize {
+#[cfg(test)]
+pub(crate) fn num_trainable_params<M: Module>(module: &M) -> usize {
     struct Count(usize);
     impl burn::module::ModuleVisitor for Count {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
@@ -203,7 +204,13 @@ mod tests {
         };
         let autodiff = Device::flex().autodiff();
         let all = hybrid(Trainable::all(), &autodiff);
-        let no_theta = hybrid(Trainable::all().with_theta(false), &autodiff);
+        let no_theta = hybrid(
+            Trainable {
+                theta: false,
+                ..Trainable::all()
+            },
+            &autodiff,
+        );
         assert!(all.filters_trainable() && no_theta.filters_trainable());
         assert!(!hybrid(Trainable::none(), &autodiff).filters_trainable());
         assert!(!hybrid(Trainable::all(), &Device::flex()).filters_trainable());

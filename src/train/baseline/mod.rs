@@ -33,12 +33,12 @@ use crate::train::TrainingError;
 mod standardize;
 mod tables;
 
-pub use standardize::Standardizer;
+pub(crate) use standardize::Standardizer;
 pub use tables::{BaselineRecord, baseline_tables};
 
 /// How to train one model.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LogisticOptions {
+pub(crate) struct LogisticOptions {
     /// L2 strength `λ` on the weights (not on the biases).
     pub l2: f64,
     /// Stop when the gradient's Euclidean norm is below this.
@@ -60,7 +60,7 @@ impl LogisticOptions {
 
 /// A trained multinomial logistic regression.
 #[derive(Clone, Debug)]
-pub struct LogisticModel {
+pub(crate) struct LogisticModel {
     /// Weights `[d, classes]`.
     pub weights: Array2<f64>,
     /// Biases `[classes]`.
@@ -72,8 +72,6 @@ pub struct LogisticModel {
     /// Whether the gradient tolerance was reached (otherwise the iteration limit, or the line
     /// search could make no further progress).
     pub converged: bool,
-    /// The objective at the solution.
-    pub objective: f64,
 }
 
 impl LogisticModel {
@@ -123,7 +121,7 @@ impl LogisticModel {
             .or(state.get_param())
             .cloned()
             .ok_or_else(|| TrainingError::Solver("returned no solution".into()))?;
-        let (objective, gradient) = result
+        let (_, gradient) = result
             .problem
             .problem
             .as_ref()
@@ -141,7 +139,6 @@ impl LogisticModel {
             iterations: state.get_iter(),
             gradient_norm,
             converged,
-            objective,
         })
     }
 
@@ -295,7 +292,7 @@ pub struct BaselineResult {
 /// ties go to the larger `λ`), refits on all of `train` and scores on `test`.
 ///
 /// # Errors
-/// As [`LogisticModel::fit`], and [`TrainingError`] if a class has fewer samples
+/// As `LogisticModel::fit`, and [`TrainingError`] if a class has fewer samples
 /// than folds or the grid is empty.
 #[allow(clippy::too_many_arguments)]
 pub fn converged_baseline(

@@ -50,7 +50,7 @@ impl std::fmt::Display for BaselineRecord {
 /// the chosen L2 strengths, the cross-validated accuracy of the chosen strength, how many final
 /// fits converged, the mean L-BFGS iterations and the training accuracy. Empty without records.
 /// The text describes fits made as [`converged_baseline`](super::converged_baseline) makes them
-/// with [`CV_FOLDS`] folds and the tolerance of [`LogisticOptions::new`](super::LogisticOptions::new)
+/// with [`CV_FOLDS`] folds and the tolerance of `LogisticOptions::new`
 /// (the records do not keep those settings).
 pub fn baseline_tables(
     records: &[BaselineRecord],

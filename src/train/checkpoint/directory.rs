@@ -9,9 +9,9 @@ use burn::module::Module;
 
 use super::manifest::{CheckpointManifest, FileDigest, FormatTag, ModelSignature};
 use super::{
-    CHECKPOINT_FORMAT, CHECKPOINT_VERSION, COMMIT_DIR, DATA_FILES, FILTERS_FILE, MAX_STATE_BYTES,
-    MODEL_FILE, OPTIM_FILTERS_FILE, OPTIM_HEAD_FILE, STAGING_DIR, STATE_FILE, checkpoint_err,
-    guarded, sha256_file,
+    CHECKPOINT_FORMAT, CHECKPOINT_VERSION, COMMIT_DIR, DATA_FILES, MAX_STATE_BYTES, MODEL_FILE,
+    OPTIM_FILTERS_FILE, OPTIM_HEAD_FILE, STAGING_DIR, STATE_FILE, checkpoint_err, guarded,
+    sha256_file,
 };
 use crate::error::{Result, ScatterError, io_error};
 use crate::train::checkpoint::CheckpointError;
@@ -19,7 +19,7 @@ use crate::train::config::TrainConfig;
 use crate::train::model::Hybrid;
 use crate::train::optim::ParamGroupOptimizer;
 use crate::train::report::EpochStats;
-use crate::trajectory::FilterTrajectory;
+use crate::trajectory::{CHECKPOINT_FILTERS_FILE, FilterTrajectory};
 
 #[derive(Debug)]
 pub(crate) struct CheckpointDir {
@@ -180,7 +180,7 @@ impl CheckpointDir {
         let filter_optimizer = guarded(&filters_path, || {
             filters.optimizer.clone().load(&filters_path)
         })?;
-        let trajectory = FilterTrajectory::read_json(dir.join(FILTERS_FILE))?;
+        let trajectory = FilterTrajectory::read_json(dir.join(CHECKPOINT_FILTERS_FILE))?;
         let epochs_done = manifest.epochs_done as usize; // <= config.epochs, checked on read
         if trajectory
             .points
@@ -188,7 +188,7 @@ impl CheckpointDir {
             .is_some_and(|p| p.epoch != epochs_done)
         {
             return Err(checkpoint_err(
-                &dir.join(FILTERS_FILE),
+                &dir.join(CHECKPOINT_FILTERS_FILE),
                 format!(
                     "the trajectory ends at epoch {}, the checkpoint at epoch {epochs_done}",
                     trajectory.points.last().map_or(0, |p| p.epoch)
@@ -236,7 +236,7 @@ impl CheckpointDir {
         head_opt.optimizer.save(&path).map_err(save_err(&path))?;
         let path = staging.join(OPTIM_FILTERS_FILE);
         filter_opt.optimizer.save(&path).map_err(save_err(&path))?;
-        trajectory.write_json(staging.join(FILTERS_FILE))?;
+        trajectory.write_json(staging.join(CHECKPOINT_FILTERS_FILE))?;
         let mut files = BTreeMap::new();
         for name in DATA_FILES {
             let path = staging.join(name);

@@ -57,39 +57,38 @@ mod manifest;
 pub(crate) use directory::CheckpointDir;
 pub use directory::remove_checkpoint;
 pub use error::CheckpointError;
-pub use manifest::{CheckpointManifest, FileDigest, ModelSignature, ParamSignature};
+pub(crate) use manifest::CheckpointManifest;
 
 use std::path::Path;
 
 use crate::error::{Result, ScatterError};
+use crate::trajectory::CHECKPOINT_FILTERS_FILE;
 
 /// The `format` field of every checkpoint manifest this crate writes.
-pub const CHECKPOINT_FORMAT: &str = "learnable-scattering checkpoint";
+pub(crate) const CHECKPOINT_FORMAT: &str = "learnable-scattering checkpoint";
 /// The manifest version written and read by this version of the crate.
-pub const CHECKPOINT_VERSION: u32 = 2;
+pub(crate) const CHECKPOINT_VERSION: u32 = 2;
 
 /// The manifest's file name.
-pub const STATE_FILE: &str = "state.json";
+pub(crate) const STATE_FILE: &str = "state.json";
 /// The model's file name.
-pub const MODEL_FILE: &str = "model.bpk";
+pub(crate) const MODEL_FILE: &str = "model.bpk";
 /// The head optimiser's file name.
-pub const OPTIM_HEAD_FILE: &str = "optim_head.bpk";
+pub(crate) const OPTIM_HEAD_FILE: &str = "optim_head.bpk";
 /// The filter optimiser's file name.
-pub const OPTIM_FILTERS_FILE: &str = "optim_filters.bpk";
-/// The filter trajectory's file name (the one `FilterTrajectory::load` reads in a directory).
-pub const FILTERS_FILE: &str = crate::trajectory::CHECKPOINT_FILTERS_FILE;
+pub(crate) const OPTIM_FILTERS_FILE: &str = "optim_filters.bpk";
 /// The files a manifest records, in the order they are moved into place (the manifest itself
 /// comes last).
-pub const DATA_FILES: [&str; 4] = [
+pub(crate) const DATA_FILES: [&str; 4] = [
     MODEL_FILE,
     OPTIM_HEAD_FILE,
     OPTIM_FILTERS_FILE,
-    FILTERS_FILE,
+    CHECKPOINT_FILTERS_FILE,
 ];
 /// The folder a checkpoint is written into before it replaces the previous one.
-pub const STAGING_DIR: &str = ".checkpoint-staging";
+pub(crate) const STAGING_DIR: &str = ".checkpoint-staging";
 /// The staging folder once complete, while its files replace the previous checkpoint's.
-pub const COMMIT_DIR: &str = ".checkpoint-commit";
+pub(crate) const COMMIT_DIR: &str = ".checkpoint-commit";
 
 /// Longest manifest read, in bytes (a manifest of a 5000-epoch run is about 1.5 MB).
 const MAX_STATE_BYTES: u64 = 64 << 20;

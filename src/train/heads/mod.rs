@@ -26,10 +26,10 @@ use crate::experiment::HeadKind;
 mod linear;
 mod wrn;
 
-pub use linear::LinearHead;
+pub(crate) use linear::LinearHead;
 use linear::norm_then_linear;
 use wrn::conv3x3;
-pub use wrn::{BasicBlock, PlainBatchNorm, WrnHead};
+pub(crate) use wrn::{BasicBlock, PlainBatchNorm, WrnHead};
 
 impl HeadKind {
     /// The architecture of this head.
@@ -83,7 +83,7 @@ impl HeadConfig {
     ///
     /// # Panics
     /// If a size is zero (`channels`, `height`, `width`, `num_classes`, a hidden width, `k`, `n`).
-    pub fn init(
+    pub(crate) fn init(
         &self,
         channels: usize,
         [height, width]: [usize; 2],
@@ -151,7 +151,7 @@ impl HeadConfig {
 // A model holds one head, built once: the size difference between variants costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub enum Head {
+pub(crate) enum Head {
     /// See [`HeadConfig::Linear`].
     Linear(LinearHead),
     /// See [`HeadConfig::Wrn`].
@@ -226,7 +226,8 @@ mod tests {
 
     use super::*;
     use crate::nn::{Scattering2dConfig, Trainable};
-    use crate::train::{HybridConfig, num_trainable_params};
+    use crate::train::HybridConfig;
+    use crate::train::model::num_trainable_params;
 
     #[test]
     fn head_parameter_counts_match_the_paper() {
@@ -285,18 +286,12 @@ mod tests {
     /// The linear head never forms the normalised features, but gives what burn's `BatchNorm`
     /// followed by `Linear` give: outputs and every gradient in training mode, outputs in inference
     /// mode, and the same running statistics.
-    #[test]
-    fn linear_head_equals_batch_norm_then_linear() {
-        let device = Device::flex().autodiff();
-        let values: Vec<f32> = (0..6 * 5 * 3 * 2)
-            .map(|i| ((i * 37 % 23) as f32 - 9.0) / 7.0 + (i % 5) as f32)
-            .collect();
-        let crate::train::Head::Linear(head) = HeadConfig::Linear.init(5, [3, 2], 4, &device)
-        else {
+    /// The test's linear head on 5 channels of 3 × 2, 4 classes, with γ and β moved away from 1
+    /// and 0 so that they matter.
+    fn moved_linear_head(device: &Device) -> LinearHead {
+        let Head::Linear(mut head) = HeadConfig::Linear.init(5, [3, 2], 4, device) else {
             unreachable!()
         };
-        // Move γ and β away from 1 and 0 so that they matter.
-        let mut head = head;
         head.norm.gamma = head
             .norm
             .gamma
@@ -305,52 +300,54 @@ mod tests {
             .norm
             .beta
             .map(|b| b.add_scalar(0.3).detach().require_grad());
+        head
+    }
+
+    /// The logits, and the gradients of `⟨logits, w⟩` (a fixed `w`) with respect to the head's
+    /// weight, bias, γ, β and the input `x`.
+    fn logits_and_gradients(
+        head: &LinearHead,
+        logits: Tensor<2>,
+        x: &Tensor<4>,
+    ) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let values = |t: Tensor<1>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let out = values(logits.clone().flatten::<1>(0, 1));
+        let w: Vec<f32> = (0..24).map(|i| (i % 7) as f32 - 3.0).collect();
+        let weights = Tensor::<2>::from_data(TensorData::new(w, [6, 4]), &logits.device());
+        let grads = (logits * weights).sum().backward();
+        let grad = |t: Tensor<1>| values(t.grad(&grads).unwrap());
+        let weight = head.linear.weight.val().grad(&grads).unwrap();
+        let gradients = vec![
+            values(weight.flatten::<1>(0, 1)),
+            grad(head.linear.bias.as_ref().unwrap().val()),
+            grad(head.norm.gamma.val()),
+            grad(head.norm.beta.val()),
+            values(x.grad(&grads).unwrap().flatten::<1>(0, 3)),
+        ];
+        (out, gradients)
+    }
+
+    /// `a` within 1e-5 of `max|b|` of `b`, element by element.
+    fn assert_close(a: &[f32], b: &[f32], what: &str) {
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-5 * scale, "{what}: {a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn linear_head_equals_batch_norm_then_linear() {
+        let device = Device::flex().autodiff();
+        let values: Vec<f32> = (0..6 * 5 * 3 * 2)
+            .map(|i| ((i * 37 % 23) as f32 - 9.0) / 7.0 + (i % 5) as f32)
+            .collect();
+        let head = moved_linear_head(&device);
         let x = || {
             Tensor::<4>::from_data(TensorData::new(values.clone(), [6, 5, 3, 2]), &device)
                 .require_grad()
         };
-        let grads_of = |logits: Tensor<2>, x: &Tensor<4>| -> (Vec<f32>, Vec<Vec<f32>>) {
-            let out: Vec<f32> = logits
-                .clone()
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .unwrap();
-            let weights = Tensor::<2>::from_data(
-                TensorData::new(
-                    (0..24).map(|i| (i % 7) as f32 - 3.0).collect::<Vec<_>>(),
-                    [6, 4],
-                ),
-                &device,
-            );
-            let grads = (logits * weights).sum().backward();
-            let v = |t: Option<Tensor<1>>| {
-                t.unwrap()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap()
-            };
-            let w = head
-                .linear
-                .weight
-                .val()
-                .grad(&grads)
-                .unwrap()
-                .flatten::<1>(0, 1);
-            (
-                out,
-                vec![
-                    v(Some(w)),
-                    v(head.linear.bias.as_ref().unwrap().val().grad(&grads)),
-                    v(head.norm.gamma.val().grad(&grads)),
-                    v(head.norm.beta.val().grad(&grads)),
-                    v(x.grad(&grads).map(|g| g.flatten::<1>(0, 3))),
-                ],
-            )
-        };
         let x1 = x();
-        let fused = grads_of(head.forward(x1.clone()), &x1);
+        let fused = logits_and_gradients(&head, head.forward(x1.clone()), &x1);
         let fused_mean: Vec<f32> = head
             .norm
             .running_mean
@@ -359,20 +356,13 @@ mod tests {
             .try_to_vec::<f32>()
             .unwrap();
         let x2 = x();
-        let reference = grads_of(
-            head.linear
-                .forward(head.norm.forward(x2.clone()).flatten::<2>(1, 3)),
-            &x2,
-        );
-        let close = |a: &[f32], b: &[f32], what: &str| {
-            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            for (x, y) in a.iter().zip(b) {
-                assert!((x - y).abs() <= 1e-5 * scale, "{what}: {a:?} vs {b:?}");
-            }
-        };
-        close(&fused.0, &reference.0, "logits");
+        let composed = head
+            .linear
+            .forward(head.norm.forward(x2.clone()).flatten::<2>(1, 3));
+        let reference = logits_and_gradients(&head, composed, &x2);
+        assert_close(&fused.0, &reference.0, "logits");
         for (i, (a, b)) in fused.1.iter().zip(&reference.1).enumerate() {
-            close(a, b, &format!("gradient {i}"));
+            assert_close(a, b, &format!("gradient {i}"));
         }
         // The running mean after one training step: 0.9·0 + 0.1·(batch mean per channel).
         for c in 0..5 {
@@ -403,7 +393,7 @@ mod tests {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        close(&a, &b, "inference logits");
+        assert_close(&a, &b, "inference logits");
     }
 
     /// Each kind parses from its name, displays and serialises as it, and builds the head of that

@@ -159,10 +159,8 @@ fn png_bytes(img: &image::RgbImage) -> Vec<u8> {
 /// model (`% 3`): 0 `state.json` as it is, 1 `state.json` with the recorded digests set to the
 /// files' own (so that the input reaches the checks behind the checksums), 2 `model.bpk` with
 /// its digest recorded (so that it reaches burn's record reader). The checkpoint is then read
-/// ([`CheckpointManifest::read`], `verify_files`) and, when its manifest reads, resumed with
-/// `fit`.
-///
-/// [`CheckpointManifest::read`]: learnable_scattering::train::checkpoint::CheckpointManifest::read
+/// (the manifest's reader and file checks, `testing::checkpoint::read_and_verify`) and, when its
+/// manifest reads, resumed with `fit`.
 pub fn fuzz_checkpoint(data: &[u8]) {
     checkpoint::run(data);
 }
@@ -172,8 +170,8 @@ mod checkpoint {
     use burn::tensor::Device;
     use learnable_scattering::data::ImageDataset;
     use learnable_scattering::nn::Scattering2dConfig;
-    use learnable_scattering::train::checkpoint::{
-        CheckpointManifest, DATA_FILES, MODEL_FILE, STATE_FILE,
+    use learnable_scattering::testing::checkpoint::{
+        DATA_FILES, MODEL_FILE, STATE_FILE, read_and_verify,
     };
     use learnable_scattering::train::{FitOptions, Hybrid, HybridConfig, TrainConfig, fit};
     use ndarray::Array4;
@@ -282,11 +280,11 @@ mod checkpoint {
                 write(&dir.join(STATE_FILE), state.to_string().as_bytes());
             }
         }
-        let Ok(manifest) = CheckpointManifest::read(&dir) else {
-            // `fit` would stop at the same read (after building a model: not worth the time).
+        // The manifest's checks; `fit` would stop at the same read when it fails (after building
+        // a model: not worth the time).
+        if read_and_verify(&dir).is_none() {
             return;
-        };
-        let _ = manifest.verify_files(&dir);
+        }
         // Resuming reads the same manifest again, checks it against the model and loads it.
         let ds = data();
         let options = FitOptions {
