@@ -12,14 +12,15 @@
 //! and on pixels, for the grid's subsets and seeds, one line per fit in `baselines.jsonl`
 //! (rerunning resumes). `summarize`: `summary.md` and `learning_curve.png` in the runs folder: the
 //! grid's table, the baselines, paired differences `LS − S` with t-tests and Holm's correction
-//! (`experiment`), and the filter diagnostics (`analysis::runs`).
+//! (`experiment`), and the filter diagnostics (`analysis::diagnostics_table` and
+//! `analysis::learning_curve`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use learnable_scattering::analysis::runs::{diagnostics_table, learning_curve};
+use learnable_scattering::analysis::{diagnostics_table, learning_curve};
 use learnable_scattering::data::ImageDataset;
 use learnable_scattering::data::augment::{Augmentation, Normalization, make_batch};
 use learnable_scattering::data::idx::load_fashion_mnist;

@@ -9,15 +9,14 @@
 //!
 //! `CKPT` is a checkpoint directory holding `filters.json` (a `FilterTrajectory`) or that file
 //! itself; its `J` and `L` then replace `--j` / `--l`. Needs no burn feature. The files written
-//! are listed in `learnable_scattering::analysis::inspection`.
+//! are listed in the documentation of `learnable_scattering::analysis::render_all`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use learnable_scattering::analysis::deformation::Deformation;
-use learnable_scattering::analysis::inspection::{
-    DeformationOptions, InspectionOptions, render_all,
+use learnable_scattering::analysis::{
+    Deformation, DeformationOptions, InspectionOptions, render_all,
 };
 use learnable_scattering::filters::diagnostics::ALIASING_WARNING;
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use learnable_scattering::analysis::deformation::load_gray;
+use learnable_scattering::analysis::load_gray;
 use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::npy::{NpyArray, write_real_npy};
 use learnable_scattering::{ScatteringOptions, ScatteringPath};

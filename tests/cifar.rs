@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use learnable_scattering::ScatterError;
 use learnable_scattering::data::DataError;
 use learnable_scattering::data::ReadLimits;
-use learnable_scattering::data::cifar::{
-    self, CIFAR10_CLASSES, read_batch, read_batch_with_limits,
-};
+use learnable_scattering::data::cifar::{self, read_batch, read_batch_with_limits};
 use learnable_scattering::data::folder::{Channels, load_image_folder};
 use learnable_scattering::error::FileError;
 
@@ -24,6 +22,28 @@ use support::{fixtures, lock, names_file};
 
 #[global_allocator]
 static ALLOCATOR: support::capped_alloc::CappedAlloc = support::capped_alloc::CappedAlloc;
+
+/// CIFAR-10 class names, in label order (`batches.meta.txt`).
+const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+/// The training batch files, in the order they are concatenated.
+const CIFAR10_TRAIN_FILES: [&str; 5] = [
+    "data_batch_1.bin",
+    "data_batch_2.bin",
+    "data_batch_3.bin",
+    "data_batch_4.bin",
+    "data_batch_5.bin",
+];
 
 /// One CIFAR record: label byte, then the R, G and B planes (32x32 row-major each).
 fn cifar_record(label: u8, pixel: impl Fn(usize, usize, usize) -> u8) -> Vec<u8> {
@@ -70,7 +90,7 @@ fn cifar10_loads_train_and_test_from_folder_or_parent() {
     let (_tmp, parent) = scratch("cifar-load");
     let dir = parent.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&dir).unwrap();
-    for (b, name) in cifar::CIFAR10_TRAIN_FILES.iter().enumerate() {
+    for (b, name) in CIFAR10_TRAIN_FILES.iter().enumerate() {
         let mut bytes = cifar_record(b as u8, |_, _, _| b as u8);
         bytes.extend(cifar_record(9, |_, _, _| 100 + b as u8));
         std::fs::write(dir.join(name), bytes).unwrap();
@@ -140,7 +160,7 @@ fn cifar_errors_name_the_file() {
     // a batch folder without its test batch
     let b = dir.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&b).unwrap();
-    for name in cifar::CIFAR10_TRAIN_FILES {
+    for name in CIFAR10_TRAIN_FILES {
         std::fs::write(b.join(name), cifar_record(0, |_, _, _| 0)).unwrap();
     }
     let e = cifar::load_cifar10(&dir).unwrap_err();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use learnable_scattering::ScatterError;
 use learnable_scattering::data::DataError;
 use learnable_scattering::data::folder::{Channels, load_image_folder};
-use learnable_scattering::data::kth::{self, KTH_TIPS2B_MATERIALS, load_kth_tips2b};
+use learnable_scattering::data::kth::{self, load_kth_tips2b};
 use learnable_scattering::error::FileError;
 
 mod support;
@@ -22,6 +22,21 @@ use support::{lock, names_file};
 
 #[global_allocator]
 static ALLOCATOR: support::capped_alloc::CappedAlloc = support::capped_alloc::CappedAlloc;
+
+/// The 11 KTH-TIPS2-b materials, sorted by name: the classes, in label order.
+const KTH_TIPS2B_MATERIALS: [&str; 11] = [
+    "aluminium_foil",
+    "brown_bread",
+    "corduroy",
+    "cork",
+    "cotton",
+    "cracker",
+    "lettuce_leaf",
+    "linen",
+    "white_bread",
+    "wood",
+    "wool",
+];
 
 fn write_png(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) {
     image::RgbImage::from_fn(w, h, |x, y| image::Rgb(f(x, y)))

@@ -23,6 +23,9 @@ use support::{lock, names_file};
 #[global_allocator]
 static ALLOCATOR: support::capped_alloc::CappedAlloc = support::capped_alloc::CappedAlloc;
 
+/// Magic number of an IDX file of `u8` images, `[N, rows, cols]` (the format's, not the crate's).
+const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
+
 fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
     let mut b = magic.to_be_bytes().to_vec();
     for d in dims {
@@ -226,7 +229,7 @@ fn a_16_byte_idx_file_with_absurd_dimensions_is_an_error_not_a_panic() {
         [0, 1 << 31, 1 << 31],
         [u32::MAX, u32::MAX, u32::MAX],
     ] {
-        std::fs::write(&path, idx_bytes(idx::IDX_IMAGES_MAGIC, &dims, &[])).unwrap();
+        std::fs::write(&path, idx_bytes(IDX_IMAGES_MAGIC, &dims, &[])).unwrap();
         let (result, _) = with_memory_cap(4 * MB, || idx::read_images(&path));
         let e = result.unwrap_err();
         assert!(
@@ -238,7 +241,7 @@ fn a_16_byte_idx_file_with_absurd_dimensions_is_an_error_not_a_panic() {
             "{dims:?}: {e}"
         );
     }
-    std::fs::write(&path, idx_bytes(idx::IDX_IMAGES_MAGIC, &[3, 0, 28], &[])).unwrap();
+    std::fs::write(&path, idx_bytes(IDX_IMAGES_MAGIC, &[3, 0, 28], &[])).unwrap();
     let e = idx::read_images(&path).unwrap_err();
     assert!(
         matches!(
@@ -267,7 +270,7 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     println!("peak {peak} bytes");
     assert!(peak < 2 * MB, "peak {peak}");
     // A right header declaring one image, then 64 MB more than it: counted, not stored.
-    let mut payload = idx_bytes(idx::IDX_IMAGES_MAGIC, &[1, 28, 28], &[7; 784]);
+    let mut payload = idx_bytes(IDX_IMAGES_MAGIC, &[1, 28, 28], &[7; 784]);
     payload.resize(payload.len() + 64 * MB, 0);
     std::fs::write(&path, gzip(&payload)).unwrap();
     let (result, peak) = with_memory_cap(16 * MB, || idx::read_images(&path));
@@ -279,7 +282,7 @@ fn a_gzip_idx_is_checked_on_its_header_before_it_is_inflated() {
     println!("peak {peak} bytes");
     assert!(peak < 2 * MB, "peak {peak}");
     // A header declaring 2^20 images over a stream of one: the buffer follows the stream.
-    let payload = idx_bytes(idx::IDX_IMAGES_MAGIC, &[1 << 20, 28, 28], &[7; 784]);
+    let payload = idx_bytes(IDX_IMAGES_MAGIC, &[1 << 20, 28, 28], &[7; 784]);
     std::fs::write(&path, gzip(&payload)).unwrap();
     let (result, peak) = with_memory_cap(16 * MB, || idx::read_images(&path));
     let e = result.unwrap_err();
@@ -312,7 +315,7 @@ fn a_second_gzip_member_is_read_as_gzip_does() {
     let _g = lock();
     let (_tmp, dir) = scratch("members");
     let path = dir.join("images.gz");
-    let bytes = idx_bytes(idx::IDX_IMAGES_MAGIC, &[2, 3, 4], &[5; 24]);
+    let bytes = idx_bytes(IDX_IMAGES_MAGIC, &[2, 3, 4], &[5; 24]);
     let mut two = gzip(&bytes[..10]);
     two.extend(gzip(&bytes[10..]));
     std::fs::write(&path, two).unwrap();

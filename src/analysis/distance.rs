@@ -14,35 +14,34 @@
 
 use std::f64::consts::PI;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use ndarray::Array2;
 use pathfinding::kuhn_munkres::kuhn_munkres_min;
 use pathfinding::matrix::Matrix;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, ScatterError, io_error};
+use crate::error::{Result, ScatterError};
 use crate::filters::{FilterBankParams, MorletParams};
 
 /// Arc distance between two angles on the circle, `min(δ, 2π − δ)` with `δ = |α − β| mod 2π`;
 /// in `[0, π]`, radians.
-pub fn arc_distance(alpha: f64, beta: f64) -> f64 {
+pub(crate) fn arc_distance(alpha: f64, beta: f64) -> f64 {
     let d = (alpha - beta).rem_euclid(2.0 * PI);
     d.min(2.0 * PI - d)
 }
 
 /// The two parts of the distance between two wavelets.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FilterDistance {
+pub(crate) struct FilterDistance {
     /// Euclidean distance on `(ξ, σ, γ)`.
-    pub euclidean: f64,
+    euclidean: f64,
     /// Arc distance on `θ` modulo 2π, radians.
-    pub arc: f64,
+    arc: f64,
 }
 
 impl FilterDistance {
     /// Between wavelets `a` and `b`.
-    pub fn between(a: &MorletParams, b: &MorletParams) -> Self {
+    fn between(a: &MorletParams, b: &MorletParams) -> Self {
         let (dx, ds, dg) = (a.xi - b.xi, a.sigma - b.sigma, a.slant - b.slant);
         Self {
             euclidean: (dx * dx + ds * ds + dg * dg).sqrt(),
@@ -51,13 +50,13 @@ impl FilterDistance {
     }
 
     /// `euclidean + arc`.
-    pub fn total(&self) -> f64 {
+    fn total(&self) -> f64 {
         self.euclidean + self.arc
     }
 }
 
 /// Distance `d(a, b) = ‖Δ(ξ, σ, γ)‖₂ + arc(θ_a, θ_b)` between two wavelets.
-pub fn filter_distance(a: &MorletParams, b: &MorletParams) -> f64 {
+fn filter_distance(a: &MorletParams, b: &MorletParams) -> f64 {
     FilterDistance::between(a, b).total()
 }
 
@@ -67,11 +66,11 @@ const INTEGER_COST_BUDGET: f64 = 4_503_599_627_370_496.0;
 
 /// An assignment of rows to columns of a cost matrix.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Assignment {
+struct Assignment {
     /// `columns[r]`: the column assigned to row `r`, all distinct.
-    pub columns: Vec<usize>,
+    columns: Vec<usize>,
     /// `Σ_r cost[r, columns[r]]`, computed in `f64` from the original costs.
-    pub total: f64,
+    total: f64,
 }
 
 /// Minimum-cost assignment of every row of `cost` (shape `[rows, cols]`, `rows ≤ cols`) to a
@@ -85,7 +84,7 @@ pub struct Assignment {
 /// # Errors
 /// [`ScatterError::InvalidShape`] if `rows > cols`, [`ScatterError::InvalidParameter`] if a cost
 /// is not finite.
-pub fn min_cost_assignment(cost: &Array2<f64>) -> Result<Assignment> {
+fn min_cost_assignment(cost: &Array2<f64>) -> Result<Assignment> {
     let (rows, cols) = cost.dim();
     if rows > cols {
         return Err(ScatterError::InvalidShape {
@@ -125,20 +124,21 @@ pub fn min_cost_assignment(cost: &Array2<f64>) -> Result<Assignment> {
 
 /// One matched pair of wavelets.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MatchedPair {
+pub(crate) struct MatchedPair {
     /// Index `n = j·L + l` of the wavelet in the first bank.
-    pub index_a: usize,
+    pub(crate) index_a: usize,
     /// Index of its partner in the second bank.
-    pub index_b: usize,
+    pub(crate) index_b: usize,
     /// The distance of the pair, split in its two parts.
-    pub distance: FilterDistance,
+    pub(crate) distance: FilterDistance,
 }
 
-/// The optimal matching of two banks and its cost.
+/// The optimal (Hungarian) matching of the wavelets of two filter banks and its cost, under
+/// the distance `d(a, b) = ‖(ξ_a, σ_a, γ_a) − (ξ_b, σ_b, γ_b)‖₂ + arc(θ_a, θ_b)` (θ modulo 2π).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BankDistance {
     /// One pair per wavelet of the first bank, in its slot order.
-    pub pairs: Vec<MatchedPair>,
+    pub(crate) pairs: Vec<MatchedPair>,
     /// `D(A, B) = Σ d` over the pairs: the minimum over all one-to-one matchings.
     pub total: f64,
 }
@@ -155,7 +155,7 @@ impl BankDistance {
 
     /// CSV text: header `index_a,index_b,euclidean_xi_sigma_slant,arc_theta,distance`, one row per
     /// pair, then a row `total,,,,D`.
-    pub fn to_csv(&self) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         let mut out = String::from("index_a,index_b,euclidean_xi_sigma_slant,arc_theta,distance\n");
         for p in &self.pairs {
             let _ = writeln!(
@@ -171,15 +171,6 @@ impl BankDistance {
         let _ = writeln!(out, "total,,,,{}", self.total);
         out
     }
-
-    /// Writes [`BankDistance::to_csv`] to `path`.
-    ///
-    /// # Errors
-    /// [`ScatterError::Io`] if the file cannot be written.
-    pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_csv()).map_err(io_error(path))
-    }
 }
 
 /// Optimal one-to-one matching of the wavelets of `a` and `b` under [`filter_distance`], and its
@@ -187,7 +178,7 @@ impl BankDistance {
 ///
 /// # Errors
 /// [`ScatterError::FilterCount`] if the banks hold different numbers of wavelets.
-pub fn bank_distance(a: &FilterBankParams, b: &FilterBankParams) -> Result<BankDistance> {
+pub(crate) fn bank_distance(a: &FilterBankParams, b: &FilterBankParams) -> Result<BankDistance> {
     let (wa, wb) = (a.wavelets(), b.wavelets());
     if wa.len() != wb.len() {
         return Err(ScatterError::FilterCount {
@@ -261,5 +252,79 @@ mod tests {
         let a = min_cost_assignment(&c).unwrap();
         assert_eq!(a.columns, vec![1, 0]);
         assert_eq!(a.total, 2.0);
+    }
+
+    fn brute_force_min(cost: &Array2<f64>) -> f64 {
+        fn rec(cost: &Array2<f64>, row: usize, used: &mut Vec<bool>) -> f64 {
+            if row == cost.nrows() {
+                return 0.0;
+            }
+            let mut best = f64::INFINITY;
+            for c in 0..cost.ncols() {
+                if !used[c] {
+                    used[c] = true;
+                    best = best.min(cost[[row, c]] + rec(cost, row + 1, used));
+                    used[c] = false;
+                }
+            }
+            best
+        }
+        rec(cost, 0, &mut vec![false; cost.ncols()])
+    }
+
+    #[test]
+    fn hungarian_finds_the_known_optimum() {
+        // Greedy row by row takes (0,0)=1, (1,2)=2, (2,1)=7: 10. The six permutations cost
+        // 19, 10, 14, 7, 18, 20: the unique optimum is columns [1, 2, 0], 2 + 2 + 3 = 7.
+        let cost = ndarray::array![[1.0, 2.0, 8.0], [3.0, 9.0, 2.0], [3.0, 7.0, 9.0]];
+        let a = min_cost_assignment(&cost).unwrap();
+        assert_eq!(a.columns, vec![1, 2, 0]);
+        assert_eq!(a.total, 7.0);
+        assert_eq!(brute_force_min(&cost), 7.0);
+
+        // Non-integer costs: a seeded pseudo-random 6x6 against brute force.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let cost = Array2::from_shape_fn((6, 6), |_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 10_000) as f64 / 997.0
+        });
+        let a = min_cost_assignment(&cost).unwrap();
+        assert!((a.total - brute_force_min(&cost)).abs() < 1e-12);
+        let mut cols = a.columns.clone();
+        cols.sort_unstable();
+        assert_eq!(cols, (0..6).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_bank_is_at_distance_zero_from_a_permutation_of_itself() {
+        let bank = FilterBankParams::random(2, 8, 11).unwrap();
+        let mut permuted: Vec<MorletParams> = bank.wavelets().to_vec();
+        permuted.reverse();
+        permuted.swap(0, 5);
+        // θ is compared modulo 2π.
+        permuted[3].theta += 2.0 * PI;
+        permuted[7].theta -= 4.0 * PI;
+        let other = FilterBankParams::from_wavelets(2, 8, permuted.clone()).unwrap();
+        let d = bank_distance(&bank, &other).unwrap();
+        assert!(d.total.abs() < 1e-12, "{}", d.total);
+        for p in &d.pairs {
+            let (a, b) = (&bank.wavelets()[p.index_a], &permuted[p.index_b]);
+            assert_eq!((a.sigma, a.xi, a.slant), (b.sigma, b.xi, b.slant));
+        }
+        // And a known non-zero case: the tight frame against itself with one ξ moved by 0.5 and one
+        // θ by 0.25 costs exactly 0.75 (moving them is cheaper than any re-matching).
+        let tf = FilterBankParams::tight_frame(2, 4).unwrap();
+        let mut w = tf.wavelets().to_vec();
+        w[2].xi += 0.5;
+        w[5].theta += 0.25;
+        let moved = FilterBankParams::from_wavelets(2, 4, w).unwrap();
+        let d = bank_distance(&tf, &moved).unwrap();
+        assert!((d.total - 0.75).abs() < 1e-12, "{}", d.total);
+        assert_eq!(d.pairs[2].index_b, 2);
+        assert_eq!(d.pairs[5].index_b, 5);
+        // Different sizes are rejected.
+        assert!(bank_distance(&tf, &bank).is_err());
     }
 }

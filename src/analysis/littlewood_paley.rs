@@ -21,7 +21,6 @@ use crate::error::Result;
 use crate::filters::FilterBankParams;
 use crate::filters::diagnostics::{frame_bounds, littlewood_paley, littlewood_paley_symmetric};
 use crate::filters::spectral::bank_spectra;
-use crate::geometry::PaddedGeometry;
 
 /// Lower and upper frame bound of one Littlewood–Paley sum.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,16 +53,16 @@ pub struct FrameBounds {
 
 /// Both Littlewood–Paley sums of a bank on a padded grid, FFT order, each `[height, width]`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LittlewoodPaley {
+pub(crate) struct LittlewoodPaley {
     /// Plain sum `Σ_n |ψ̂_n(ω)|² + |φ̂(ω)|²`, shape `[height, width]`, FFT order.
-    pub plain: Array2<f64>,
+    pub(crate) plain: Array2<f64>,
     /// Symmetrised sum, shape `[height, width]`, FFT order.
-    pub symmetric: Array2<f64>,
+    pub(crate) symmetric: Array2<f64>,
 }
 
 impl LittlewoodPaley {
     /// Both sums of `bank` on a `height × width` grid (the padded grid of the transform).
-    pub fn compute(bank: &FilterBankParams, height: usize, width: usize) -> Self {
+    pub(crate) fn compute(bank: &FilterBankParams, height: usize, width: usize) -> Self {
         let spectra = bank_spectra(bank, height, width);
         Self {
             plain: littlewood_paley(&spectra),
@@ -71,18 +70,8 @@ impl LittlewoodPaley {
         }
     }
 
-    /// Both sums on the padded grid of a `height × width` input (kymatio's padding rule, e.g.
-    /// 32×32 at `J = 2` → 40×40).
-    ///
-    /// # Errors
-    /// [`crate::ScatterError::ScaleTooLarge`] if `2^J` exceeds the input size.
-    pub fn for_input(bank: &FilterBankParams, height: usize, width: usize) -> Result<Self> {
-        let [h, w] = PaddedGeometry::new(height, width, bank.num_scales())?.padded_size();
-        Ok(Self::compute(bank, h, w))
-    }
-
     /// Minimum and maximum of both sums.
-    pub fn bounds(&self) -> FrameBounds {
+    pub(crate) fn bounds(&self) -> FrameBounds {
         let (height, width) = self.plain.dim();
         FrameBounds {
             height,
@@ -94,7 +83,11 @@ impl LittlewoodPaley {
 }
 
 /// Frame bounds of `bank` on a `height × width` padded grid.
-pub fn bank_frame_bounds(bank: &FilterBankParams, height: usize, width: usize) -> FrameBounds {
+pub(crate) fn bank_frame_bounds(
+    bank: &FilterBankParams,
+    height: usize,
+    width: usize,
+) -> FrameBounds {
     LittlewoodPaley::compute(bank, height, width).bounds()
 }
 
@@ -107,13 +100,13 @@ const LP_FOOTER: u32 = 74;
 
 /// Pixels per frequency bin in the heat map of a `height × width` grid:
 /// `s = max(1, ⌈240 / max(height, width)⌉)`.
-pub fn heatmap_scale(height: usize, width: usize) -> u32 {
+fn heatmap_scale(height: usize, width: usize) -> u32 {
     HEATMAP_TARGET.div_ceil(height.max(width).max(1)).max(1) as u32
 }
 
 /// Size `(width, height)` in pixels of the PNG that [`render_littlewood_paley`] writes for a
 /// `height × width` grid, with `s` = [`heatmap_scale`]: `(3·16 + 2·s·width, 30 + 22 + s·height + 74)`.
-pub fn littlewood_paley_png_size(height: usize, width: usize) -> (u32, u32) {
+pub(crate) fn littlewood_paley_png_size(height: usize, width: usize) -> (u32, u32) {
     let s = heatmap_scale(height, width);
     (
         3 * LP_MARGIN + 2 * s * width as u32,
@@ -127,9 +120,9 @@ pub fn littlewood_paley_png_size(height: usize, width: usize) -> (u32, u32) {
 /// frame bounds printed under the panels. Returns the PNG size, [`littlewood_paley_png_size`].
 ///
 /// # Errors
-/// [`crate::analysis::RenderError::Plot`] if text cannot be drawn, [`crate::analysis::RenderError::Image`] if the
-/// PNG cannot be written.
-pub fn render_littlewood_paley(
+/// [`RenderError::Plot`](super::RenderError::Plot) if text cannot be drawn,
+/// [`RenderError::Image`](super::RenderError::Image) if the PNG cannot be written.
+pub(crate) fn render_littlewood_paley(
     path: impl AsRef<Path>,
     lp: &LittlewoodPaley,
     title: &str,
@@ -207,11 +200,20 @@ pub fn render_littlewood_paley(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::PaddedGeometry;
+
+    /// `LittlewoodPaley::compute`, on the padded grid of a `height × width` input (kymatio's padding rule, e.g.
+    /// 32×32 at `J = 2` → 40×40).
+    ///
+    fn for_input(bank: &FilterBankParams, height: usize, width: usize) -> Result<LittlewoodPaley> {
+        let [h, w] = PaddedGeometry::new(height, width, bank.num_scales())?.padded_size();
+        Ok(LittlewoodPaley::compute(bank, h, w))
+    }
 
     #[test]
     fn bounds_of_the_tight_frame_follow_the_diagnostics() {
         let bank = FilterBankParams::tight_frame(2, 8).unwrap();
-        let lp = LittlewoodPaley::for_input(&bank, 32, 32).unwrap();
+        let lp = for_input(&bank, 32, 32).unwrap();
         let b = lp.bounds();
         assert_eq!((b.height, b.width), (40, 40));
         assert!((b.plain.upper - 1.80).abs() < 0.01, "{b:?}");
@@ -227,5 +229,32 @@ mod tests {
             littlewood_paley_png_size(40, 40),
             (48 + 480, 30 + 22 + 240 + 74)
         );
+    }
+
+    /// Our closed-form spectra agree with kymatio's spatial construction to ~1e-9 of each filter's
+    /// peak (`filters::spatial` tests), so the sums agree to ~1e-9 absolute; 1e-5 relative plus
+    /// 1e-8 absolute covers the smallest plain lower bound (7.8e-4) with a wide margin.
+    #[test]
+    fn tight_frame_bounds_match_the_kymatio_fixture() {
+        let text = include_str!("../../tests/fixtures/frame_bounds.json");
+        let fixture: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(fixture["kymatio"], "0.3.0");
+        let cases = fixture["cases"].as_array().unwrap();
+        assert!(cases.len() >= 2);
+        for case in cases {
+            let get = |k: &str| case[k].as_u64().unwrap() as usize;
+            let (h, w, j, l) = (get("height"), get("width"), get("J"), get("L"));
+            let ours = bank_frame_bounds(&FilterBankParams::tight_frame(j, l).unwrap(), h, w);
+            assert_eq!((ours.height, ours.width), (h, w));
+            for (sum, b) in [("plain", ours.plain), ("symmetric", ours.symmetric)] {
+                for (edge, v) in [("lower", b.lower), ("upper", b.upper)] {
+                    let want = case[sum][edge].as_f64().unwrap();
+                    assert!(
+                        (v - want).abs() <= 1e-5 * want.abs() + 1e-8,
+                        "{h}x{w} J={j} L={l} {sum} {edge}: ours {v}, kymatio {want}"
+                    );
+                }
+            }
+        }
     }
 }

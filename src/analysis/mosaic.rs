@@ -22,18 +22,18 @@ use crate::filters::{FilterBankParams, MorletParams};
 
 /// The three centred images of one wavelet, each `[height, width]`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct FilterImages {
+struct FilterImages {
     /// `Re ψ(u)`, spatial, zero displacement at `(⌊height/2⌋, ⌊width/2⌋)`.
-    pub real: Array2<f64>,
+    real: Array2<f64>,
     /// `Im ψ(u)`, spatial, same layout.
-    pub imag: Array2<f64>,
+    imag: Array2<f64>,
     /// `|ψ̂(ω)|`, zero frequency at `(⌊height/2⌋, ⌊width/2⌋)`.
-    pub fourier_modulus: Array2<f64>,
+    fourier_modulus: Array2<f64>,
 }
 
 /// The spatial and Fourier images of wavelet `p` on a `height × width` grid: `ψ = IFFT(ψ̂)` with
 /// the crate's normalisation (`1/(height·width)` on the inverse), all centred.
-pub fn filter_images(p: &MorletParams, height: usize, width: usize) -> FilterImages {
+fn filter_images(p: &MorletParams, height: usize, width: usize) -> FilterImages {
     let spectrum = morlet_spectrum(height, width, p);
     // ψ̂ is real, so IFFT(ψ̂) = conj(FFT(ψ̂)) / (h·w).
     let mut z = spectrum.mapv(|v| Complex64::new(v, 0.0));
@@ -52,7 +52,7 @@ pub fn filter_images(p: &MorletParams, height: usize, width: usize) -> FilterIma
 /// central `height/z × width/z` pixels, each grid pixel `z` times larger, where
 /// `z = clamp(⌊min(height, width) / (5·e + 1)⌋, 1, 4)` and `e = max_n max(σ_n, σ_n/γ_n)` is the
 /// widest envelope of the bank (so ±2.5 envelope widths stay visible).
-pub fn spatial_zoom(bank: &FilterBankParams, height: usize, width: usize) -> usize {
+fn spatial_zoom(bank: &FilterBankParams, height: usize, width: usize) -> usize {
     let extent = bank
         .wavelets()
         .iter()
@@ -95,7 +95,7 @@ const MIN_WIDTH: u32 = 760;
 
 /// Pixels per grid cell in the filter picture of a `height × width` grid:
 /// `s = max(1, ⌈64 / max(height, width)⌉)`.
-pub fn mosaic_scale(height: usize, width: usize) -> u32 {
+fn mosaic_scale(height: usize, width: usize) -> u32 {
     PANEL_TARGET.div_ceil(height.max(width).max(1)).max(1) as u32
 }
 
@@ -111,7 +111,7 @@ fn tile_size(height: usize, width: usize) -> (u32, u32) {
 /// `L` orientations on a `height × width` grid. With `s` = [`mosaic_scale`], a tile is
 /// `tw = 3·s·width + 6` by `th = s·height + 34` pixels, and the picture is
 /// `(max(760, 40 + L·tw + (L−1)·10 + 10), 26 + 18 + J·th + (J−1)·10 + 46)`.
-pub fn mosaic_png_size(
+pub(crate) fn mosaic_png_size(
     num_scales: usize,
     num_orientations: usize,
     height: usize,
@@ -130,9 +130,9 @@ pub fn mosaic_png_size(
 /// [`mosaic_png_size`].
 ///
 /// # Errors
-/// [`crate::analysis::RenderError::Plot`] if text cannot be drawn, [`crate::analysis::RenderError::Image`] if the
-/// PNG cannot be written.
-pub fn render_filter_mosaic(
+/// [`RenderError::Plot`](super::RenderError::Plot) if text cannot be drawn,
+/// [`RenderError::Image`](super::RenderError::Image) if the PNG cannot be written.
+pub(crate) fn render_filter_mosaic(
     path: impl AsRef<Path>,
     bank: &FilterBankParams,
     height: usize,
@@ -140,10 +140,9 @@ pub fn render_filter_mosaic(
     title: &str,
 ) -> Result<(u32, u32)> {
     let (big_j, big_l) = (bank.num_scales(), bank.num_orientations());
-    let s = mosaic_scale(height, width);
     let (tw, th) = tile_size(height, width);
     let (cw, ch) = mosaic_png_size(big_j, big_l, height, width);
-    let (pw, ph) = (s * width as u32, s * height as u32);
+    let ph = mosaic_scale(height, width) * height as u32;
     let zoom = spatial_zoom(bank, height, width);
     let aliasing = bank.aliasing(height, width);
     let mut canvas = Canvas::new(cw, ch);
@@ -173,43 +172,87 @@ pub fn render_filter_mosaic(
         )?;
         for l in 0..big_l {
             let x = LEFT + l as u32 * (tw + TILE_GAP);
-            let p = bank.wavelet(j, l);
-            let img = filter_images(p, height, width);
-            let amp = max_abs(img.real.view()).max(max_abs(img.imag.view()));
-            let fmax = max_abs(img.fourier_modulus.view());
-            for (k, (field, map, range)) in [
-                (zoom_centre(&img.real, zoom), ColorMap::BlueRed, (-amp, amp)),
-                (zoom_centre(&img.imag, zoom), ColorMap::BlueRed, (-amp, amp)),
-                (img.fourier_modulus, ColorMap::Viridis, (0.0, fmax)),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let px = (x + k as u32 * (pw + PANEL_GAP)) as i64;
-                canvas.draw_field(px, y as i64, field.view(), s, map, range);
-            }
-            let ty = (y + ph + 3) as i32;
-            canvas.text(
-                x as i32,
-                ty,
-                &format!("σ={}  ξ={}", fmt_num(p.sigma, 3), fmt_num(p.xi, 3)),
-                12.0,
-                BLACK_RGB,
-            )?;
-            canvas.text(
-                x as i32,
-                ty + LEGEND_LINE as i32,
-                &format!(
-                    "θ={}  γ={}  α={:.0}%",
-                    fmt_num(p.theta, 3),
-                    fmt_num(p.slant, 3),
-                    100.0 * aliasing[j * big_l + l]
-                ),
-                12.0,
-                BLACK_RGB,
+            let tile = Tile {
+                corner: (x, y),
+                grid: [height, width],
+                zoom,
+            };
+            draw_tile(
+                &mut canvas,
+                &tile,
+                bank.wavelet(j, l),
+                aliasing[j * big_l + l],
             )?;
         }
     }
+    draw_legend(&mut canvas, ch)?;
+    canvas.save_png(path)
+}
+
+/// Where and how one wavelet's tile is drawn.
+struct Tile {
+    /// Top-left corner `(x, y)` of the tile, pixels.
+    corner: (u32, u32),
+    /// The `[height, width]` grid of the filters.
+    grid: [usize; 2],
+    /// Zoom of the spatial panels ([`spatial_zoom`]).
+    zoom: usize,
+}
+
+/// One tile: the three panels of wavelet `p` side by side and, under them, its parameters and
+/// the fraction `aliasing` of its energy that the subsampling after it aliases.
+fn draw_tile(canvas: &mut Canvas, tile: &Tile, p: &MorletParams, aliasing: f64) -> Result<()> {
+    let [height, width] = tile.grid;
+    let (x, y) = tile.corner;
+    let s = mosaic_scale(height, width);
+    let (pw, ph) = (s * width as u32, s * height as u32);
+    let img = filter_images(p, height, width);
+    let amp = max_abs(img.real.view()).max(max_abs(img.imag.view()));
+    let fmax = max_abs(img.fourier_modulus.view());
+    for (k, (field, map, range)) in [
+        (
+            zoom_centre(&img.real, tile.zoom),
+            ColorMap::BlueRed,
+            (-amp, amp),
+        ),
+        (
+            zoom_centre(&img.imag, tile.zoom),
+            ColorMap::BlueRed,
+            (-amp, amp),
+        ),
+        (img.fourier_modulus, ColorMap::Viridis, (0.0, fmax)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let px = (x + k as u32 * (pw + PANEL_GAP)) as i64;
+        canvas.draw_field(px, y as i64, field.view(), s, map, range);
+    }
+    let ty = (y + ph + 3) as i32;
+    canvas.text(
+        x as i32,
+        ty,
+        &format!("σ={}  ξ={}", fmt_num(p.sigma, 3), fmt_num(p.xi, 3)),
+        12.0,
+        BLACK_RGB,
+    )?;
+    canvas.text(
+        x as i32,
+        ty + LEGEND_LINE as i32,
+        &format!(
+            "θ={}  γ={}  α={:.0}%",
+            fmt_num(p.theta, 3),
+            fmt_num(p.slant, 3),
+            100.0 * aliasing
+        ),
+        12.0,
+        BLACK_RGB,
+    )?;
+    Ok(())
+}
+
+/// The footer of a picture `ch` pixels high: the two colour maps and what the symbols mean.
+fn draw_legend(canvas: &mut Canvas, ch: u32) -> Result<()> {
     let fy = (ch - FOOTER + 8) as i64;
     canvas.text(
         LEFT as i32,
@@ -233,8 +276,7 @@ pub fn render_filter_mosaic(
         "σ: envelope width (px), ξ: frequency (rad/px), θ: orientation (rad), γ: slant, α: energy aliased by the 2^j subsampling",
         12.0,
         BLACK_RGB,
-    )?;
-    canvas.save_png(path)
+    )
 }
 
 #[cfg(test)]

@@ -1,38 +1,38 @@
 //! Line plots (plotters, bitmap backend, embedded font) written as PNG.
 
-use crate::analysis::RenderError;
 use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::RenderError;
 use super::render::{Canvas, FONT_FAMILY, ensure_font};
 use crate::error::{Result, ScatterError};
 
 /// One line of a [`LinePlot`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct Series {
+pub(crate) struct Series {
     /// Legend text; `None` leaves the line out of the legend.
-    pub label: Option<String>,
+    pub(crate) label: Option<String>,
     /// Points `(x, y)` in drawing order; non-finite points are skipped.
-    pub points: Vec<(f64, f64)>,
+    pub(crate) points: Vec<(f64, f64)>,
     /// Line colour, 8-bit RGB.
-    pub color: [u8; 3],
+    pub(crate) color: [u8; 3],
     /// Dashed instead of solid.
-    pub dashed: bool,
+    pub(crate) dashed: bool,
 }
 
 /// One panel: axes, title and lines.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LinePlot {
+pub(crate) struct LinePlot {
     /// Title above the panel.
-    pub title: String,
+    pub(crate) title: String,
     /// Label of the horizontal axis.
-    pub x_label: String,
+    pub(crate) x_label: String,
     /// Label of the vertical axis.
-    pub y_label: String,
+    pub(crate) y_label: String,
     /// The lines.
-    pub series: Vec<Series>,
+    pub(crate) series: Vec<Series>,
 }
 
 fn plot_error(what: &str) -> impl Fn(String) -> ScatterError + '_ {
@@ -145,7 +145,7 @@ fn draw_panel(area: &DrawingArea<BitMapBackend<'_>, Shift>, plot: &LinePlot) -> 
 /// Size in pixels `(width, height)` of the PNG that [`render_line_plots`] writes for `panels`
 /// panels, `columns` per row, each `panel_size = (width, height)` pixels:
 /// `(columns·width, ⌈panels / columns⌉·height)`.
-pub fn line_plots_size(panels: usize, columns: usize, panel_size: (u32, u32)) -> (u32, u32) {
+fn line_plots_size(panels: usize, columns: usize, panel_size: (u32, u32)) -> (u32, u32) {
     let columns = columns.max(1).min(panels.max(1));
     let rows = panels.max(1).div_ceil(columns);
     (columns as u32 * panel_size.0, rows as u32 * panel_size.1)
@@ -156,7 +156,7 @@ pub fn line_plots_size(panels: usize, columns: usize, panel_size: (u32, u32)) ->
 ///
 /// # Errors
 /// [`RenderError::Plot`] if plotters fails, [`RenderError::Image`] if the PNG cannot be written.
-pub fn render_line_plots(
+pub(crate) fn render_line_plots(
     path: impl AsRef<Path>,
     panels: &[LinePlot],
     columns: usize,

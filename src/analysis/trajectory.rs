@@ -9,15 +9,16 @@ use crate::trajectory::FilterTrajectory;
 
 /// Size `(width, height)` in pixels of the PNG that [`render_trajectory`] writes: four
 /// 560×380 panels in a 2×2 grid.
-pub const TRAJECTORY_PNG_SIZE: (u32, u32) = (1120, 760);
+pub(crate) const TRAJECTORY_PNG_SIZE: (u32, u32) = (1120, 760);
 
 /// Draws the parameter trajectories as four line plots (σ, ξ, θ, γ against the epoch), one line
 /// per wavelet, coloured by its scale slot `j` (legend: one entry per `j`), and writes the PNG;
 /// returns [`TRAJECTORY_PNG_SIZE`].
 ///
 /// # Errors
-/// [`RenderError::Plot`](crate::analysis::RenderError::Plot) or [`RenderError::Image`](crate::analysis::RenderError::Image) if drawing or writing fails.
-pub fn render_trajectory(
+/// [`RenderError::Plot`](super::RenderError::Plot) or [`RenderError::Image`](super::RenderError::Image) if drawing or writing
+/// fails.
+pub(crate) fn render_trajectory(
     path: impl AsRef<Path>,
     trajectory: &FilterTrajectory,
 ) -> Result<(u32, u32)> {

@@ -24,7 +24,7 @@
 //! column (each only when that step is enabled); a given generator state gives the same batch.
 
 use super::ImageDataset;
-use super::folder::center_offset;
+use super::resample::center_offset;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -44,15 +44,6 @@ impl Normalization {
         Self {
             mean: [125.3f32, 123.0, 113.9].iter().map(|v| v / 255.0).collect(),
             std: [63.0f32, 62.1, 66.7].iter().map(|v| v / 255.0).collect(),
-        }
-    }
-
-    /// ImageNet statistics (torchvision), used by the paper for KTH-TIPS2 and COVIDx: mean
-    /// `(0.485, 0.456, 0.406)`, std `(0.229, 0.224, 0.225)`.
-    pub fn imagenet() -> Self {
-        Self {
-            mean: vec![0.485, 0.456, 0.406],
-            std: vec![0.229, 0.224, 0.225],
         }
     }
 
@@ -117,9 +108,37 @@ pub struct Augmentation {
 }
 
 impl Augmentation {
+    /// Output `(height, width)` for an input of `height × width`.
+    pub(crate) fn output_size(&self, height: usize, width: usize) -> (usize, usize) {
+        let (mut h, mut w) = (height, width);
+        if let Some(c) = self.center_crop {
+            (h, w) = (c, c);
+        }
+        if let Some(rc) = self.random_crop {
+            (h, w) = (rc.size, rc.size);
+        }
+        (h, w)
+    }
+}
+
+// The paper's settings, which `train::TrainConfig::paper_cifar10` and `paper_kth` use.
+#[cfg(feature = "train")]
+impl Normalization {
+    /// ImageNet statistics (torchvision), used by the paper for KTH-TIPS2 and COVIDx: mean
+    /// `(0.485, 0.456, 0.406)`, std `(0.229, 0.224, 0.225)`.
+    pub(crate) fn imagenet() -> Self {
+        Self {
+            mean: vec![0.485, 0.456, 0.406],
+            std: vec![0.229, 0.224, 0.225],
+        }
+    }
+}
+
+#[cfg(feature = "train")]
+impl Augmentation {
     /// The paper's CIFAR-10 training augmentation without AutoAugment: `RandomCrop(32,
     /// padding=4)`, horizontal flip, cutout 16.
-    pub fn cifar10_train() -> Self {
+    pub(crate) fn cifar10_train() -> Self {
         Self {
             random_crop: Some(RandomCrop {
                 size: 32,
@@ -134,7 +153,7 @@ impl Augmentation {
     /// The paper's KTH-TIPS2 training augmentation without the ±10° rotation:
     /// `RandomCrop(128)`, horizontal flip (after loading at 200, see
     /// [`kth::load_kth_tips2b`](super::kth::load_kth_tips2b)).
-    pub fn kth_train() -> Self {
+    pub(crate) fn kth_train() -> Self {
         Self {
             random_crop: Some(RandomCrop {
                 size: 128,
@@ -147,30 +166,18 @@ impl Augmentation {
     }
 
     /// The paper's KTH-TIPS2 evaluation crop, `CenterCrop(128)`.
-    pub fn kth_test() -> Self {
+    pub(crate) fn kth_test() -> Self {
         Self {
             center_crop: Some(128),
             ..Self::default()
         }
-    }
-
-    /// Output `(height, width)` for an input of `height × width`.
-    pub fn output_size(&self, height: usize, width: usize) -> (usize, usize) {
-        let (mut h, mut w) = (height, width);
-        if let Some(c) = self.center_crop {
-            (h, w) = (c, c);
-        }
-        if let Some(rc) = self.random_crop {
-            (h, w) = (rc.size, rc.size);
-        }
-        (h, w)
     }
 }
 
 /// Builds the normalised, augmented batch of the images `indices` of `ds`.
 ///
 /// Returns the pixels row-major and the shape `[B, C, H', W']`, `B = indices.len()`,
-/// `(H', W') = aug.output_size(H, W)`. Deterministic for a given `rng` state (see the module
+/// `(H', W')` the output of the crops (the centre crop's side, then the random crop's). Deterministic for a given `rng` state (see the module
 /// docs for the draw order).
 ///
 /// # Panics
@@ -283,10 +290,15 @@ mod tests {
         let n = Normalization::cifar10();
         assert!((n.mean[0] - 0.491_372_55).abs() < 1e-6);
         assert!((n.std[2] - 0.261_568_63).abs() < 1e-6);
+        assert_eq!(Augmentation::default().output_size(5, 7), (5, 7));
+    }
+
+    #[cfg(feature = "train")]
+    #[test]
+    fn the_papers_presets() {
         assert_eq!(Normalization::imagenet().std, vec![0.229, 0.224, 0.225]);
         assert_eq!(Augmentation::cifar10_train().output_size(32, 32), (32, 32));
         assert_eq!(Augmentation::kth_test().output_size(200, 200), (128, 128));
-        assert_eq!(Augmentation::default().output_size(5, 7), (5, 7));
     }
 
     #[test]

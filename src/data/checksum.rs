@@ -1,4 +1,5 @@
-//! File digests for archive verification: SHA-256 (`sha2`) and MD5 (`md-5`), both RustCrypto.
+//! File digests for archive verification (`download`) and checkpoint manifests (`train`):
+//! SHA-256 (`sha2`) and MD5 (`md-5`), both RustCrypto.
 //!
 //! MD5 is here because the only checksum published for the KTH-TIPS2-b archive is an MD5; it
 //! detects corruption, not tampering.
@@ -15,7 +16,7 @@ const CHUNK: usize = 1 << 20;
 ///
 /// # Errors
 /// [`ScatterError::Io`](crate::ScatterError::Io) naming the file.
-pub fn sha256_file(path: &Path) -> Result<String> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
     digest_file::<sha2::Sha256>(path)
 }
 
@@ -23,7 +24,8 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 ///
 /// # Errors
 /// [`ScatterError::Io`](crate::ScatterError::Io) naming the file.
-pub fn md5_file(path: &Path) -> Result<String> {
+#[cfg(feature = "download")]
+pub(crate) fn md5_file(path: &Path) -> Result<String> {
     digest_file::<md5::Md5>(path)
 }
 
@@ -45,7 +47,7 @@ fn digest_file<D: Digest>(path: &Path) -> Result<String> {
         .collect())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "download"))]
 mod tests {
     use super::*;
 

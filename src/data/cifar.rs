@@ -17,7 +17,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// CIFAR-10 class names, in label order (`batches.meta.txt`).
-pub const CIFAR10_CLASSES: [&str; 10] = [
+const CIFAR10_CLASSES: [&str; 10] = [
     "airplane",
     "automobile",
     "bird",
@@ -31,13 +31,13 @@ pub const CIFAR10_CLASSES: [&str; 10] = [
 ];
 
 /// Image side (32).
-pub const CIFAR10_SIZE: usize = 32;
+const CIFAR10_SIZE: usize = 32;
 /// Bytes per record: 1 label byte + 3·32·32 pixel bytes.
-pub const CIFAR10_RECORD_BYTES: usize = 1 + 3 * CIFAR10_SIZE * CIFAR10_SIZE;
+const CIFAR10_RECORD_BYTES: usize = 1 + 3 * CIFAR10_SIZE * CIFAR10_SIZE;
 /// The folder the official archive extracts to.
-pub const CIFAR10_BATCHES_DIR: &str = "cifar-10-batches-bin";
+const CIFAR10_BATCHES_DIR: &str = "cifar-10-batches-bin";
 /// Training batch file names, in the order they are concatenated.
-pub const CIFAR10_TRAIN_FILES: [&str; 5] = [
+const CIFAR10_TRAIN_FILES: [&str; 5] = [
     "data_batch_1.bin",
     "data_batch_2.bin",
     "data_batch_3.bin",
@@ -45,10 +45,11 @@ pub const CIFAR10_TRAIN_FILES: [&str; 5] = [
     "data_batch_5.bin",
 ];
 /// Test batch file name.
-pub const CIFAR10_TEST_FILE: &str = "test_batch.bin";
+const CIFAR10_TEST_FILE: &str = "test_batch.bin";
 
-/// Reads one binary batch file into an `[N, 3, 32, 32]` data set with the
-/// [`CIFAR10_CLASSES`], with the default [`ReadLimits`].
+/// Reads one binary batch file into an `[N, 3, 32, 32]` data set with the CIFAR-10 classes
+/// (`airplane`, `automobile`, `bird`, `cat`, `deer`, `dog`, `frog`, `horse`, `ship`, `truck`),
+/// with the default [`ReadLimits`].
 ///
 /// The file's size is checked first; records are then read one at a time into the data set's
 /// own buffer, so the memory used is the file's size (not twice it).
@@ -145,10 +146,7 @@ pub fn load_cifar10(dir: &Path) -> Result<(ImageDataset, ImageDataset)> {
 }
 
 /// As [`load_cifar10`], with explicit limits (applied to each batch file).
-///
-/// # Errors
-/// As [`load_cifar10`].
-pub fn load_cifar10_with_limits(
+fn load_cifar10_with_limits(
     dir: &Path,
     limits: &ReadLimits,
 ) -> Result<(ImageDataset, ImageDataset)> {

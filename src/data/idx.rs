@@ -20,13 +20,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// Magic number of an IDX file of `u8` images, `[N, rows, cols]`.
-pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
+const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX file of `u8` labels, `[N]`.
-pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
+const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 
 /// Fashion-MNIST class names, in label order
 /// (<https://github.com/zalandoresearch/fashion-mnist#labels>).
-pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+const FASHION_MNIST_CLASSES: [&str; 10] = [
     "T-shirt/top",
     "Trouser",
     "Pullover",
@@ -40,10 +40,10 @@ pub const FASHION_MNIST_CLASSES: [&str; 10] = [
 ];
 
 /// MNIST class names: the digits.
-pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 /// Standard file names (without `.gz`): train images, train labels, test images, test labels.
-pub const IDX_FILE_NAMES: [&str; 4] = [
+const IDX_FILE_NAMES: [&str; 4] = [
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
     "t10k-images-idx3-ubyte",
@@ -104,10 +104,7 @@ pub fn load_idx_dataset(
 }
 
 /// As [`load_idx_dataset`], with explicit limits.
-///
-/// # Errors
-/// As [`load_idx_dataset`].
-pub fn load_idx_dataset_with_limits(
+fn load_idx_dataset_with_limits(
     images: &Path,
     labels: &Path,
     classes: Vec<String>,
@@ -142,8 +139,10 @@ pub fn load_idx_dataset_with_limits(
     ImageDataset::new(x, labels_usize, classes)
 }
 
-/// Loads Fashion-MNIST (train 60 000, test 10 000, 28×28 gray) from `dir`, which holds the
-/// four standard files, each raw or with `.gz` (for example Debian's `dataset-fashion-mnist`
+/// Loads Fashion-MNIST (train 60 000, test 10 000, 28×28 gray; classes `T-shirt/top`, `Trouser`,
+/// `Pullover`, `Dress`, `Coat`, `Sandal`, `Shirt`, `Sneaker`, `Bag`, `Ankle boot`) from `dir`,
+/// which holds the four standard files (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+/// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`), each raw or with `.gz` (for example Debian's `dataset-fashion-mnist`
 /// package: `/usr/share/datasets/fashion-mnist`).
 ///
 /// # Errors
@@ -153,7 +152,7 @@ pub fn load_fashion_mnist(dir: &Path) -> Result<(ImageDataset, ImageDataset)> {
     load_standard(dir, &FASHION_MNIST_CLASSES)
 }
 
-/// Loads MNIST from `dir`, laid out as for [`load_fashion_mnist`].
+/// Loads MNIST from `dir` (classes `0` to `9`), laid out as for [`load_fashion_mnist`].
 ///
 /// # Errors
 /// As [`load_fashion_mnist`].

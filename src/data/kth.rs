@@ -14,7 +14,8 @@
 //! Protocol ("Parametric Scattering Networks", citing Song et al., ICCV 2017): train on one
 //! physical sample of every material, test on the other three.
 
-use super::folder::{Channels, Resize, decode_all, list_images};
+use super::folder::{Channels, decode_all, list_images};
+use super::resample::Resize;
 use super::{ImageDataset, ReadLimits, require_dir, sorted_subdirs};
 use crate::data::DataError;
 use crate::error::FileError;
@@ -22,7 +23,7 @@ use crate::error::{Result, ScatterError};
 use std::path::{Path, PathBuf};
 
 /// The 11 materials, sorted by name; a label indexes this list.
-pub const KTH_TIPS2B_MATERIALS: [&str; 11] = [
+const KTH_TIPS2B_MATERIALS: [&str; 11] = [
     "aluminium_foil",
     "brown_bread",
     "corduroy",
@@ -37,10 +38,10 @@ pub const KTH_TIPS2B_MATERIALS: [&str; 11] = [
 ];
 
 /// The physical sample letters (folders `sample_a` … `sample_d`).
-pub const KTH_TIPS2B_SAMPLES: [char; 4] = ['a', 'b', 'c', 'd'];
+const KTH_TIPS2B_SAMPLES: [char; 4] = ['a', 'b', 'c', 'd'];
 
 /// The folder the official archive extracts to.
-pub const KTH_TIPS2B_DIR: &str = "KTH-TIPS2-b";
+const KTH_TIPS2B_DIR: &str = "KTH-TIPS2-b";
 
 /// Image side used by the paper (`Resize(200)`).
 pub const KTH_TIPS2B_SIZE: usize = 200;
@@ -52,8 +53,10 @@ pub const KTH_TIPS2B_SIZE: usize = 200;
 /// as RGB, resized so that its **shorter** side is `size` (torchvision's `Resize(size)`;
 /// the paper uses 200, which leaves the 200×200 images untouched) and centre-cropped to
 /// `size × size` (torchvision's `CenterCrop` offsets); the filter is described in
-/// [`folder`](super::folder). Classes are [`KTH_TIPS2B_MATERIALS`]; images are ordered by
-/// material, then sample letter, then file name. The paper's random crops (128) happen later,
+/// [`folder`](super::folder). Classes are the 11 materials, sorted by name (`aluminium_foil`,
+/// `brown_bread`, `corduroy`, `cork`, `cotton`, `cracker`, `lettuce_leaf`, `linen`,
+/// `white_bread`, `wood`, `wool`); images are ordered by material, then sample letter, then file
+/// name. The paper's random crops (128) happen later,
 /// in [`augment`](super::augment).
 ///
 /// # Errors

@@ -15,8 +15,8 @@
 //! [`sampler`] reproduces the paper's class-balanced subsets (NumPy's legacy
 //! `RandomState(seed).permutation`, bit for bit); [`augment`] the random crop, flip,
 //! normalisation and cutout of its training pipeline. With the `download` feature,
-//! [`download`] fetches and verifies the CIFAR-10 and KTH-TIPS2-b archives; the checksum
-//! helpers ([`sha256_file`], [`md5_file`]) are always available.
+//! [`download`] fetches and verifies the CIFAR-10 and KTH-TIPS2-b archives (SHA-256 and MD5
+//! checksums).
 //!
 //! # Limits
 //!
@@ -24,13 +24,13 @@
 //! compared with the file's length, and a declared size beyond a [`ReadLimits`] value is refused
 //! with a typed error before anything of that size is allocated
 //! ([`FileError::DeclaredTooLarge`], [`DataError::ImageTooLarge`]). The limits
-//! ([`ReadLimits::default`]; every loader has a `*_with_limits` variant taking other ones):
+//! ([`ReadLimits::default`]; the readers' `*_with_limits` variants take other ones):
 //!
 //! | limit | default | applies to |
 //! |---|---|---|
-//! | [`ReadLimits::max_file_bytes`] | [`DEFAULT_MAX_FILE_BYTES`] = 2 GiB | the payload of one IDX file (after gzip decompression), one CIFAR-10 batch file |
-//! | [`ReadLimits::max_image_pixels`] | [`DEFAULT_MAX_IMAGE_PIXELS`] = 2²⁶ (8192 × 8192) | one image: PNG/JPEG dimensions read from the header before decoding, the `rows × cols` of an IDX image file |
-//! | [`ReadLimits::max_dataset_bytes`] | [`DEFAULT_MAX_DATASET_BYTES`] = 8 GiB | the decoded `N × C × H × W` of an image folder or KTH-TIPS2-b, checked before its buffer is allocated |
+//! | [`ReadLimits::max_file_bytes`] | 2 GiB | the payload of one IDX file (after gzip decompression), one CIFAR-10 batch file |
+//! | [`ReadLimits::max_image_pixels`] | 2²⁶ (8192 × 8192) | one image: PNG/JPEG dimensions read from the header before decoding, the `rows × cols` of an IDX image file |
+//! | [`ReadLimits::max_dataset_bytes`] | 8 GiB | the decoded `N × C × H × W` of an image folder or KTH-TIPS2-b, checked before its buffer is allocated |
 //!
 //! The defaults are far above the data sets of the paper (a CIFAR-10 batch is 30 MB, the
 //! Fashion-MNIST training images 47 MB, KTH-TIPS2-b images 200 × 200) and far below what a
@@ -40,7 +40,8 @@
 //! pixels, not 13 million × 200).
 
 pub mod augment;
-pub mod checksum;
+#[cfg(any(feature = "download", feature = "train"))]
+mod checksum;
 pub mod cifar;
 #[cfg(feature = "download")]
 pub mod download;
@@ -48,9 +49,13 @@ mod error;
 pub mod folder;
 pub mod idx;
 pub mod kth;
+mod resample;
 pub mod sampler;
 
-pub use checksum::{md5_file, sha256_file};
+#[cfg(feature = "download")]
+pub(crate) use checksum::md5_file;
+#[cfg(any(feature = "download", feature = "train"))]
+pub(crate) use checksum::sha256_file;
 pub use error::{DataError, DownloadError};
 
 use crate::error::{FileError, Result, ScatterError, io_error};
@@ -58,13 +63,13 @@ use ndarray::{Array4, Axis};
 use std::path::Path;
 
 /// Default of [`ReadLimits::max_file_bytes`]: 2 GiB.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 2 << 30;
+const DEFAULT_MAX_FILE_BYTES: u64 = 2 << 30;
 
 /// Default of [`ReadLimits::max_image_pixels`]: 2²⁶ pixels (8192 × 8192, 201 MB as RGB).
-pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 1 << 26;
+const DEFAULT_MAX_IMAGE_PIXELS: u64 = 1 << 26;
 
 /// Default of [`ReadLimits::max_dataset_bytes`]: 8 GiB.
-pub const DEFAULT_MAX_DATASET_BYTES: u64 = 8 << 30;
+const DEFAULT_MAX_DATASET_BYTES: u64 = 8 << 30;
 
 /// Sizes the readers refuse to allocate on the word of a header (see the [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,8 +86,8 @@ pub struct ReadLimits {
 }
 
 impl Default for ReadLimits {
-    /// [`DEFAULT_MAX_FILE_BYTES`], [`DEFAULT_MAX_IMAGE_PIXELS`] and
-    /// [`DEFAULT_MAX_DATASET_BYTES`].
+    /// 2 GiB per file, 2²⁶ pixels per image (8192 × 8192, 201 MB as RGB), 8 GiB per decoded
+    /// data set.
     fn default() -> Self {
         Self {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
@@ -141,7 +146,7 @@ impl ImageDataset {
     /// # Errors
     /// [`DataError::InvalidDataset`] if `parts` is empty or the parts differ in classes,
     /// channels, height or width.
-    pub fn concat(parts: &[ImageDataset]) -> Result<Self> {
+    pub(crate) fn concat(parts: &[ImageDataset]) -> Result<Self> {
         let first = parts.first().ok_or_else(|| {
             ScatterError::Data(DataError::InvalidDataset {
                 reason: "nothing to concatenate".into(),

@@ -6,7 +6,7 @@
 //! `c` takes `where(targets == c)[0][RP[:N / num_classes]]`: the same permutation positions
 //! in every class's ascending index list, classes concatenated in label order.
 //!
-//! [`numpy_permutation`] reproduces NumPy's *legacy* `RandomState` stream (frozen by NEP 19,
+//! `numpy_permutation` reproduces NumPy's *legacy* `RandomState` stream (frozen by NEP 19,
 //! so identical in every NumPy release): MT19937 seeded with `init_genrand(seed)`, then the
 //! Fisher-Yates shuffle of `numpy/random/mtrand.pyx` (`_shuffle_raw`) drawing each swap
 //! position with `random_interval` (`numpy/random/src/legacy/legacy-distributions.c`,
@@ -17,14 +17,9 @@ use crate::data::DataError;
 use crate::error::{Result, ScatterError};
 use rand_mt::Mt;
 
-/// NumPy's `RandomState(seed).permutation(n)` (legacy stream), as `usize`.
-///
-/// ```
-/// use learnable_scattering::data::sampler::numpy_permutation;
-/// // numpy.random.RandomState(0).permutation(10)
-/// assert_eq!(numpy_permutation(0, 10), [2, 8, 4, 9, 1, 6, 7, 3, 0, 5]);
-/// ```
-pub fn numpy_permutation(seed: u32, n: usize) -> Vec<usize> {
+/// NumPy's `RandomState(seed).permutation(n)` (legacy stream), as `usize`; for example
+/// `numpy.random.RandomState(0).permutation(10)` is `[2, 8, 4, 9, 1, 6, 7, 3, 0, 5]`.
+fn numpy_permutation(seed: u32, n: usize) -> Vec<usize> {
     let mut mt = Mt::new(seed);
     let mut p: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
@@ -67,7 +62,8 @@ fn random_interval(mt: &mut Mt, max: u64) -> u64 {
 
 /// The paper's class-balanced subset: dataset indices of `total / num_classes` images per
 /// class, in class-major order (`c = 0..num_classes`), within a class in the order of
-/// `RP = numpy_permutation(seed, smallest class size)`.
+/// `RP = numpy.random.RandomState(seed).permutation(smallest class size)` (NumPy's legacy
+/// stream, bit for bit).
 ///
 /// `labels[i]` is the class of image `i`; the same `RP` positions are used for every class.
 ///
@@ -172,5 +168,60 @@ mod tests {
         assert!(msg(balanced_subset(&labels, 0, 3, 0)).contains("out of range"));
         assert!(msg(balanced_subset(&[], 0, 3, 0)).contains("no class"));
         assert_eq!(balanced_subset(&labels, 2, 4, 0).unwrap().len(), 4);
+    }
+
+    /// Against NumPy itself: `tests/fixtures/numpy_sampler.json`, written by
+    /// `tests/fixtures/gen_sampler_fixture.py`.
+    #[test]
+    fn sampler_matches_numpy_fixture() {
+        let text = include_str!("../../tests/fixtures/numpy_sampler.json");
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        let perms = json["permutations"].as_array().unwrap();
+        assert!(perms.len() >= 8);
+        let mut seen_paper_seeds = 0;
+        for case in perms {
+            let seed = case["seed"].as_u64().unwrap() as u32;
+            let n = case["n"].as_u64().unwrap() as usize;
+            let p = numpy_permutation(seed, n);
+            let first: Vec<usize> = case["first"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(&p[..first.len()], &first[..], "seed {seed}, n {n}");
+            let weighted: u128 = p.iter().enumerate().map(|(i, &v)| (i * v) as u128).sum();
+            assert_eq!(
+                weighted,
+                u128::from(case["weighted_sum"].as_u64().unwrap()),
+                "seed {seed}"
+            );
+            if n == 5000 && (seed == 491_659_600 || seed == 207_715_039) {
+                seen_paper_seeds += 1;
+            }
+        }
+        assert_eq!(seen_paper_seeds, 2);
+        for case in json["balanced_subsets"].as_array().unwrap() {
+            let labels: Vec<usize> = case["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let want: Vec<usize> = case["indices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let got = balanced_subset(
+                &labels,
+                case["num_classes"].as_u64().unwrap() as usize,
+                case["total"].as_u64().unwrap() as usize,
+                case["seed"].as_u64().unwrap() as u32,
+            )
+            .unwrap();
+            assert_eq!(got, want);
+        }
     }
 }

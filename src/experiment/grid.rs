@@ -1,12 +1,8 @@
-//! The experiment grid: its axes ([`Grid`]), one training run of it ([`Cell`]), what a run
-//! records ([`RunRecord`]), and the loop that runs the cells not yet in a [`RunLog`].
-
-use std::path::Path;
+//! The experiment grid: its axes ([`Grid`]), one training run of it ([`Cell`]) and what a run
+//! records ([`RunRecord`]); the loop over the cells is in `super::run`.
 
 use serde::{Deserialize, Serialize};
 
-use super::runlog::RunLog;
-use crate::error::Result;
 use crate::filters::{FilterBankParams, InitKind};
 
 /// The paper's named heads, as they appear in experiment grids, run records and command lines
@@ -26,7 +22,7 @@ pub enum HeadKind {
 
 impl HeadKind {
     /// Every kind, in the order of the paper's tables.
-    pub const ALL: [HeadKind; 3] = [HeadKind::Linear, HeadKind::Wrn, HeadKind::Mlp];
+    pub(crate) const ALL: [HeadKind; 3] = [HeadKind::Linear, HeadKind::Wrn, HeadKind::Mlp];
 
     /// `linear`, `wrn` or `mlp`.
     pub fn name(self) -> &'static str {
@@ -38,7 +34,7 @@ impl HeadKind {
     }
 
     /// The suffix of the paper's row labels: `LL` for the linear head, else the name in capitals.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             HeadKind::Linear => "LL",
             HeadKind::Wrn => "WRN",
@@ -83,7 +79,8 @@ pub struct Cell {
     pub seed: u32,
 }
 
-/// The grid's axes; [`Grid::cells`] enumerates their product.
+/// The grid's axes; a grid runs every cell of their product (seeds outermost, then sizes,
+/// heads, inits, learnable/fixed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Grid {
     /// Learnable and/or fixed.
@@ -96,32 +93,6 @@ pub struct Grid {
     pub train_sizes: Vec<usize>,
     /// Seeds.
     pub seeds: Vec<u32>,
-}
-
-impl Grid {
-    /// Every cell, seeds outermost (an interrupted grid has every setting for its first seeds),
-    /// then sizes, heads, inits, learnable/fixed.
-    pub fn cells(&self) -> Vec<Cell> {
-        let mut cells = Vec::new();
-        for &seed in &self.seeds {
-            for &train_size in &self.train_sizes {
-                for &head in &self.heads {
-                    for &init in &self.inits {
-                        for &learnable in &self.learnable {
-                            cells.push(Cell {
-                                learnable,
-                                init,
-                                head,
-                                train_size,
-                                seed,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        cells
-    }
 }
 
 /// The outcome of one cell.
@@ -153,107 +124,4 @@ pub struct RunRecord {
     /// (`crate::filters::diagnostics::aliased_energy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_aliasing: Option<Vec<f64>>,
-}
-
-/// Runs every cell of `grid` with `run`, appending each record as one JSON line to `results`
-/// (a [`RunLog`], created if missing). Cells already recorded there are skipped, so an
-/// interrupted grid resumes where it stopped. Returns all records of the grid's cells (old and
-/// new), in grid order.
-///
-/// # Errors
-/// Whatever `run` returns, and the errors of [`RunLog::open`] and [`RunLog::append`].
-pub fn run_grid(
-    grid: &Grid,
-    results: &Path,
-    mut run: impl FnMut(&Cell) -> Result<RunRecord>,
-) -> Result<Vec<RunRecord>> {
-    let mut log = RunLog::<RunRecord>::open(results)?;
-    let mut out = Vec::new();
-    for cell in grid.cells() {
-        // The last record of a cell counts (as when the records were a map from cell to record).
-        if let Some(record) = log.records().iter().rev().find(|r| r.cell == cell) {
-            out.push(record.clone());
-            continue;
-        }
-        let record = run(&cell)?;
-        out.push(log.append(record)?.clone());
-    }
-    Ok(out)
-}
-
-/// Directory name of a cell's checkpoint, e.g. `linear-TF-LS-n100-seed491659600`.
-pub fn cell_slug(cell: &Cell) -> String {
-    format!(
-        "{}-{}-{}-n{}-seed{}",
-        cell.head,
-        cell.init.label(),
-        if cell.learnable { "LS" } else { "S" },
-        cell.train_size,
-        cell.seed
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ScatterError;
-
-    #[test]
-    fn grid_enumerates_the_product() {
-        let grid = Grid {
-            learnable: vec![true, false],
-            inits: vec![InitKind::TightFrame, InitKind::Random],
-            heads: vec![HeadKind::Linear],
-            train_sizes: vec![100, 500],
-            seeds: vec![1, 2, 3],
-        };
-        let cells = grid.cells();
-        assert_eq!(cells.len(), 2 * 2 * 2 * 3);
-        let unique: std::collections::HashSet<_> = cells.iter().collect();
-        assert_eq!(unique.len(), cells.len());
-    }
-
-    #[test]
-    fn run_grid_resumes_from_its_results_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("grid.jsonl");
-        let grid = Grid {
-            learnable: vec![true, false],
-            inits: vec![InitKind::TightFrame],
-            heads: vec![HeadKind::Linear],
-            train_sizes: vec![10],
-            seeds: vec![1, 2],
-        };
-        let mut calls = 0;
-        let mut fail_after = 2;
-        let run = |cell: &Cell, calls: &mut usize, fail_after: &mut usize| {
-            if *calls == *fail_after {
-                return Err(ScatterError::InvalidParameter {
-                    name: "cell",
-                    value: format!("{cell:?}"),
-                    reason: "interrupted",
-                });
-            }
-            *calls += 1;
-            Ok(RunRecord {
-                cell: cell.clone(),
-                test_accuracy: 0.5,
-                final_train_loss: 1.0,
-                epochs: 1,
-                wall_seconds: 0.0,
-                final_train_accuracy: None,
-                test_curve: vec![],
-                initial_bank: None,
-                final_bank: None,
-                final_aliasing: None,
-            })
-        };
-        assert!(run_grid(&grid, &path, |c| run(c, &mut calls, &mut fail_after)).is_err());
-        assert_eq!(calls, 2);
-        fail_after = usize::MAX;
-        let all = run_grid(&grid, &path, |c| run(c, &mut calls, &mut fail_after)).unwrap();
-        assert_eq!(calls, 4, "the two recorded cells are not run again");
-        assert_eq!(all.len(), 4);
-        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
-    }
 }

@@ -6,20 +6,24 @@
 //! also reads and summarises logs written elsewhere.
 //!
 //! ```text
-//! Grid ──cells()──▶ Cell ──(train)──▶ RunRecord ──RunLog::append──▶ runs.jsonl
+//! Grid ──cells──▶ Cell ──(train)──▶ RunRecord ──RunLog::append──▶ runs.jsonl
 //! runs.jsonl ──read_jsonl──▶ [RunRecord] ──summarize / paired_differences──▶ tables
 //! ```
 
 mod grid;
 mod paper;
+#[cfg(feature = "train")]
+mod run;
 mod runlog;
-pub mod stats;
+pub(crate) mod stats;
 mod summary;
 
-pub use grid::{Cell, Grid, HeadKind, RunRecord, cell_slug, run_grid};
-pub use paper::{CIFAR10_SEEDS, KTH_SEEDS, PAPER_RESULTS, PaperDataset, PaperResult, paper_result};
+pub use grid::{Cell, Grid, HeadKind, RunRecord};
+pub use paper::{CIFAR10_SEEDS, KTH_SEEDS, PaperDataset};
+#[cfg(feature = "train")]
+pub(crate) use run::{cell_slug, run_grid};
 pub use runlog::{RunLog, read_jsonl};
 pub use summary::{
-    PairedRow, SummaryRow, csv_table, markdown_table, paired_differences, paired_table, summarize,
+    PairedRow, SummaryRow, markdown_table, paired_differences, paired_table, summarize,
     write_summaries,
 };

@@ -29,27 +29,27 @@ pub enum PaperDataset {
 /// One published number: test accuracy (mean, ±) in percent for a (data set, init, LS/S, head,
 /// training-set size).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PaperResult {
+struct PaperResult {
     /// The data set.
-    pub dataset: PaperDataset,
+    dataset: PaperDataset,
     /// Filter initialisation.
-    pub init: InitKind,
+    init: InitKind,
     /// Learnable (`LS`) or fixed (`S`).
-    pub learnable: bool,
+    learnable: bool,
     /// The head.
-    pub head: HeadKind,
+    head: HeadKind,
     /// Training images (KTH-TIPS2-b: one physical sample, 1188 images).
-    pub train_size: usize,
+    train_size: usize,
     /// Mean accuracy, percent.
-    pub mean: f64,
+    mean: f64,
     /// The ± of the table, percent.
-    pub std: f64,
+    std: f64,
 }
 
 /// The paper's results: the reference code's README tables (bentherien/parametricScatteringNetworks,
 /// unchanged since 2021-08-09; PapersWithCode lists the same CIFAR-10 numbers). CIFAR-10 at J = 2
 /// with 100, 500 and 1000 images; KTH-TIPS2-b trained on one sample.
-pub const PAPER_RESULTS: &[PaperResult] = &{
+const PAPER_RESULTS: &[PaperResult] = &{
     use HeadKind::{Linear, Wrn};
     use InitKind::{Random, TightFrame};
     use PaperDataset::{Cifar10, KthTips2};
@@ -110,7 +110,7 @@ pub const PAPER_RESULTS: &[PaperResult] = &{
 
 /// The paper's result (mean, ±) for a row, in percent ([`PAPER_RESULTS`]); on KTH-TIPS2-b any
 /// training-set size matches (the paper trains on one physical sample).
-pub fn paper_result(
+pub(crate) fn paper_result(
     dataset: PaperDataset,
     learnable: bool,
     init: InitKind,

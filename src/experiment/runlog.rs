@@ -63,16 +63,6 @@ impl<T: Serialize + DeserializeOwned> RunLog<T> {
         &self.records
     }
 
-    /// The records, consuming the log.
-    pub fn into_records(self) -> Vec<T> {
-        self.records
-    }
-
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends `record` as one line, in one write (the file is created when missing), and keeps
     /// it; returns it.
     ///

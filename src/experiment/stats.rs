@@ -7,7 +7,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Mean and sample standard deviation (divisor `n − 1`; 0 for one value) of `values`; NaN for
 /// none.
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
+pub(crate) fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let std = if values.len() > 1 {
@@ -26,8 +26,10 @@ fn students_t(df: usize) -> Option<StudentsT> {
 }
 
 /// The `p`-quantile of Student's t distribution with `df` degrees of freedom; NaN for `df = 0`
-/// or `p` outside `(0, 1)`.
-pub fn t_quantile(p: f64, df: usize) -> f64 {
+/// or `p` outside `(0, 1)`. (The tests compare it with SciPy and with the printed tables;
+/// [`paired_t_test`] takes its interval from the same distribution.)
+#[cfg(test)]
+pub(crate) fn t_quantile(p: f64, df: usize) -> f64 {
     match students_t(df) {
         Some(t) if p > 0.0 && p < 1.0 => t.inverse_cdf(p),
         _ => f64::NAN,
@@ -35,31 +37,32 @@ pub fn t_quantile(p: f64, df: usize) -> f64 {
 }
 
 /// `t_{0.975, df}`, the quantile of a two-sided 95 % interval ([`t_quantile`]).
-pub fn t_quantile_975(df: usize) -> f64 {
+#[cfg(test)]
+pub(crate) fn t_quantile_975(df: usize) -> f64 {
     t_quantile(0.975, df)
 }
 
 /// A two-sided one-sample t-test of `mean = 0` on paired differences (SciPy's `ttest_rel` on the
 /// two samples, `ttest_1samp` on their differences).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PairedTest {
+pub(crate) struct PairedTest {
     /// Number of pairs.
-    pub n: usize,
+    pub(crate) n: usize,
     /// Mean difference.
-    pub mean: f64,
+    pub(crate) mean: f64,
     /// Sample standard deviation of the differences.
-    pub std: f64,
+    pub(crate) std: f64,
     /// Half-width of the 95 % t-interval of the mean; NaN for fewer than two pairs.
-    pub half_width: f64,
+    pub(crate) half_width: f64,
     /// The t statistic `mean / (std / √n)` (±∞ for differences that are all equal and not 0;
     /// NaN when they are all 0 or there are fewer than two).
-    pub t: f64,
+    pub(crate) t: f64,
     /// Two-sided p-value; NaN where `t` is.
-    pub p_value: f64,
+    pub(crate) p_value: f64,
 }
 
 /// The paired t-test of `differences` ([`PairedTest`]).
-pub fn paired_t_test(differences: &[f64]) -> PairedTest {
+pub(crate) fn paired_t_test(differences: &[f64]) -> PairedTest {
     let n = differences.len();
     let (mean, std) = mean_std(differences);
     let Some(dist) = students_t(n.saturating_sub(1)) else {
@@ -93,7 +96,7 @@ pub fn paired_t_test(differences: &[f64]) -> PairedTest {
 /// smallest (from 0) is multiplied by `m − i`, made non-decreasing and capped at 1; returned in the
 /// order given. Reject at level α where the adjusted value is ≤ α: the family-wise error rate is
 /// at most α. NaN p-values (tests that could not be run) stay NaN and are not counted in `m`.
-pub fn holm_adjusted(p_values: &[f64]) -> Vec<f64> {
+pub(crate) fn holm_adjusted(p_values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..p_values.len())
         .filter(|&i| !p_values[i].is_nan())
         .collect();
@@ -159,5 +162,58 @@ mod tests {
             );
         }
         assert_eq!(holm_adjusted(&[0.9, 0.8]), vec![1.0, 1.0]);
+    }
+
+    // Against SciPy (`tests/fixtures/paired_t.json`, written by `tests/fixtures/gen_paired_t.py`:
+    // Student-t quantiles, paired t-tests, Holm's correction, including the per-seed differences
+    // printed in docs/results.md).
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../tests/fixtures/paired_t.json")).unwrap()
+    }
+
+    fn close(a: f64, b: f64, rtol: f64) -> bool {
+        (a - b).abs() <= rtol * b.abs().max(1e-300)
+    }
+
+    fn floats(v: &serde_json::Value) -> Vec<f64> {
+        let values = v.as_array().unwrap().iter();
+        values.map(|x| x.as_f64().unwrap()).collect()
+    }
+
+    #[test]
+    fn t_quantiles_match_scipy() {
+        for q in fixture()["quantiles"].as_array().unwrap() {
+            let (p, df) = (q["p"].as_f64().unwrap(), q["df"].as_u64().unwrap() as usize);
+            let (got, want) = (t_quantile(p, df), q["value"].as_f64().unwrap());
+            assert!(close(got, want, 1e-9), "t_{p}, {df}: {got} vs scipy {want}");
+        }
+    }
+
+    #[test]
+    fn paired_t_tests_and_holm_match_scipy() {
+        for family in fixture()["families"].as_array().unwrap() {
+            let rows = family["rows"].as_array().unwrap();
+            let tests: Vec<_> = rows
+                .iter()
+                .map(|r| paired_t_test(&floats(&r["differences"])))
+                .collect();
+            let p: Vec<f64> = tests.iter().map(|t| t.p_value).collect();
+            for ((row, test), holm) in rows.iter().zip(&tests).zip(holm_adjusted(&p)) {
+                let label = row["label"].as_str().unwrap();
+                for (name, got, key) in [
+                    ("t", test.t, "t"),
+                    ("p", test.p_value, "p_value"),
+                    ("half-width", test.half_width, "half_width"),
+                    ("Holm p", holm, "holm"),
+                ] {
+                    let want = row[key].as_f64().unwrap();
+                    assert!(
+                        close(got, want, 1e-8),
+                        "{label}: {name} {got} vs scipy {want}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -15,32 +15,33 @@ use super::stats::{holm_adjusted, mean_std, paired_t_test};
 use crate::error::{Result, io_error};
 use crate::filters::InitKind;
 
-/// One row of a results table: the seeds of one (init, learnable, head, size) combination.
+/// One row of a results table: the seeds of one (init, learnable, head, size) combination
+/// (mean ± std and the paper's number), as [`markdown_table`] and [`write_summaries`] print it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
     /// Filter initialisation.
-    pub init: InitKind,
+    pub(crate) init: InitKind,
     /// Learnable or fixed scattering.
-    pub learnable: bool,
+    pub(crate) learnable: bool,
     /// Head name.
-    pub head: HeadKind,
+    pub(crate) head: HeadKind,
     /// Training-set size.
-    pub train_size: usize,
+    pub(crate) train_size: usize,
     /// Number of seeds.
-    pub runs: usize,
+    pub(crate) runs: usize,
     /// Mean test accuracy, percent.
-    pub mean: f64,
+    pub(crate) mean: f64,
     /// Sample standard deviation over the seeds (n − 1), percent; 0 for one run.
-    pub std: f64,
+    pub(crate) std: f64,
     /// Mean wall time per run, seconds.
-    pub mean_wall_seconds: f64,
+    pub(crate) mean_wall_seconds: f64,
     /// The paper's mean and ± for this row, when it has one.
-    pub paper: Option<(f64, f64)>,
+    pub(crate) paper: Option<(f64, f64)>,
 }
 
 impl SummaryRow {
     /// `TF LS+LL`-style architecture label of the paper's tables.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!(
             "{} {}+{}",
             self.init.label(),
@@ -137,7 +138,7 @@ pub fn markdown_table(rows: &[SummaryRow]) -> String {
 }
 
 /// The summary as CSV (`init,learnable,head,train_size,runs,mean,std,mean_wall_seconds,paper_mean,paper_pm`).
-pub fn csv_table(rows: &[SummaryRow]) -> String {
+fn csv_table(rows: &[SummaryRow]) -> String {
     let mut out = String::from(
         "init,learnable,head,train_size,runs,mean,std,mean_wall_seconds,paper_mean,paper_pm\n",
     );
@@ -167,23 +168,23 @@ pub struct PairedRow {
     /// Initialisation.
     pub init: InitKind,
     /// Head name.
-    pub head: HeadKind,
+    pub(crate) head: HeadKind,
     /// Training-set size.
     pub train_size: usize,
     /// `(seed, LS accuracy − S accuracy)` in percentage points, for every seed with both runs.
-    pub differences: Vec<(u32, f64)>,
+    pub(crate) differences: Vec<(u32, f64)>,
     /// Mean difference (points).
-    pub mean: f64,
+    pub(crate) mean: f64,
     /// Half-width of the 95 % t-interval of the mean (points); NaN for fewer than two pairs.
-    pub half_width: f64,
+    pub(crate) half_width: f64,
     /// Pairs where learning the filters gave the higher accuracy.
-    pub wins: usize,
-    /// Two-sided p-value of the paired t-test of a zero mean difference
-    /// ([`paired_t_test`](super::stats::paired_t_test)); NaN for fewer than two pairs.
+    pub(crate) wins: usize,
+    /// Two-sided p-value of the paired t-test of a zero mean difference (Student's t over the
+    /// per-seed differences); NaN for fewer than two pairs.
     pub p_value: f64,
-    /// `p_value` adjusted by Holm's method over the rows [`paired_differences`] returned with it
-    /// that have a p-value (the family of comparisons of one table; rows with fewer than two
-    /// pairs have none and are not counted; [`holm_adjusted`](super::stats::holm_adjusted)).
+    /// `p_value` adjusted by Holm's step-down method over the rows [`paired_differences`]
+    /// returned with it that have a p-value (the family of comparisons of one table; rows with
+    /// fewer than two pairs have none and are not counted).
     pub holm_p_value: f64,
 }
 

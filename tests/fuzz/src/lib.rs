@@ -14,6 +14,27 @@ use std::sync::OnceLock;
 use learnable_scattering::data::{ReadLimits, cifar, folder, idx, kth};
 use learnable_scattering::npy::read_real_npy;
 
+/// Magic number of an IDX file of `u8` images, `[N, rows, cols]` (the format's, not the crate's).
+const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
+/// Magic number of an IDX file of `u8` labels, `[N]`.
+const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
+/// The folder the KTH-TIPS2-b archive extracts to, its 11 materials and 4 physical samples.
+const KTH_TIPS2B_DIR: &str = "KTH-TIPS2-b";
+const KTH_TIPS2B_MATERIALS: [&str; 11] = [
+    "aluminium_foil",
+    "brown_bread",
+    "corduroy",
+    "cork",
+    "cotton",
+    "cracker",
+    "lettuce_leaf",
+    "linen",
+    "white_bread",
+    "wood",
+    "wool",
+];
+const KTH_TIPS2B_SAMPLES: [char; 4] = ['a', 'b', 'c', 'd'];
+
 /// The fuzz targets, by name (the names of `fuzz_targets/*.rs` and of the corpus folders).
 pub const TARGETS: [&str; 5] = ["idx", "cifar", "npy", "image_folder", "checkpoint"];
 
@@ -134,11 +155,11 @@ pub fn fuzz_image_folder(data: &[u8]) {
 
 /// A KTH-TIPS2-b tree of 1 × 1 PNGs for this process and thread.
 fn kth_tree() -> PathBuf {
-    let root = scratch("kth").join(kth::KTH_TIPS2B_DIR);
+    let root = scratch("kth").join(KTH_TIPS2B_DIR);
     if !root.join("wool/sample_d/0.png").is_file() {
         let png = png_bytes(&image::RgbImage::from_pixel(1, 1, image::Rgb([9, 9, 9])));
-        for material in kth::KTH_TIPS2B_MATERIALS {
-            for s in kth::KTH_TIPS2B_SAMPLES {
+        for material in KTH_TIPS2B_MATERIALS {
+            for s in KTH_TIPS2B_SAMPLES {
                 let dir = root.join(material).join(format!("sample_{s}"));
                 std::fs::create_dir_all(&dir).expect("sample folder");
                 write(&dir.join("0.png"), &png);
@@ -301,8 +322,8 @@ mod checkpoint {
 pub fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
     match target {
         "idx" => {
-            let images = idx_bytes(idx::IDX_IMAGES_MAGIC, &[2, 3, 4], &[7; 24]);
-            let labels = idx_bytes(idx::IDX_LABELS_MAGIC, &[3], &[0, 1, 2]);
+            let images = idx_bytes(IDX_IMAGES_MAGIC, &[2, 3, 4], &[7; 24]);
+            let labels = idx_bytes(IDX_LABELS_MAGIC, &[3], &[0, 1, 2]);
             vec![
                 ("images.idx".into(), images.clone()),
                 ("labels.idx".into(), labels.clone()),
@@ -414,19 +435,19 @@ pub fn issue12_regressions(target: &str) -> Vec<(String, Vec<u8>)> {
         "idx" => {
             let mut bad_magic = idx_bytes(0x0000_0900, &[65_536, 32, 32], &[]);
             bad_magic.resize(bad_magic.len() + (4 << 20), 0);
-            let images = idx_bytes(idx::IDX_IMAGES_MAGIC, &[2, 3, 4], &[5; 24]);
+            let images = idx_bytes(IDX_IMAGES_MAGIC, &[2, 3, 4], &[5; 24]);
             let mut two_members = gzip(&images[..10]);
             two_members.extend(gzip(&images[10..]));
             vec![
                 // 16 bytes: panicked with an arithmetic overflow.
                 (
                     "issue12-16-bytes-overflow.idx".into(),
-                    idx_bytes(idx::IDX_IMAGES_MAGIC, &[u32::MAX, u32::MAX, 0], &[]),
+                    idx_bytes(IDX_IMAGES_MAGIC, &[u32::MAX, u32::MAX, 0], &[]),
                 ),
                 // Zero images of 2^31 x 2^31: accepted as a data set.
                 (
                     "issue12-zero-images-2pow31.idx".into(),
-                    idx_bytes(idx::IDX_IMAGES_MAGIC, &[0, 1 << 31, 1 << 31], &[]),
+                    idx_bytes(IDX_IMAGES_MAGIC, &[0, 1 << 31, 1 << 31], &[]),
                 ),
                 // A wrong magic number before megabytes of zeros: inflated in full first.
                 (

@@ -1,25 +1,6 @@
-//! Everything at once: the pictures, numbers and tables of [`crate::analysis`] for the tight
-//! frame, a seeded random bank and, when given, a training checkpoint (example
-//! `inspect_filters`).
-//!
-//! # Files written into `out_dir`
-//!
-//! | file | content | PNG size |
-//! |---|---|---|
-//! | `filters_<bank>.png` | [`render_filter_mosaic`] on the padded grid of a `size × size` input | [`mosaic_png_size`] |
-//! | `littlewood_paley_<bank>.png` | [`render_littlewood_paley`], common colour range for all banks | [`littlewood_paley_png_size`] |
-//! | `frame_bounds.json` | `[{ "bank", "bounds": FrameBounds }]` | |
-//! | `distance_<a>_vs_<b>.csv` | [`BankDistance::to_csv`] | |
-//! | `distances.csv` | `pair,total,mean` per compared pair | |
-//! | `trajectory.csv`, `trajectory.png` | checkpoint only: [`FilterTrajectory::to_csv`], [`render_trajectory`] | [`TRAJECTORY_PNG_SIZE`] |
-//! | `deformation_<family>.csv`, `.png` | [`stability_csv`], [`render_stability`] per [`Deformation`] | [`STABILITY_PNG_SIZE`] |
-//!
-//! Banks: `tight_frame`, `random` (seed `seed`), and with a checkpoint `checkpoint_initial`
-//! (first point) and `checkpoint_learned` (last point). With a checkpoint, `J` and `L` are the
-//! checkpoint's (the options' `num_scales` / `num_orientations` are ignored), so that every
-//! comparison is between banks of one shape. Distances: tight frame vs random, and with a
-//! checkpoint learned vs tight frame, learned vs initial. Deformation curves: tight frame,
-//! random, and learned.
+//! Everything at once ([`render_all`], example `inspect_filters`): the pictures, numbers and
+//! tables of the analysis for the tight frame, a seeded random bank and, when given, a training
+//! checkpoint. The files it writes are listed in [`render_all`]'s documentation.
 
 use std::path::{Path, PathBuf};
 
@@ -27,9 +8,8 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::deformation::{
-    Deformation, STABILITY_PNG_SIZE, StabilityCurve, baseline_distance, deformation_curve,
-    deformed_window, load_gray, normalize_set, render_stability, stability_csv, strength_levels,
-    tiles,
+    STABILITY_PNG_SIZE, StabilityCurve, baseline_distance, deformation_curve, render_stability,
+    stability_csv, strength_levels,
 };
 use super::distance::{BankDistance, bank_distance};
 use super::littlewood_paley::{
@@ -37,6 +17,7 @@ use super::littlewood_paley::{
 };
 use super::mosaic::{mosaic_png_size, render_filter_mosaic};
 use super::trajectory::{TRAJECTORY_PNG_SIZE, render_trajectory};
+use super::warp::{Deformation, deformed_window, load_gray, normalize_set, tiles};
 use crate::cascade::Scattering2dPlan;
 use crate::error::{Result, ScatterError, io_error};
 use crate::filters::FilterBankParams;
@@ -48,14 +29,15 @@ use crate::trajectory::FilterTrajectory;
 pub struct DeformationOptions {
     /// Side of the analysed square windows, pixels (≥ `2^J`).
     pub size: usize,
-    /// Number of strength levels `n` ([`strength_levels`]; the reference uses 20).
+    /// Number of strength levels `n`: strengths `k·max/n`, `k = 0..n`, up to the reference's
+    /// largest strength of each family (the reference uses 20).
     pub levels: usize,
     /// Number of windows that are deformed (the curve is their mean).
     pub deformed_images: usize,
     /// Number of unrelated windows for the baseline (at least 2).
     pub baseline_images: usize,
-    /// Integer factor `f`: textures are warped at full resolution and box-downsampled by `f`
-    /// ([`deformed_window`]).
+    /// Integer factor `f`: textures are warped at full resolution and box-downsampled by `f`,
+    /// so that the blur of bilinear interpolation stays below the analysed resolution.
     pub downsample: usize,
 }
 
@@ -76,7 +58,7 @@ impl Default for DeformationOptions {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InspectionOptions {
     /// Output directory (created if missing).
-    pub out_dir: PathBuf,
+    out_dir: PathBuf,
     /// Number of scales `J` of the tight-frame and random banks.
     pub num_scales: usize,
     /// Number of orientations `L` of the tight-frame and random banks.
@@ -90,13 +72,15 @@ pub struct InspectionOptions {
     pub checkpoint: Option<PathBuf>,
     /// Directory of the texture images for the deformation curves (every `.png`, sorted by name;
     /// the crate ships `examples/data`).
-    pub image_dir: PathBuf,
+    image_dir: PathBuf,
     /// Deformation settings.
     pub deformation: DeformationOptions,
 }
 
 impl InspectionOptions {
-    /// Defaults: `J = 2`, `L = 8`, size 32, seed 0, no checkpoint, [`DeformationOptions::default`].
+    /// Output into `out_dir` (created if missing), textures for the deformation curves from
+    /// `image_dir` (every `.png`, sorted by name; the crate ships `examples/data`). Defaults:
+    /// `J = 2`, `L = 8`, size 32, seed 0, no checkpoint, [`DeformationOptions::default`].
     pub fn new(out_dir: impl Into<PathBuf>, image_dir: impl Into<PathBuf>) -> Self {
         Self {
             out_dir: out_dir.into(),
@@ -122,11 +106,11 @@ pub struct NamedBank {
 
 /// Frame bounds of one named bank.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NamedFrameBounds<'a> {
+struct NamedFrameBounds<'a> {
     /// Name of the bank.
-    pub bank: &'a str,
+    bank: &'a str,
     /// Its bounds.
-    pub bounds: FrameBounds,
+    bounds: FrameBounds,
 }
 
 /// One file written by [`render_all`].
@@ -134,7 +118,7 @@ pub struct NamedFrameBounds<'a> {
 pub struct WrittenFile {
     /// Path of the file.
     pub path: PathBuf,
-    /// For a PNG, its documented size `(width, height)` in pixels; `None` for other files.
+    /// For a PNG, its size `(width, height)` in pixels; `None` for other files.
     pub png_size: Option<(u32, u32)>,
 }
 
@@ -180,9 +164,9 @@ fn write_text(files: &mut Vec<WrittenFile>, path: PathBuf, text: &str) -> Result
 /// source has shape `[2·size·f, 2·size·f]`.
 ///
 /// # Errors
-/// [`ScatterError::Io`] if `dir` cannot be listed, [`RenderError::Image`](crate::analysis::RenderError::Image) for an unreadable
-/// image, [`ScatterError::InvalidParameter`] if fewer than 2 windows result.
-pub fn texture_windows(dir: &Path, options: &DeformationOptions) -> Result<Vec<Array2<f64>>> {
+/// [`ScatterError::Io`] if `dir` cannot be listed, [`RenderError::Image`](super::RenderError::Image)
+/// for an unreadable image, [`ScatterError::InvalidParameter`] if fewer than 2 windows result.
+fn texture_windows(dir: &Path, options: &DeformationOptions) -> Result<Vec<Array2<f64>>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_error(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -223,7 +207,7 @@ pub fn texture_windows(dir: &Path, options: &DeformationOptions) -> Result<Vec<A
 ///
 /// # Errors
 /// As [`texture_windows`], [`Scattering2dPlan::with_filter_bank`] and [`deformation_curve`].
-pub fn stability_curves(
+fn stability_curves(
     banks: &[NamedBank],
     image_dir: &Path,
     options: &DeformationOptions,
@@ -259,12 +243,33 @@ pub fn stability_curves(
     Ok(curves)
 }
 
-/// Renders everything listed in the module docs into `options.out_dir`.
+/// Renders the pictures, numbers and tables of the analysis into the options' output
+/// directory, and returns what it computed.
+///
+/// Banks: `tight_frame`, `random` (seed `seed`), and with a checkpoint `checkpoint_initial`
+/// (first point) and `checkpoint_learned` (last point). With a checkpoint, `J` and `L` are the
+/// checkpoint's (the options' `num_scales` / `num_orientations` are ignored), so that every
+/// comparison is between banks of one shape. Distances: tight frame vs random, and with a
+/// checkpoint learned vs tight frame, learned vs initial. Deformation curves: tight frame,
+/// random, and learned.
+///
+/// | file | content |
+/// |---|---|
+/// | `filters_<bank>.png` | every wavelet of the bank on the padded grid of a `size × size` input: real and imaginary parts in space, Fourier modulus, `σ, ξ, θ, γ` and the aliased fraction per tile |
+/// | `littlewood_paley_<bank>.png` | the plain and symmetrised Littlewood–Paley sums as heat maps, one colour range for all banks |
+/// | `frame_bounds.json` | `[{ "bank", "bounds": FrameBounds }]` |
+/// | `distance_<a>_vs_<b>.csv` | the matched pairs: `index_a,index_b,euclidean_xi_sigma_slant,arc_theta,distance`, then `total,,,,D` |
+/// | `distances.csv` | `pair,total,mean` per compared pair |
+/// | `trajectory.csv`, `trajectory.png` | checkpoint only: the [`FilterTrajectory`] as CSV ([`FilterTrajectory::to_csv`]) and as line plots of `σ, ξ, θ, γ` against the epoch |
+/// | `deformation_<family>.csv`, `.png` | per [`Deformation`] family: strengths, one curve per bank and its baseline |
+///
+/// Every PNG's size is in its [`WrittenFile::png_size`].
 ///
 /// # Errors
 /// [`ScatterError::Io`] if the directory or a file cannot be written, the checkpoint's read
 /// errors ([`FilterTrajectory::load`]), bad `J`/`L`/`size` ([`ScatterError::InvalidParameter`],
-/// [`ScatterError::ScaleTooLarge`]), and the drawing and image errors of the renderers.
+/// [`ScatterError::ScaleTooLarge`]), and the drawing and image errors of the renderers
+/// ([`RenderError`](super::RenderError)).
 pub fn render_all(options: &InspectionOptions) -> Result<Inspection> {
     let out = &options.out_dir;
     std::fs::create_dir_all(out).map_err(io_error(out))?;
@@ -469,3 +474,6 @@ fn deformation_files(
     }
     Ok(curves)
 }
+
+#[cfg(test)]
+mod tests;
