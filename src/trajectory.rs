@@ -2,7 +2,7 @@
 //! checkpoint; `analysis` draws them).
 //!
 //! A training checkpoint is a directory that contains `filters.json`, a [`FilterTrajectory`]:
-//! epoch 0 is the initial bank, then one point per finished epoch. [`FilterTrajectory::load`]
+//! epoch 0 is the initial bank, then one point per finished epoch. [`FilterTrajectory::read_json`]
 //! accepts the directory or the file itself.
 //!
 //! Bank files (the JSON of one [`FilterBankParams`]) are read and written here too:
@@ -42,32 +42,23 @@ pub struct FilterTrajectory {
 }
 
 impl FilterTrajectory {
-    /// Reads a trajectory from a JSON file and re-checks every bank
-    /// (`FilterBankParams::validate`).
+    /// Reads a trajectory: a JSON file, or a training checkpoint directory (its
+    /// [`CHECKPOINT_FILTERS_FILE`] is read). Every bank is re-checked.
     ///
     /// # Errors
     /// [`ScatterError::Io`] if the file cannot be read, [`ScatterError::Json`] if it does not parse,
     /// [`ScatterError::InvalidParameter`] if it holds no point or banks of different `J`/`L`,
     /// and the bank checks of [`FilterBankParams::from_wavelets`].
     pub fn read_json(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+        let path = Self::resolve(path.as_ref());
+        let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
         let trajectory: Self =
             serde_json::from_str(&text).map_err(|source| ScatterError::Json {
-                path: path.to_path_buf(),
+                path: path.clone(),
                 source,
             })?;
         trajectory.validate()?;
         Ok(trajectory)
-    }
-
-    /// Reads a training checkpoint: `path` is either a checkpoint directory (its
-    /// [`CHECKPOINT_FILTERS_FILE`] is read) or the trajectory file itself.
-    ///
-    /// # Errors
-    /// As [`FilterTrajectory::read_json`].
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        Self::read_json(Self::resolve(path.as_ref()))
     }
 
     /// The trajectory file a checkpoint path designates: `path/filters.json` for a directory,
@@ -150,15 +141,6 @@ impl FilterTrajectory {
             }
         }
         out
-    }
-
-    /// Writes [`FilterTrajectory::to_csv`] to `path`.
-    ///
-    /// # Errors
-    /// [`ScatterError::Io`] if the file cannot be written.
-    pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_csv()).map_err(io_error(path))
     }
 
     /// The bank of the last point (the learned bank of a checkpoint), `None` if empty.
@@ -264,9 +246,9 @@ mod tests {
         let dir = tmp.path();
         let t = trajectory();
         t.write_json(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap();
-        assert_eq!(FilterTrajectory::load(dir).unwrap(), t);
+        assert_eq!(FilterTrajectory::read_json(dir).unwrap(), t);
         assert_eq!(
-            FilterTrajectory::load(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap(),
+            FilterTrajectory::read_json(dir.join(CHECKPOINT_FILTERS_FILE)).unwrap(),
             t
         );
     }

@@ -68,7 +68,7 @@ pub struct InspectionOptions {
     pub size: usize,
     /// Seed of the random bank ([`FilterBankParams::random`]).
     pub seed: u64,
-    /// A training checkpoint directory or its `filters.json` ([`FilterTrajectory::load`]).
+    /// A training checkpoint directory or its `filters.json` ([`FilterTrajectory::read_json`]).
     pub checkpoint: Option<PathBuf>,
     /// Directory of the texture images for the deformation curves (every `.png`, sorted by name;
     /// the crate ships `examples/data`).
@@ -267,7 +267,7 @@ fn stability_curves(
 ///
 /// # Errors
 /// [`ScatterError::Io`] if the directory or a file cannot be written, the checkpoint's read
-/// errors ([`FilterTrajectory::load`]), bad `J`/`L`/`size` ([`ScatterError::InvalidParameter`],
+/// errors ([`FilterTrajectory::read_json`]), bad `J`/`L`/`size` ([`ScatterError::InvalidParameter`],
 /// [`ScatterError::ScaleTooLarge`]), and the drawing and image errors of the renderers
 /// ([`RenderError`](super::RenderError)).
 pub fn render_all(options: &InspectionOptions) -> Result<Inspection> {
@@ -276,7 +276,7 @@ pub fn render_all(options: &InspectionOptions) -> Result<Inspection> {
     let trajectory = options
         .checkpoint
         .as_ref()
-        .map(FilterTrajectory::load)
+        .map(FilterTrajectory::read_json)
         .transpose()?;
     let banks = banks_to_compare(options, trajectory.as_ref())?;
     let big_j = banks[0].bank.num_scales();
