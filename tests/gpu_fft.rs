@@ -291,7 +291,7 @@ fn a_missing_adapter_is_a_typed_error() {
 }
 
 #[test]
-#[ignore = "every length 1..=300 on the device, slow on a software driver: run before landing"]
+#[ignore = "every length 1..=300 on the device: run before landing a change of the FFT"]
 fn every_length_up_to_300() {
     let _serial = serial();
     let client = client();
