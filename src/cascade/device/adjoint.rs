@@ -86,14 +86,14 @@ struct AdjointLaunch {
     /// `[planes, h, w]` of the transformed planes.
     shape: [usize; 3],
     dir: Direction,
-    /// `p0..p2` of [`adjoint_plane`].
+    /// `p0..p2` of [`adjoint_plane()`].
     params: [usize; 3],
     /// Image planes `P`.
     images: usize,
     out_offset: usize,
 }
 
-/// The buffers an [`adjoint_plane`] launch binds (`None`: the plan's one-value dummy).
+/// The buffers an [`adjoint_plane()`] launch binds (`None`: the plan's one-value dummy).
 struct AdjointArgs<'a> {
     src: [BufferArg; 2],
     d: Option<&'a SplitComplex>,
@@ -512,7 +512,7 @@ impl DevicePlan {
         out
     }
 
-    /// One [`adjoint_plane`] launch.
+    /// One [`adjoint_plane()`] launch.
     fn launch_adjoint(&self, a: &AdjointLaunch, args: AdjointArgs<'_>) {
         let [planes, h, w] = a.shape;
         let units = units_for(h * w / 2, &self.limits);

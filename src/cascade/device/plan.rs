@@ -64,7 +64,7 @@ pub(super) struct BankLayout {
     pub(super) len: usize,
 }
 
-/// The tables of [`crop_scale`]: one `[start, j, rows, cols, M_r, N_r]` record per block of the
+/// The tables of [`crop_scale()`]: one `[start, j, rows, cols, M_r, N_r]` record per block of the
 /// bank, the crop indices of every level (`periodize_rows(Mp, r)` at `rows`, `(Np, r)` at
 /// `cols`), and each block's scale `1/(M_r·N_r)`.
 struct CropTables {

@@ -24,7 +24,7 @@ pub(super) struct Filters<'a> {
     pub(super) count: usize,
 }
 
-/// What a [`fused_plane`] launch does (see `super::kernels::fused`).
+/// What a [`fused_plane()`] launch does (see `super::kernels::fused`).
 pub(super) struct Fused {
     pub(super) load: u32,
     pub(super) finish: u32,
@@ -39,7 +39,7 @@ pub(super) struct Fused {
     pub(super) images: usize,
 }
 
-/// The buffers a [`fused_plane`] launch binds.
+/// The buffers a [`fused_plane()`] launch binds.
 pub(super) struct FusedArgs<'a> {
     pub(super) src: [BufferArg; 2],
     /// The padding tables (`LOAD_PAD`).
@@ -189,7 +189,7 @@ impl DevicePlan {
         out
     }
 
-    /// One [`fused_plane`] launch over `f.shape[0]` planes.
+    /// One [`fused_plane()`] launch over `f.shape[0]` planes.
     pub(super) fn launch_fused(&self, f: &Fused, args: FusedArgs<'_>) {
         let [planes, h, w] = f.shape;
         let units = units_for(h * w / 2, &self.limits);

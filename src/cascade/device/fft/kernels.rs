@@ -1,9 +1,9 @@
 //! CubeCL kernels of the batched mixed-radix FFT (the algorithm and the tables they read are in
 //! [`super::planner`], the stages in [`super::stages`]).
 //!
-//! - [`fft_plane`]: one cube per plane, the whole `h × w` plane in shared memory; the row stages,
+//! - [`fft_plane()`]: one cube per plane, the whole `h × w` plane in shared memory; the row stages,
 //!   then the column stages, in one launch (small planes: `16·h·w` bytes of shared memory).
-//! - [`fft_lines`]: `G` lines per cube (rows, or `G` adjacent columns so that loads coalesce),
+//! - [`fft_lines()`]: `G` lines per cube (rows, or `G` adjacent columns so that loads coalesce),
 //!   all the stages of a line in shared memory, Bluestein included; one launch per pass for
 //!   planes too large for shared memory.
 //!
@@ -14,7 +14,7 @@ use cubecl::prelude::*;
 use super::planner::desc;
 use super::stages::{cmul, plane_stages, run_stages, twiddle};
 
-/// Where the lines of one [`fft_lines`] cube live: line `g` of the cube is line `first + g` of
+/// Where the lines of one [`fft_lines()`] cube live: line `g` of the cube is line `first + g` of
 /// the batch, `(l / per_plane, l mod per_plane)`, element `i` at
 /// `plane·plane_len + (l mod per_plane)·line_step + i·elem_step`.
 #[derive(CubeType)]

@@ -63,7 +63,7 @@ pub mod desc {
 }
 
 /// The radices of a mixed-radix transform of length `n`, in stage order, or `None` if `n` has a
-/// prime factor above 13 ([`ODD_RADICES`]). `n = 1` has no stage. Fours first, then a two if the
+/// prime factor above 13 (`ODD_RADICES`). `n = 1` has no stage. Fours first, then a two if the
 /// power of two is odd, then the odd primes in increasing order: `264 → [4, 2, 3, 11]`,
 /// `160 → [4, 4, 2, 5]`.
 pub fn factorize(n: usize) -> Option<Vec<usize>> {

@@ -1,10 +1,10 @@
 //! The Stockham stages of the device FFT in shared memory (the algorithm and the tables they
 //! read are in [`super::planner`]): one butterfly per radix (2, 3, 4, 5 in closed form; 7, 11, 13
-//! as a direct DFT), a stage over every line of a cube ([`radix_pass`]), every stage of a
-//! descriptor ([`run_stages`]) and the 2-D transform of a plane ([`plane_stages`]).
+//! as a direct DFT), a stage over every line of a cube ([`radix_pass()`]), every stage of a
+//! descriptor ([`run_stages()`]) and the 2-D transform of a plane ([`plane_stages()`]).
 //!
 //! Shared memory holds two buffers (ping-pong between stages) of real and imaginary parts; `cap`
-//! (comptime) is the size of one buffer in complex values. [`run_stages`] and [`plane_stages`]
+//! (comptime) is the size of one buffer in complex values. [`run_stages()`] and [`plane_stages()`]
 //! serve the FFT's kernels ([`super::kernels`]) and the fused kernels of the cascade
 //! (`super::super::kernels`), so a fused step and its unfused kernels transform with the same
 //! arithmetic.

@@ -6,12 +6,12 @@
 //!
 //! | forward | adjoint (here) |
 //! |---|---|
-//! | `S = Re unpad(v)·2^e` | [`embed_value`]: `v̄ = embed(S̄·2^e)` (zero border) |
-//! | `d = fold_k(s·f)` | [`gather_value`]: `s̄ = Σ_terms f·tile_k(d̄)` (every consumer of `s`) |
-//! | | [`filter_grad_partial`]: `f̄ = Σ_planes Re(conj(tile_k(d̄))·s)` (blocks of planes) |
-//! | `U = |u|` | [`modulus_adjoint_value`]: `ū = Ū·u/|u|`, 0 where `u = 0` |
-//! | `X = F(pad(x·2^−e))` | [`pad_adjoint`]: `x̄ = 2^−e·Σ_{reflections} Re F^H(X̄)` (a gather) |
-//! | crop, `1/(M_r·N_r)` | [`filter_grad_unprepare`]: `ψ̄[crop_r(ω)] += f̄_r(ω)/(M_r·N_r)` |
+//! | `S = Re unpad(v)·2^e` | [`embed_value()`]: `v̄ = embed(S̄·2^e)` (zero border) |
+//! | `d = fold_k(s·f)` | [`gather_value()`]: `s̄ = Σ_terms f·tile_k(d̄)` (every consumer of `s`) |
+//! | | [`filter_grad_partial()`]: `f̄ = Σ_planes Re(conj(tile_k(d̄))·s)` (blocks of planes) |
+//! | `U = |u|` | [`modulus_adjoint_value()`]: `ū = Ū·u/|u|`, 0 where `u = 0` |
+//! | `X = F(pad(x·2^−e))` | [`pad_adjoint()`]: `x̄ = 2^−e·Σ_{reflections} Re F^H(X̄)` (a gather) |
+//! | crop, `1/(M_r·N_r)` | [`filter_grad_unprepare()`]: `ψ̄[crop_r(ω)] += f̄_r(ω)/(M_r·N_r)` |
 //!
 //! (`docs/design.md`, "The adjoint", has the host's table: the same steps, with the host's
 //! Hermitian packing of two orientations, which the device does not use.)
@@ -21,7 +21,7 @@
 //! (fixed blocks of [`FILTER_GRAD_BLOCK`] planes, then the blocks in order).
 //!
 //! The `#[cube]` helpers are shared by the elementwise kernels here and the fused
-//! [`super::adjoint_fused::adjoint_plane`] kernel, so the fused and unfused paths agree bit for
+//! [`super::adjoint_fused::adjoint_plane()`] kernel, so the fused and unfused paths agree bit for
 //! bit.
 
 use cubecl::prelude::*;
@@ -162,7 +162,7 @@ pub(crate) fn modulus_adjoint_value(g: f32, u_re: f32, u_im: f32) -> (f32, f32) 
     (u_re * s, u_im * s)
 }
 
-/// `out[p, c] = E` of [`embed_value`] over `total = P·K·MJ·NJ` values (real part; imaginary 0).
+/// `out[p, c] = E` of [`embed_value()`] over `total = P·K·MJ·NJ` values (real part; imaginary 0).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub fn embed_grad(
@@ -377,7 +377,7 @@ pub fn filter_grad_partial(
     }
 }
 
-/// Layout of the un-crop table of [`filter_grad_unprepare`] (offsets in words):
+/// Layout of the un-crop table of [`filter_grad_unprepare()`] (offsets in words):
 /// `[off(j, r) at j·max_levels + r][levels(j) at LEVELS + j][per level r at INFO + 4r:
 /// M_r, N_r, the offset of inv_rows_r (Mp words), of inv_cols_r (Np words)][the inverse tables]`,
 /// `inv_rows_r[Y] = i` where `filters::periodize_rows(Mp, r)[i] = Y`, else `NO_INDEX`.

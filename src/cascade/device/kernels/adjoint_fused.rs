@@ -1,4 +1,4 @@
-//! The adjoint's steps fused around the shared-memory plane FFT ([`adjoint_plane`]): a load (the
+//! The adjoint's steps fused around the shared-memory plane FFT ([`adjoint_plane()`]): a load (the
 //! embedded output gradient, or a gather), the 2-D transform, and a finish (store; the modulus'
 //! adjoint and the forward transform; the reflect padding's adjoint into the input gradient).
 //! The arithmetic of the unfused kernels of [`super::adjoint`] in the same order.
@@ -10,12 +10,12 @@ use super::fused::store_shared;
 use crate::cascade::device::fft::planner::desc;
 use crate::cascade::device::fft::stages::plane_stages;
 
-/// `load` of [`adjoint_plane`]: the embedded output gradient ([`embed_value`]).
+/// `load` of [`adjoint_plane()`]: the embedded output gradient ([`embed_value()`]).
 pub const LOAD_EMBED: u32 = 0;
-/// `load` of [`adjoint_plane`]: a gather ([`gather_value`]).
+/// `load` of [`adjoint_plane()`]: a gather ([`gather_value()`]).
 pub const LOAD_GATHER: u32 = 1;
 
-/// `finish` of [`adjoint_plane`]: store the transformed plane at `out_offset + plane·h·w`.
+/// `finish` of [`adjoint_plane()`]: store the transformed plane at `out_offset + plane·h·w`.
 pub const FINISH_STORE: u32 = 0;
 /// `finish`: `ū = Re(·)·u/|u|` with `u` the taped plane, forward transform, store.
 pub const FINISH_MODULUS_ADJOINT: u32 = 1;
@@ -92,7 +92,7 @@ fn store_pad_adjoint(
 ///
 /// - `load`: [`LOAD_EMBED`] (plane `q = p·K + c` of the embedded gradient `src_re`; `p0..p2` =
 ///   `K, ho, wo`) or [`LOAD_GATHER`] (the gather of the descriptor at `p0` of `aux`,
-///   [`gather_value`]);
+///   [`gather_value()`]);
 /// - the 2-D transform in direction `dir`;
 /// - `finish`: [`FINISH_STORE`], [`FINISH_MODULUS_ADJOINT`] (`ū = Re(·)·u/|u|` with `u` plane
 ///   `plane` of `u_re`, `u_im`, then the forward transform, then store), or

@@ -12,7 +12,7 @@ pub(crate) const NO_INDEX: u32 = u32::MAX;
 /// Reflect padding of real planes `x` (`[P, m, n]`) into complex planes (`[P, mp, np]`,
 /// imaginary part 0): `out[p, i, j] = x[p, tables[i], tables[mp + j]]·scales[p]` with the source
 /// tables of `PaddedGeometry::source_row` and `source_col` (rows, then columns, in one buffer)
-/// and the plane's range scale `2^−e` ([`plane_scales`]).
+/// and the plane's range scale `2^−e` ([`plane_scales()`]).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub fn pad_reflect(
@@ -78,7 +78,7 @@ pub(crate) fn fold_value(
 }
 
 /// The filter product fused with Fourier subsampling by `k` (kymatio's `cdgmm` then
-/// `subsample_fourier`, natural layout), [`fold_value`] at every value of `out`
+/// `subsample_fourier`, natural layout), [`fold_value()`] at every value of `out`
 /// (`[Q, F, md, nd]`); the filters are pre-scaled by the `1/(k·md·k·nd)` of kymatio's mean and
 /// the inverse FFT that follows.
 #[cube(launch)]
@@ -229,9 +229,9 @@ pub(crate) fn unpad_target(map: &Unpad, q: usize) -> (usize, usize) {
 
 /// The unpadding of low-passed planes into output channels: the window `[1, 1 + ho) ×
 /// [1, 1 + wo)` of plane `q` of `src_re` (`[Q, mj, nj]`, the real part of the coarsest grid;
-/// `geometry::UNPAD_OFFSET`) lands in the channel of [`unpad_target`] of image plane `p` of
+/// `geometry::UNPAD_OFFSET`) lands in the channel of [`unpad_target()`] of image plane `p` of
 /// `out` (`[P, channels, ho, wo]`), times the plane's range scale `2^e` (`scales[P + p]`,
-/// [`plane_scales`]).
+/// [`plane_scales()`]).
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub fn unpad_store(

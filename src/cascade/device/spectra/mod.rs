@@ -33,7 +33,7 @@ use crate::filters::spectral::GaborForm;
 /// Units per cube of the VJP's first pass (a power of two: its tree reduction halves it).
 const VJP_UNITS: usize = 256;
 
-/// The tables of one bank's wavelets on one grid, uploaded (layout in [`kernels`]): the
+/// The tables of one bank's wavelets on one grid, uploaded (layout in `kernels`): the
 /// device's `filters::spectral` for that bank.
 pub struct DeviceSpectra {
     client: Client,
