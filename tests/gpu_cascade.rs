@@ -10,7 +10,7 @@
 use cubecl::prelude::Client;
 use learnable_scattering::filters::spectral::{morlet_spectrum, morlet_spectrum_vjp};
 use learnable_scattering::testing::device::{
-    Buffer, DeviceBank, DeviceError, DevicePlan, launches,
+    Buffer, DeviceBank, DeviceError, DeviceLimits, DevicePlan, launches,
 };
 use learnable_scattering::{FilterBankParams, ScatterError, Scattering2dPlan, ScatteringOptions};
 use ndarray::{Array4, ArrayD, ArrayView2, IxDyn};
@@ -217,8 +217,8 @@ fn device_gradients(client: &Client, c: &Case, x: &[f64], g: &[f64]) -> (Vec<f64
     let (_, tape) = plan.forward(&dbank, &xd, true).unwrap();
     let tape = tape.unwrap();
     let read = |gr: &learnable_scattering::testing::device::DeviceGradients| {
-        let dx = gr.input.as_ref().unwrap().read(client);
-        let dpsi = gr.spectra.as_ref().unwrap().read(client);
+        let dx = gr.input.as_ref().unwrap().read(client).unwrap();
+        let dpsi = gr.spectra.as_ref().unwrap().read(client).unwrap();
         (dx, dpsi)
     };
     let taped = read(
@@ -356,8 +356,8 @@ fn fused_and_unfused_backwards_agree_bit_for_bit() {
         let count = launches() - before;
         println!("fused {fused}: {count} launches per backward (recomputing the tape)");
         results.push((
-            grads.input.unwrap().read(&client),
-            grads.spectra.unwrap().read(&client),
+            grads.input.unwrap().read(&client).unwrap(),
+            grads.spectra.unwrap().read(&client).unwrap(),
         ));
     }
     assert!(
@@ -398,7 +398,7 @@ fn launch_counts(
         .unwrap();
     let input_only = launches() - before;
     // Wait for the work.
-    grads.input.unwrap().read(client);
+    grads.input.unwrap().read(client).unwrap();
     [forward, taped, recomputed, input_only]
 }
 
@@ -543,6 +543,18 @@ fn bad_input_gets_typed_errors() {
     ));
     // Spectra of the wrong size.
     assert!(shape_error(plan.prepare_spectra(&x).unwrap_err()));
+    // A batch whose largest buffer (the first-order signals, L·Mp·Np values per plane) exceeds
+    // the device's largest: refused before anything is allocated.
+    let wide = ScatteringOptions::with_max_order(1, 1024, 1).unwrap();
+    let wide_plan = DevicePlan::new(&client, h, h, wide).unwrap();
+    let wide_bank = wide_plan.prepare(&bank(1, 1024, None)).unwrap();
+    let [mp, np] = wide_plan.geometry().padded_size();
+    let limit = DeviceLimits::of(&client).max_buffer_bytes as usize;
+    let planes = limit / (4 * 1024 * mp * np) + 1;
+    let x = Buffer::upload(&client, &vec![0.0; planes * h * h]);
+    let e = wide_plan.forward(&wide_bank, &x, false).unwrap_err();
+    println!("{e}");
+    assert!(matches!(e, DeviceError::BatchTooLarge { planes: p, .. } if p == planes));
     // Padded lengths beyond workgroup memory: 4096 pads to 4100 at J = 1, whose half 2050 =
     // 2·5²·41 goes through a Bluestein convolution of 4320.
     let e =

@@ -91,7 +91,7 @@ fn check_lines(fft: &DeviceFft, n: usize) -> f64 {
         let out = SplitComplex::empty(client, len);
         for dir in [Direction::Forward, Direction::Inverse] {
             fft.lines(&xd, (&out, 0), shape, axis, dir);
-            let (re, im) = out.read(client);
+            let (re, im) = out.read(client).unwrap();
             let e = rel_l2((&re, &im), &reference(&x, shape, &[axis], dir));
             assert!(
                 e <= TOL,
@@ -164,7 +164,7 @@ fn two_dimensional_shapes_match_rustfft() {
         let out = SplitComplex::empty(&client, x.0.len());
         for dir in [Direction::Forward, Direction::Inverse] {
             let path = fft.fft2(&xd, (&out, 0), shape, dir);
-            let (re, im) = out.read(&client);
+            let (re, im) = out.read(&client).unwrap();
             let e = rel_l2((&re, &im), &reference(&x, shape, &[1, 0], dir));
             println!("{h}x{w} {dir:?} via {path:?}: {e:.2e}");
             assert!(e <= TOL, "{h}x{w} {dir:?}: relative L2 error {e:e}");
@@ -217,7 +217,7 @@ fn more_planes_than_one_grid_dimension_holds() {
     let out = SplitComplex::empty(&client, len);
     let path = fft.fft2(&xd, (&out, 0), [planes, h, w], Direction::Forward);
     assert_eq!(path, Fft2Path::Plane);
-    let (re, im) = out.read(&client);
+    let (re, im) = out.read(&client).unwrap();
     let want = reference(&x, [planes, h, w], &[1, 0], Direction::Forward);
     let e = rel_l2((&re, &im), &want);
     println!("{planes} planes of {h}x{w} (a grid of two rows of cubes): {e:.2e}");

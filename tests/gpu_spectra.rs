@@ -73,8 +73,8 @@ fn spectra_and_vjp_match_the_host() {
         let before = launches();
         let g = device.vjp(&cot_d).unwrap();
         let vjp_launches = launches() - before;
-        let got = g.read(&client);
-        let again = device.vjp(&cot_d).unwrap().read(&client);
+        let got = g.read(&client).unwrap();
+        let again = device.vjp(&cot_d).unwrap().read(&client).unwrap();
         let mut vjp_worst = 0.0f64;
         for (i, p) in wavelets.iter().enumerate() {
             let c: Vec<f64> = cot[i * h * w..][..h * w]

@@ -28,7 +28,7 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// A buffer's values as `f64`.
 pub fn read64(client: &Client, b: &Buffer) -> Vec<f64> {
-    b.read(client).into_iter().map(f64::from).collect()
+    b.read(client).unwrap().into_iter().map(f64::from).collect()
 }
 
 /// Whether two `f32` sequences are the same bits.

@@ -9,6 +9,7 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
+use super::DeviceError;
 use super::launch::buffer_arg;
 
 /// `len` 4-byte values in device memory: `f32` data (inputs, outputs, filters, gradients) or a
@@ -69,13 +70,17 @@ impl Buffer {
 
     /// Reads the values back to the host (waits for the device).
     ///
-    /// # Panics
-    /// If the device cannot be read (it was lost).
-    pub fn read(&self, client: &Client) -> Vec<f32> {
+    /// # Errors
+    /// [`DeviceError::Runtime`] when the work that should have written them failed: the runtime
+    /// reports an allocation beyond the device's memory, or a failed launch, on the buffers it
+    /// left unwritten, at the next read.
+    pub fn read(&self, client: &Client) -> Result<Vec<f32>, DeviceError> {
         let bytes = client
             .read_one(self.handle.clone())
-            .unwrap_or_else(|e| panic!("reading {} values back from the device: {e:?}", self.len));
-        f32::from_bytes(&bytes)[..self.len].to_vec()
+            .map_err(|e| DeviceError::Runtime {
+                reason: format!("reading {} values back from the device: {e}", self.len),
+            })?;
+        Ok(f32::from_bytes(&bytes)[..self.len].to_vec())
     }
 
     /// The device memory.
@@ -166,8 +171,11 @@ impl SplitComplex {
     }
 
     /// Reads both parts back (waits for the device).
-    pub fn read(&self, client: &Client) -> (Vec<f32>, Vec<f32>) {
-        (self.re.read(client), self.im.read(client))
+    ///
+    /// # Errors
+    /// As [`Buffer::read`].
+    pub fn read(&self, client: &Client) -> Result<(Vec<f32>, Vec<f32>), DeviceError> {
+        Ok((self.re.read(client)?, self.im.read(client)?))
     }
 
     /// `[re, im]` as kernel arguments.

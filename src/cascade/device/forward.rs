@@ -47,7 +47,10 @@ impl DevicePlan {
     /// # Errors
     /// [`ScatterError::InvalidShape`] when `x` is not a whole number of `height × width` planes,
     /// [`ScatterError::EmptyBatch`] for no plane, [`ScatterError::InvalidParameter`] (`bank`) for
-    /// a bank prepared by another plan.
+    /// a bank prepared by another plan, [`DeviceError::BatchTooLarge`] when a buffer of the call
+    /// would exceed the device's largest (checked before anything is allocated). An allocation
+    /// beyond the device's memory or a failed launch is reported by the runtime at the next read
+    /// ([`Buffer::read`], [`DeviceError::Runtime`]).
     pub fn forward(
         &self,
         bank: &DeviceBank,
@@ -96,16 +99,18 @@ impl DevicePlan {
     /// `height × width`, the result `P` planes of `K × ho × wo`.
     ///
     /// # Errors
-    /// As [`DevicePlan::forward`].
+    /// As [`DevicePlan::forward`] and [`Buffer::read`].
     pub fn transform(&self, bank: &DeviceBank, x: &[f32]) -> Result<Vec<f32>, DeviceError> {
         let (out, _) = self.forward(bank, &Buffer::upload(&self.client, x), false)?;
-        Ok(out.read(&self.client))
+        out.read(&self.client)
     }
 
-    /// The number of `height × width` planes in `x`.
+    /// The number of `height × width` planes in `x`, checked against the device's largest
+    /// buffer ([`DevicePlan::check_batch`]).
     ///
     /// # Errors
-    /// [`ScatterError::InvalidShape`] for a partial plane, [`ScatterError::EmptyBatch`] for none.
+    /// [`ScatterError::InvalidShape`] for a partial plane, [`ScatterError::EmptyBatch`] for none,
+    /// [`DeviceError::BatchTooLarge`].
     pub(super) fn planes_of(&self, x: &Buffer) -> Result<usize, DeviceError> {
         let (h, w) = (self.geometry.height, self.geometry.width);
         let plane = h * w;
@@ -122,7 +127,9 @@ impl DevicePlan {
             }
             .into());
         }
-        Ok(x.len() / plane)
+        let planes = x.len() / plane;
+        self.check_batch(planes)?;
+        Ok(planes)
     }
 
     /// The range scales of `p` input planes (`[2p]`: `2^−e`, then `2^e`; see

@@ -34,6 +34,9 @@ pub struct DeviceLimits {
     pub units_per_cube: usize,
     /// Cubes per dimension of a launch grid.
     pub cubes_per_dim: u32,
+    /// Bytes of the largest buffer: the runtime's page size (wgpu's `max_storage_buffer_binding_size`
+    /// and `max_buffer_size`), and at most `2^32` values of 4 bytes (the kernels' `u32` indices).
+    pub max_buffer_bytes: u64,
 }
 
 impl DeviceLimits {
@@ -44,6 +47,7 @@ impl DeviceLimits {
             shared_bytes: hw.max_shared_memory_size,
             units_per_cube: hw.max_units_per_cube as usize,
             cubes_per_dim: hw.max_cube_count.0.max(1),
+            max_buffer_bytes: client.properties().memory.max_page_size.min(4 << 32),
         }
     }
 }

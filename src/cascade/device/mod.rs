@@ -97,6 +97,32 @@ pub enum DeviceError {
         reason: String,
     },
 
+    /// A forward or backward of this many planes needs a buffer larger than the device allows.
+    #[error(
+        "{planes} planes need a buffer of {bytes} bytes ({what}), more than the {limit} bytes \
+         {adapter} allows in one buffer: split the batch"
+    )]
+    BatchTooLarge {
+        /// Image planes asked for.
+        planes: usize,
+        /// The buffer that does not fit.
+        what: &'static str,
+        /// Its size.
+        bytes: u128,
+        /// The largest buffer of the device ([`DeviceLimits::max_buffer_bytes`]).
+        limit: u64,
+        /// The adapter's name.
+        adapter: String,
+    },
+
+    /// The device reported a failure of work already submitted (out of memory, a failed launch,
+    /// a lost device), at a read.
+    #[error("the device failed: {reason}")]
+    Runtime {
+        /// What the runtime said.
+        reason: String,
+    },
+
     /// An FFT line needs more workgroup memory than the device has.
     #[error(
         "an FFT of length {length} needs {needed} bytes of workgroup memory per line, more than \

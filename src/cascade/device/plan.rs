@@ -15,6 +15,7 @@ use cubecl::prelude::*;
 use super::DeviceError;
 use super::buffer::Buffer;
 use super::fft::{DeviceFft, Fft2Path};
+use super::kernels::adjoint::FILTER_GRAD_BLOCK;
 use super::kernels::elementwise::crop_scale;
 use super::launch::{DeviceLimits, as_u32, count_launch, elementwise};
 use super::steps::Filters;
@@ -31,7 +32,7 @@ use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath, paths};
 /// change at every step), as the host's `Scattering2dPlan` and its `PreparedBank`.
 ///
 /// [`DevicePlan::forward`] and [`DevicePlan::backward`] (`super::forward`, `super::adjoint`) run
-/// it on any number of planes with a launch count that depends on neither.
+/// it on any number of planes, with a launch count that depends on neither that number nor `L`.
 pub struct DevicePlan {
     pub(super) client: Client,
     pub(super) limits: DeviceLimits,
@@ -301,6 +302,62 @@ impl DevicePlan {
     pub fn output_plane(&self) -> usize {
         let [ho, wo] = self.geometry.output_size();
         self.paths.len() * ho * wo
+    }
+
+    /// Checks that every buffer a forward or backward of `planes` image planes allocates fits in
+    /// one buffer of the device ([`DeviceLimits::max_buffer_bytes`]), before anything is
+    /// allocated.
+    ///
+    /// # Errors
+    /// [`DeviceError::BatchTooLarge`] naming the first buffer that does not.
+    pub(super) fn check_batch(&self, planes: usize) -> Result<(), DeviceError> {
+        let p = planes as u128;
+        let blocks = planes.div_ceil(FILTER_GRAD_BLOCK) as u128;
+        let partial = (
+            "the filter gradient's partial sums",
+            blocks * self.layout.len as u128,
+        );
+        let buffers = self
+            .buffers_per_plane()
+            .into_iter()
+            .map(|(what, v)| (what, p * v as u128));
+        for (what, values) in buffers.chain([partial]) {
+            let bytes = 4 * values;
+            if bytes > u128::from(self.limits.max_buffer_bytes) {
+                return Err(DeviceError::BatchTooLarge {
+                    planes,
+                    what,
+                    bytes,
+                    limit: self.limits.max_buffer_bytes,
+                    adapter: self.client.properties().identity.name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The buffers of a forward and a backward, in values per image plane (each part of a complex
+    /// buffer is a buffer of its own).
+    fn buffers_per_plane(&self) -> Vec<(&'static str, usize)> {
+        let big_l = self.options.num_orientations();
+        let area = |r: usize| {
+            let [m, n] = self.grid(r);
+            m * n
+        };
+        let coarse = self.paths.len() * area(self.options.num_scales());
+        let mut out = vec![
+            ("the padded spectrum", area(0)),
+            ("the first-order signals", big_l * area(0)),
+            ("the coefficients", self.output_plane()),
+            ("the output gradient's spectra", coarse),
+            ("the first-order gradients", self.adjoint.d1_len),
+        ];
+        if self.options.max_order() >= 2 && self.options.num_scales() >= 2 {
+            out.push(("the second-order signals", big_l * big_l * area(1)));
+        }
+        let d2 = self.adjoint.d2_len.iter().copied().max().unwrap_or(0);
+        out.push(("the second-order gradients", d2));
+        out
     }
 
     /// Runs the steps whose plane fits in shared memory fused (`true`, the default) or every
