@@ -10,7 +10,7 @@
 use cubecl::prelude::Client;
 use learnable_scattering::filters::spectral::{morlet_spectrum, morlet_spectrum_vjp};
 use learnable_scattering::testing::device::{
-    Buffer, DeviceBank, DeviceError, DeviceLimits, DevicePlan, launches,
+    Buffer, DeviceBank, DeviceError, DeviceLimits, DevicePlan, DeviceTape, launches,
 };
 use learnable_scattering::{FilterBankParams, ScatterError, Scattering2dPlan, ScatteringOptions};
 use ndarray::{Array4, ArrayD, ArrayView2, IxDyn};
@@ -368,6 +368,49 @@ fn fused_and_unfused_backwards_agree_bit_for_bit() {
         same_bits(&results[0].1, &results[1].1),
         "spectra gradients differ"
     );
+}
+
+/// A tape handed over as its buffers (how the burn layer keeps it as tensors) and rebuilt gives
+/// the same gradients, bit for bit; buffers that do not match the plan are refused.
+#[test]
+fn a_tape_round_trips_through_its_buffers() {
+    let client = client();
+    let (h, w, j, l, planes) = (16, 20, 3, 2, 2);
+    let options = ScatteringOptions::new(j, l).unwrap();
+    let plan = DevicePlan::new(&client, h, w, options).unwrap();
+    let dbank = plan.prepare(&bank(j, l, Some(1))).unwrap();
+    let xd = Buffer::upload(&client, &to32(&values(planes * h * w, 3, 1.0)));
+    let gd = Buffer::upload(
+        &client,
+        &to32(&values(planes * plan.output_plane(), 4, 1.0)),
+    );
+    let (_, tape) = plan.forward(&dbank, &xd, true).unwrap();
+    let tape = tape.unwrap();
+    println!("tape of {} planes: {} bytes", tape.planes(), tape.bytes());
+    let direct = plan
+        .backward(&dbank, &xd, Some(&tape), &gd, true, true)
+        .unwrap();
+    let buffers = tape.into_buffers();
+    // scales, X, and per stage u1 and every u2: 1 + 2·(1 + J + J(J−1)/2).
+    assert_eq!(buffers.len(), 1 + 2 * (1 + j + j * (j - 1) / 2));
+    let mut short = buffers.clone();
+    short.pop();
+    assert!(DeviceTape::from_buffers(&plan, planes, short).is_err());
+    assert!(DeviceTape::from_buffers(&plan, planes + 1, buffers.clone()).is_err());
+    let rebuilt = DeviceTape::from_buffers(&plan, planes, buffers).unwrap();
+    let again = plan
+        .backward(&dbank, &xd, Some(&rebuilt), &gd, true, true)
+        .unwrap();
+    for (a, b) in [
+        (&direct.input, &again.input),
+        (&direct.spectra, &again.spectra),
+    ] {
+        let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+        assert!(same_bits(
+            &a.read(&client).unwrap(),
+            &b.read(&client).unwrap()
+        ));
+    }
 }
 
 /// Launches of a recorded forward, a backward with the tape, one recomputing and one with the
