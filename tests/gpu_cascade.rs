@@ -374,6 +374,7 @@ fn fused_and_unfused_backwards_agree_bit_for_bit() {
 /// the same gradients, bit for bit; buffers that do not match the plan are refused.
 #[test]
 fn a_tape_round_trips_through_its_buffers() {
+    let _serial = serial();
     let client = client();
     let (h, w, j, l, planes) = (16, 20, 3, 2, 2);
     let options = ScatteringOptions::new(j, l).unwrap();
@@ -543,6 +544,7 @@ fn huge_inputs_are_rescaled_on_the_device() {
 
 #[test]
 fn bad_input_gets_typed_errors() {
+    let _serial = serial();
     let client = client();
     let (h, w) = (16, 20);
     let options = ScatteringOptions::new(2, 2).unwrap();

@@ -226,6 +226,7 @@ fn more_planes_than_one_grid_dimension_holds() {
 
 #[test]
 fn a_line_beyond_workgroup_memory_is_refused_with_its_length() {
+    let _serial = serial();
     let client = client();
     // 4096 (mixed radix) needs 64 KiB per line, 4099 (prime: a Bluestein convolution of 8200)
     // 128 KiB; every wgpu device has less.

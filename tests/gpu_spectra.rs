@@ -151,6 +151,7 @@ fn the_learnable_step_on_the_device_gives_the_host_parameter_gradients() {
 
 #[test]
 fn bad_wavelets_and_cotangents_get_typed_errors() {
+    let _serial = serial();
     let client = client();
     let mut wavelets = FilterBankParams::tight_frame(1, 2)
         .unwrap()

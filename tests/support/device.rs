@@ -19,8 +19,8 @@ pub fn client() -> Client {
     client
 }
 
-/// The launch counter is process-wide: the tests of a binary that count launches hold this lock
-/// so that each sees only its own.
+/// The launch counter is process-wide: every test of a binary that counts launches and uses the
+/// device holds this lock, so that a test counting launches sees only its own.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
