@@ -19,6 +19,18 @@ pub mod composed {
     pub use crate::nn::spectral::{fft2, fft2_real, ifft2, mul_subsample};
 }
 
+/// The cascade's device executor (`cascade::device`: CubeCL kernels on wgpu), for the GPU tests
+/// (`tests/gpu_*.rs`), until the burn layer runs it.
+#[cfg(feature = "wgpu")]
+pub mod device {
+    pub use crate::cascade::device::fft::planner::{Algorithm, LinePlan, factorize};
+    pub use crate::cascade::device::{
+        Buffer, DeviceBank, DeviceError, DeviceFft, DeviceGradients, DeviceLimits, DevicePlan,
+        DeviceSpectra, DeviceTape, Direction, Fft2Path, SplitComplex, adapter_name, launches,
+        wgpu_client,
+    };
+}
+
 /// The checkpoint manifest's reader and checks and the checkpoint's file names, for the fuzz
 /// target of checkpoints (`tests/fuzz`).
 #[cfg(feature = "train")]

@@ -65,6 +65,8 @@
 //! ```
 
 mod adjoint;
+#[cfg(feature = "wgpu")]
+pub(crate) mod device;
 mod forward;
 pub(crate) mod kernels;
 pub(crate) mod plan;

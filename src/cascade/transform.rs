@@ -393,7 +393,7 @@ fn check_input_shape(geometry: &PaddedGeometry, shape: &[usize]) -> Result<()> {
 
 /// The bank's own checks ([`FilterBankParams::validate`]) and [`ScatterError::InvalidParameter`]
 /// (`filter_bank`) when its `J` or `L` differs from the options'.
-fn check_bank(options: &ScatteringOptions, bank: &FilterBankParams) -> Result<()> {
+pub(super) fn check_bank(options: &ScatteringOptions, bank: &FilterBankParams) -> Result<()> {
     bank.validate()?;
     let (bank_j, bank_l) = (bank.num_scales(), bank.num_orientations());
     if (bank_j, bank_l) != (options.num_scales(), options.num_orientations()) {

@@ -31,7 +31,9 @@ pub struct MorletParams {
 }
 
 impl MorletParams {
-    fn check(&self, index: usize) -> Result<()> {
+    /// [`ScatterError::InvalidWavelet`] naming wavelet `index` for a non-finite value, a
+    /// non-positive `σ` or `slant`, or a spectrum that is not finite or cannot be built.
+    pub(crate) fn check(&self, index: usize) -> Result<()> {
         let bad = |name, value, reason| ScatterError::InvalidWavelet {
             index,
             name,

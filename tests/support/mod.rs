@@ -12,6 +12,8 @@
 //! - [`scratch`]: temporary folders, and a user's files to put in them.
 //! - [`kymatio`]: the kymatio golden fixtures (`tests/fixtures/kymatio_scattering2d.npz`).
 //! - [`numeric`]: comparison metrics; the CPU devices and tensor conversions of the burn tests.
+//! - [`device`] (features `wgpu` and `testing`): the client, the adapter's name and readings of
+//!   the device executor's tests.
 //! - [`models`] (features `train` and `flex`): small hybrid models and the data to train them on.
 //! - [`capped_alloc`]: a counting allocator with a memory cap. Compiled everywhere, installed only
 //!   in the binaries that bound memory (the readers' hostile inputs, the fuzz smoke test), each
@@ -23,6 +25,8 @@
 #![allow(dead_code)]
 
 pub mod capped_alloc;
+#[cfg(all(feature = "wgpu", feature = "testing"))]
+pub mod device;
 pub mod kymatio;
 #[cfg(all(feature = "train", feature = "flex"))]
 pub mod models;

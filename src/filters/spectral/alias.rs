@@ -19,7 +19,7 @@ pub(crate) const MAX_ALIAS_RADIUS: usize = 64;
 
 /// Exponents above `NEGLIGIBLE_EXPONENT` are skipped inside the alias sum: `e^−50 ≈ 2e-22`, so even
 /// [`MAX_ALIAS_RADIUS`]'s 16641 skipped terms stay below [`ALIAS_TOLERANCE`] / 4.
-pub(super) const NEGLIGIBLE_EXPONENT: f64 = 50.0;
+pub(crate) const NEGLIGIBLE_EXPONENT: f64 = 50.0;
 
 /// Largest `σ²·max(1, 1/slant²)` a wavelet may have: the coefficients of the Gabor's quadratic
 /// form, `σ²/2` along and `σ²/(2·slant²)` across the wave vector, must stay finite where the burn
@@ -104,23 +104,27 @@ pub(crate) fn alias_radius(p: &MorletParams) -> Option<usize> {
     (radius <= MAX_ALIAS_RADIUS && terms.len() <= MAX_ALIAS_RADIUS).then_some(radius)
 }
 
-/// The quadratic form of one Gabor term, with its trigonometry evaluated once.
+/// The quadratic form of one Gabor term, with its trigonometry evaluated once. The device
+/// executor's spectra (`cascade::device::spectra`) tabulate their constants and row windows from
+/// it, so both evaluate the same terms.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct GaborForm {
-    cos_t: f64,
-    sin_t: f64,
-    sigma: f64,
-    slant: f64,
-    xi: f64,
-    along: f64,
-    across: f64,
-    pub(super) radius: i64,
+pub(crate) struct GaborForm {
+    pub(crate) cos_t: f64,
+    pub(crate) sin_t: f64,
+    pub(crate) sigma: f64,
+    pub(crate) slant: f64,
+    pub(crate) xi: f64,
+    /// `α = σ²/2`, the coefficient along the wave vector.
+    pub(crate) along: f64,
+    /// `β = σ²/(2·slant²)`, the coefficient across it.
+    pub(crate) across: f64,
+    pub(crate) radius: i64,
 }
 
 impl GaborForm {
     /// # Panics
     /// If the wavelet needs more than [`MAX_ALIAS_RADIUS`] aliases (validated banks do not).
-    pub(super) fn new(p: &MorletParams) -> Self {
+    pub(crate) fn new(p: &MorletParams) -> Self {
         let (sin_t, cos_t) = p.theta.sin_cos();
         let s2 = p.sigma * p.sigma;
         let radius = alias_radius(p).unwrap_or_else(|| {
@@ -163,7 +167,7 @@ impl GaborForm {
     /// The interval is where `E < NEGLIGIBLE_EXPONENT + 1`: the margin keeps every term that the
     /// `E < NEGLIGIBLE_EXPONENT` test inside the sums would keep, so restricting the columns to it
     /// only saves evaluating terms that are skipped anyway.
-    pub(super) fn row_windows(&self, omega_row: f64) -> Vec<RowWindow> {
+    pub(crate) fn row_windows(&self, omega_row: f64) -> Vec<RowWindow> {
         let limit = NEGLIGIBLE_EXPONENT + 1.0;
         let (s, c) = (self.sin_t, self.cos_t);
         let a = self.along * s * s + self.across * c * c;
@@ -216,7 +220,7 @@ impl GaborForm {
     /// `∂E/∂slant = −2βv²/slant`, where `α = σ²/2` and `β = σ²/(2·slant²)` are `along` and
     /// `across` (`du/dθ = v`, `dv/dθ = −(u + ξ)`).
     #[inline]
-    pub(super) fn periodized_with_derivatives(
+    pub(crate) fn periodized_with_derivatives(
         &self,
         windows: &[RowWindow],
         omega_col: f64,
@@ -255,8 +259,10 @@ impl GaborForm {
 /// One row alias of the sum and the column frequencies where its terms can matter
 /// ([`GaborForm::row_windows`]).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct RowWindow {
-    omega_row: f64,
-    lo: f64,
-    hi: f64,
+pub(crate) struct RowWindow {
+    /// The row alias `ω_row + 2πa`.
+    pub(crate) omega_row: f64,
+    /// The column frequencies `ω_col + 2πb` in `[lo, hi]` can hold a term that counts.
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
 }

@@ -25,13 +25,18 @@ mod alias;
 #[cfg(test)]
 mod tests;
 
+#[cfg(not(feature = "wgpu"))]
+use alias::GaborForm;
 pub(crate) use alias::spectrum_defect;
 // The burn layer's construction checks the radius of every wavelet it is handed.
-use alias::GaborForm;
 #[cfg(feature = "burn")]
 pub(crate) use alias::MAX_ALIAS_RADIUS;
 #[cfg(any(feature = "burn", test))]
 pub(crate) use alias::alias_radius;
+// The device executor's spectra (`cascade::device::spectra`) tabulate the same forms, row
+// windows and skipped terms.
+#[cfg(feature = "wgpu")]
+pub(crate) use alias::{GaborForm, NEGLIGIBLE_EXPONENT};
 
 use super::{FilterBankParams, MorletParams, angular_frequencies};
 
