@@ -27,7 +27,7 @@ use super::construction::morlet_spectra;
 use crate::error::ScatterError;
 use crate::filters::diagnostics::aliased_energy;
 use crate::filters::spectral::bank_spectra;
-use crate::filters::{FilterBankParams, InitKind, MorletParams, Parametrization};
+use crate::filters::{FilterBankParams, MorletParams, Parametrization};
 use crate::geometry::ScatteringOptions;
 
 /// Initial values of the wavelet parameters.
@@ -49,12 +49,14 @@ pub enum FilterInit {
     },
 }
 
-impl InitKind {
+// The experiment grid (feature `train`) names an initialisation by its kind and seed.
+#[cfg(feature = "train")]
+impl crate::filters::InitKind {
     /// The initialisation of this kind, random draws seeded with `seed`.
     pub(crate) fn filter_init(self, seed: u64) -> FilterInit {
         match self {
-            InitKind::TightFrame => FilterInit::TightFrame,
-            InitKind::Random => FilterInit::Random { seed },
+            Self::TightFrame => FilterInit::TightFrame,
+            Self::Random => FilterInit::Random { seed },
         }
     }
 }
