@@ -7,12 +7,10 @@
 //! - `input_gradient_step`: forward + backward with frozen filters and a tracked input. Next to
 //!   `learnable_step` it shows what the filter gradient costs: frozen filters run no
 //!   filter-gradient kernel at all;
-//! - `composed_step`: `learnable_step` through the tensor-op composition (what wgpu runs), flex
-//!   only, 3×32×32 only;
 //! - `filters_step`: the filter construction alone, forward + backward.
 //!
-//! plus the any-size FFT (RustFFT extension vs dense DFT matmuls). `cargo bench --bench burn`
-//! (CPU backends); `cargo bench --bench burn --features wgpu` adds wgpu. Every timed closure ends
+//! `cargo bench --bench burn` (CPU backends); `cargo bench --bench burn --features wgpu` adds wgpu
+//! (the device executor). Every timed closure ends
 //! with `device.sync()` so asynchronous backends are really timed. The side-by-side table with
 //! ratios is `cargo run --release --features full --example layer_costs`.
 
@@ -25,8 +23,6 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use learnable_scattering::ScatteringOptions;
 use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable};
-use learnable_scattering::testing::composed::dft2;
-use learnable_scattering::testing::composed::fft2;
 use ndarray::Array4;
 
 const L: usize = 8;
@@ -122,18 +118,6 @@ fn scattering(c: &mut Criterion) {
                     })
                 })
             });
-            if name == "flex" && size == 32 {
-                group.bench_function(id("composed_step"), |b| {
-                    b.iter_custom(|iters| {
-                        timed(&device, iters, || {
-                            let grads = (learnable.forward_composed(xt.clone()) * weights.clone())
-                                .sum()
-                                .backward();
-                            black_box(learnable.filters.xi.val().grad(&grads));
-                        })
-                    })
-                });
-            }
             let spectra_weights = Tensor::<3>::random(
                 learnable.filters.spectra().dims(),
                 Distribution::Uniform(0.5, 1.5),
@@ -154,34 +138,5 @@ fn scattering(c: &mut Criterion) {
     group.finish();
 }
 
-/// The any-size FFT alone, forward + backward, on the composition's first transform at
-/// 3×32×32, batch 128: `[384, 40, 40]`.
-fn fft(c: &mut Criterion) {
-    let mut group = c.benchmark_group("burn_fft2_40x40_b384_forward_backward");
-    configure(&mut group);
-    for (name, base) in devices() {
-        let device = base.autodiff();
-        let shape = [BATCH * 3, 40, 40];
-        let re = Tensor::<3>::random(shape, Distribution::Default, &device).require_grad();
-        let im = Tensor::<3>::random(shape, Distribution::Default, &device).require_grad();
-        for method in ["extension", "dense_matmul"] {
-            group.bench_function(BenchmarkId::new(method, name), |b| {
-                b.iter_custom(|iters| {
-                    timed(&device, iters, || {
-                        let (r, i) = if method == "extension" {
-                            fft2(re.clone(), im.clone())
-                        } else {
-                            dft2(re.clone(), im.clone(), false)
-                        };
-                        let grads = (r.powi_scalar(2) + i).sum().backward();
-                        black_box(re.grad(&grads));
-                    })
-                })
-            });
-        }
-    }
-    group.finish();
-}
-
-criterion_group!(benches, scattering, fft);
+criterion_group!(benches, scattering);
 criterion_main!(benches);

@@ -11,14 +11,6 @@ pub fn filter_gradient_work() -> usize {
     crate::nn::construction::counter::filter_gradient_work()
 }
 
-/// The burn layer's tensor-op composition and its spectral operations (what the layer runs on
-/// wgpu), for comparisons with the fused CPU operation.
-#[cfg(feature = "burn")]
-pub mod composed {
-    pub use crate::nn::spectral::alternatives::{dft2, mul_subsample_composed};
-    pub use crate::nn::spectral::{fft2, fft2_real, ifft2, mul_subsample};
-}
-
 /// The cascade's device executor (`cascade::device`: CubeCL kernels on wgpu), for the GPU tests
 /// (`tests/gpu_*.rs`), until the burn layer runs it.
 #[cfg(feature = "wgpu")]

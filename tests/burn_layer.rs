@@ -9,7 +9,6 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
 use learnable_scattering::cascade::Scattering2dPlan;
-use learnable_scattering::filters::Parametrization;
 use learnable_scattering::nn::{FilterInit, Scattering2dConfig, Trainable};
 use ndarray::Array4;
 
@@ -68,61 +67,6 @@ fn layer_matches_the_fast_path_on_frozen_filters() {
         }
     }
     println!("largest deviation from the fast path: {worst:.2e} of max|S|");
-}
-
-/// The fused CPU operation (what `forward` runs on flex and ndarray) against the tensor-op
-/// composition (what wgpu runs) on every kind of bank, odd and non-square sizes, `2^J == size`,
-/// both orders and `J = 1..=4`: the largest deviation of each order, relative to that order's
-/// largest coefficient, is below 1e-6 in f32.
-#[test]
-fn fused_operation_equals_the_composed_operation() {
-    let random = FilterInit::Random { seed: 21 };
-    #[rustfmt::skip]
-    let cases: Vec<(usize, usize, [usize; 2], usize, Parametrization, FilterInit)> = vec![
-        (1, 8, [16, 16], 2, Parametrization::Canonical, FilterInit::TightFrame),
-        (2, 8, [32, 32], 2, Parametrization::Canonical, FilterInit::TightFrame),
-        (2, 5, [20, 28], 2, Parametrization::Canonical, random.clone()),
-        (2, 4, [17, 23], 1, Parametrization::Canonical, FilterInit::TightFrame),
-        (3, 3, [24, 20], 2, Parametrization::Equivariant, random.clone()),
-        (3, 4, [8, 8], 2, Parametrization::Canonical, FilterInit::TightFrame),
-        (3, 4, [19, 26], 2, Parametrization::Pixelwise, FilterInit::TightFrame),
-        (4, 2, [32, 16], 2, Parametrization::Canonical, random.clone()),
-        (4, 8, [36, 20], 2, Parametrization::Canonical, FilterInit::TightFrame),
-        (4, 3, [20, 36], 2, Parametrization::Equivariant, random),
-    ];
-    for (name, base) in devices() {
-        for device in [base.clone(), base.autodiff()] {
-            for (j, l, size, max_order, parametrization, init) in &cases {
-                let layer = Scattering2dConfig::new(*j, *size)
-                    .with_num_orientations(*l)
-                    .with_max_order(*max_order)
-                    .with_parametrization(*parametrization)
-                    .with_init(init.clone())
-                    .init(&device);
-                let x = tensor4(&images([2, 3, size[0], size[1]], 17), &device);
-                let fused = to_vec(layer.forward(x.clone()));
-                let composed = to_vec(layer.forward_composed(x));
-                let k = layer.num_paths();
-                let plane = fused.len() / (6 * k);
-                let first = 1 + j * l;
-                for (order, channels) in [(0, 0..1), (1, 1..first), (2, first..k)] {
-                    if channels.is_empty() {
-                        continue;
-                    }
-                    let pick = |v: &[f64]| -> Vec<f64> {
-                        v.chunks(k * plane)
-                            .flat_map(|p| p[channels.start * plane..channels.end * plane].to_vec())
-                            .collect()
-                    };
-                    let dev = max_rel(&pick(&fused), &pick(&composed));
-                    assert!(
-                        dev < 1e-6,
-                        "{name} J={j} L={l} {size:?} {parametrization:?} order {order}: {dev:e}"
-                    );
-                }
-            }
-        }
-    }
 }
 
 #[test]

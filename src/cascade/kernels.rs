@@ -83,26 +83,6 @@ impl<T: FftNum> Fft2<T> {
     }
 }
 
-/// Unnormalised transform in the natural layout: the row-major `[h][w]` plane in `x` is
-/// replaced by its spectrum `[h][w]` (`e^{−iω·x}`; `inverse` uses `e^{+iω·x}` and no `1/(h·w)`).
-/// `tmp` (same length) is working memory. Used by the burn layer's CPU FFT.
-#[cfg_attr(not(feature = "burn"), allow(dead_code))]
-pub(crate) fn natural_in_place<T: FftNum>(
-    fft: &Fft2<T>,
-    inverse: bool,
-    x: &mut [Complex<T>],
-    tmp: &mut [Complex<T>],
-    scratch: &mut [Complex<T>],
-) {
-    let (first, second) = if inverse {
-        (&fft.row_inv, &fft.col_inv)
-    } else {
-        (&fft.row_fwd, &fft.col_fwd)
-    };
-    two_pass(first, second, x, tmp, [fft.h, fft.w], scratch);
-    transpose(tmp, x, fft.w, fft.h);
-}
-
 /// A separable 2D transform of a row-major `rows × cols` plane in `a`: `first` along its rows,
 /// one transpose, `second` along the rows of the transposed plane; the result, `cols × rows`,
 /// lands in `b` and `a` is overwritten. Out of place throughout: RustFFT's in-place calls copy

@@ -8,8 +8,8 @@
 //!   input and the filter parameters.
 //!
 //! Implementation, private: the filter construction as one burn operation on every backend
-//! (`construction`), the whole cascade as one operation on the CPU backends (`fused`, the crate's
-//! `cascade`), and the tensor-op composition that wgpu runs (`spectral`, `complex`, `product`).
+//! (`construction`) and the whole cascade as one operation (`fused`): the crate's `cascade`,
+//! its host executor on the CPU backends and its device executor on wgpu.
 //!
 //! # Devices
 //!
@@ -18,13 +18,10 @@
 //! `Device::wgpu(..)` (feature `wgpu`). Wrap a device with `.autodiff()` to train. [`cpu_device`]
 //! is the CPU backend this crate recommends, chosen on measured speed (`docs/benchmarks.md`).
 
-mod complex;
 pub(crate) mod construction;
 mod filter_bank;
 mod fused;
-mod product;
 mod scattering2d;
-pub(crate) mod spectral;
 
 pub use filter_bank::{FilterInit, MorletFilterBank, Trainable};
 pub use scattering2d::{Scattering2d, Scattering2dConfig};

@@ -14,13 +14,11 @@
 
 use burn::config::Config;
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
-use super::complex::ComplexTensor;
 use super::filter_bank::{FilterInit, MorletFilterBank, MorletFilterBankConfig, Trainable};
 use crate::cascade::Scattering2dPlan;
 use crate::filters::Parametrization;
-use crate::filters::{FilterBankParams, periodize_rows, spectral::gabor_spectrum};
 use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath, paths};
 
 /// Configuration of a [`Scattering2d`] layer, built with [`Scattering2dConfig::init`].
@@ -96,26 +94,8 @@ impl Scattering2dConfig {
     pub fn init(&self, device: &Device) -> Scattering2d {
         let (options, geometry) = self.geometry().unwrap_or_else(|e| panic!("{e}"));
         let filters = self.filter_bank_config().init(device);
-        let [ph, pw] = geometry.padded_size();
-        let low_pass = FilterBankParams::tight_frame(self.num_scales, self.num_orientations)
-            .expect("options validated above")
-            .low_pass();
-        let phi_full = gabor_spectrum(ph, pw, &low_pass);
-        let phi = (0..self.num_scales)
-            .map(|res| {
-                let rows = periodize_rows(ph, res);
-                let cols = periodize_rows(pw, res);
-                let values: Vec<f64> = rows
-                    .iter()
-                    .flat_map(|&r| cols.iter().map(move |&c| (r, c)))
-                    .map(|(r, c)| phi_full[[r, c]])
-                    .collect();
-                Tensor::<2>::from_data(TensorData::new(values, [rows.len(), cols.len()]), device)
-            })
-            .collect();
         Scattering2d {
             filters,
-            phi,
             options,
             geometry,
             keep_intermediates: self.keep_intermediates,
@@ -134,8 +114,6 @@ impl Scattering2dConfig {
 pub struct Scattering2d {
     /// The wavelets.
     pub filters: MorletFilterBank,
-    /// The fixed low-pass `φ̂` at resolutions `0..J`, shapes `[Mp/2^r, Np/2^r]`; constant.
-    phi: Vec<Tensor<2>>,
     #[module(skip)]
     options: ScatteringOptions,
     #[module(skip)]
@@ -208,9 +186,10 @@ impl Scattering2d {
     /// Scattering coefficients up to `max_order`, differentiable with respect to the input and the
     /// filter parameters.
     ///
-    /// On the CPU backends (flex, ndarray) the whole cascade is one fused operation with an
-    /// analytic backward (the crate's [`cascade`](crate::cascade)); elsewhere (wgpu) it is a
-    /// composition of burn tensor operations. Both give the same numbers and gradients.
+    /// The whole cascade is one operation with an analytic backward, run by the crate's
+    /// [`cascade`](crate::cascade): its host executor on the CPU backends (flex, ndarray), its
+    /// device executor (CubeCL kernels) on wgpu. Both give the same numbers and gradients, within
+    /// f32 rounding.
     ///
     /// # Shapes
     /// - input: `[batch, channels, height, width]` (the configured `input_size`)
@@ -233,31 +212,7 @@ impl Scattering2d {
         let [batch, channels, h, w] = self.check_input(&input);
         let x = input.reshape([batch * channels, h, w]);
         let psi = self.filters.spectra(); // [J·L, Mp, Np]
-        let out = if super::fused::supports_fused(&x.device()) {
-            super::fused::scattering2d(x, psi, &self.options, self.keep_intermediates)
-        } else {
-            self.composed(x, psi)
-        };
-        let [_, k, oh, ow] = out.dims();
-        out.reshape([batch, channels, k, oh, ow])
-    }
-
-    /// [`Scattering2d::forward`] as a composition of burn tensor operations (the FFT and the fused
-    /// filter product of `nn::spectral`), differentiated by burn's autodiff: what the layer runs on
-    /// wgpu, available on every backend as a reference for the crate's tests (feature `testing`).
-    ///
-    /// # Shapes
-    /// As [`Scattering2d::forward`].
-    ///
-    /// # Panics
-    /// As [`Scattering2d::forward`].
-    #[cfg(feature = "testing")]
-    pub fn forward_composed(&self, input: Tensor<4>) -> Tensor<5> {
-        let [batch, channels, h, w] = self.check_input(&input);
-        let out = self.composed(
-            input.reshape([batch * channels, h, w]),
-            self.filters.spectra(),
-        );
+        let out = super::fused::scattering2d(x, psi, &self.options, self.keep_intermediates);
         let [_, k, oh, ow] = out.dims();
         out.reshape([batch, channels, k, oh, ow])
     }
@@ -296,128 +251,6 @@ impl Scattering2d {
         }
         dims
     }
-
-    /// The cascade in tensor operations: planes `[P, H, W]` and spectra `[J·L, Mp, Np]` to
-    /// `[P, K, ho, wo]`. Blocks are computed scale by scale and put in the order of
-    /// [`crate::geometry::paths`] at the end.
-    fn composed(&self, x: Tensor<3>, psi: Tensor<3>) -> Tensor<4> {
-        let device = x.device();
-        let [planes, _, _] = x.dims();
-        let g = &self.geometry;
-        let (big_j, big_l) = (self.options.num_scales(), self.options.num_orientations());
-        let x_hat = ComplexTensor::fft2_real(pad(x, g, &device));
-        let psi_j = |j: usize, res: usize| -> Tensor<3> {
-            let full = psi.clone().narrow(0, j * big_l, big_l);
-            crop(full, res)
-        };
-
-        // Blocks in computation order, with the path of every channel they hold.
-        let mut blocks: Vec<Tensor<4>> = Vec::new(); // each [planes, k, out_h, out_w]
-        let mut order: Vec<ScatteringPath> = Vec::new();
-        blocks.push(self.low_pass(x_hat.clone(), 0).unsqueeze_dim(1));
-        order.push(ScatteringPath::Zeroth);
-        let mut first = Vec::with_capacity(big_j);
-        for j1 in 0..big_j {
-            let u1 = wavelet_step(&x_hat, psi_j(j1, 0), 1 << j1); // [P·L, m, n]
-            let u1_hat = ComplexTensor::fft2_real(u1);
-            let s1 = self.low_pass(u1_hat.clone(), j1);
-            let [_, oh, ow] = s1.dims();
-            blocks.push(s1.reshape([planes, big_l, oh, ow]));
-            order.extend((0..big_l).map(|l1| ScatteringPath::First { j1, l1 }));
-            first.push(u1_hat);
-        }
-        if self.options.max_order() >= 2 {
-            for (j1, u1_hat) in first.iter().enumerate() {
-                // Stack the j2 blocks on a middle axis: (l1, j2, l2) within j1.
-                let mut per_j2 = Vec::new();
-                for j2 in j1 + 1..big_j {
-                    let u2 = wavelet_step(u1_hat, psi_j(j2, j1), 1 << (j2 - j1));
-                    let s2 = self.low_pass(ComplexTensor::fft2_real(u2), j2);
-                    let [_, oh, ow] = s2.dims();
-                    per_j2.push(s2.reshape([planes, big_l, 1, big_l * oh * ow]));
-                }
-                if per_j2.is_empty() {
-                    continue;
-                }
-                let n2 = per_j2.len();
-                let [oh, ow] = g.output_size();
-                blocks.push(Tensor::cat(per_j2, 2).reshape([planes, big_l * n2 * big_l, oh, ow]));
-                for l1 in 0..big_l {
-                    for j2 in j1 + 1..big_j {
-                        order.extend((0..big_l).map(|l2| ScatteringPath::Second {
-                            j1,
-                            l1,
-                            j2,
-                            l2,
-                        }));
-                    }
-                }
-            }
-        }
-        let out = Tensor::cat(blocks, 1);
-        let position: std::collections::HashMap<ScatteringPath, usize> =
-            order.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        let wanted: Vec<i64> = self.paths().iter().map(|p| position[p] as i64).collect();
-        if wanted.iter().enumerate().all(|(i, &p)| p == i as i64) {
-            return out;
-        }
-        let n = wanted.len();
-        out.select(
-            1,
-            Tensor::<1, Int>::from_data(TensorData::new(wanted, [n]), &device),
-        )
-    }
-
-    /// `unpad(Re ifft2(sub_{2^(J−res)}(û · φ̂[res])))`: `[Q, m, n]` at resolution `res` to
-    /// `[Q, out_h, out_w]`.
-    fn low_pass(&self, u_hat: ComplexTensor<3>, res: usize) -> Tensor<3> {
-        let big_j = self.options.num_scales();
-        let phi = self.phi[res].clone().unsqueeze_dim::<3>(0);
-        let s = u_hat.mul_subsample(phi, 1 << (big_j - res)).ifft2().re;
-        let [q, _, sh, sw] = s.dims();
-        let [rows, cols] = self.geometry.unpad_window();
-        s.reshape([q, sh, sw]).slice([0..q, rows, cols])
-    }
-}
-
-/// `|ifft2(sub_k(x̂ · ψ̂_l))|` for the `L` filters `psi` `[L, m, n]` and every plane of `x_hat`
-/// `[Q, m, n]`: `[Q·L, m/k, n/k]`, plane index `q·L + l`.
-fn wavelet_step(x_hat: &ComplexTensor<3>, psi: Tensor<3>, k: usize) -> Tensor<3> {
-    let [q, m, n] = x_hat.re.dims();
-    let l = psi.dims()[0];
-    let prod = x_hat.clone().mul_subsample(psi, k).ifft2().modulus();
-    prod.reshape([q * l, m / k, n / k])
-}
-
-/// Reflect padding of `[P, h, w]` to the padded grid, by gathering the source rows and columns of
-/// [`PaddedGeometry::source_row`] / [`PaddedGeometry::source_col`].
-fn pad(x: Tensor<3>, g: &PaddedGeometry, device: &Device) -> Tensor<3> {
-    let index = |n: usize, f: &dyn Fn(usize) -> usize| {
-        let v: Vec<i64> = (0..n).map(|i| f(i) as i64).collect();
-        Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
-    };
-    let rows = index(g.padded_height, &|i| g.source_row(i));
-    let cols = index(g.padded_width, &|i| g.source_col(i));
-    x.select(1, rows).select(2, cols)
-}
-
-/// Fourier crop of filters `[L, M, N]` to resolution `2^−res` (kymatio `periodize_filter_fft`),
-/// with the indices of [`periodize_rows`].
-fn crop(t: Tensor<3>, res: usize) -> Tensor<3> {
-    if res == 0 {
-        return t;
-    }
-    let [_, big_m, big_n] = t.dims();
-    let device = t.device();
-    let index = |len: usize| {
-        let v: Vec<i64> = periodize_rows(len, res)
-            .into_iter()
-            .map(|i| i as i64)
-            .collect();
-        let n = v.len();
-        Tensor::<1, Int>::from_data(TensorData::new(v, [n]), &device)
-    };
-    t.select(1, index(big_m)).select(2, index(big_n))
 }
 
 #[cfg(all(test, any(feature = "flex", feature = "ndarray")))]
