@@ -65,6 +65,7 @@
 //! ```
 
 mod adjoint;
+mod alloc;
 mod forward;
 pub(crate) mod kernels;
 pub(crate) mod plan;
