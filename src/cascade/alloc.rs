@@ -8,6 +8,7 @@ use std::any::TypeId;
 use std::borrow::Cow;
 
 use ndarray::ArrayViewD;
+use num_complex::Complex;
 
 use super::Float;
 use crate::error::ScatterError;
@@ -76,6 +77,20 @@ pub(crate) fn zeros<T: Float>(len: usize, what: &'static str) -> Alloc<Vec<T>> {
     }
 }
 
+/// [`zeros`] for complex values of the cascade's element type (`0 + 0i` is all-zero bits too):
+/// the workers' buffers, of which a call may use only some (a forward never touches the
+/// backward's), stay untouched pages until used, as `vec![zero; n]` left them.
+pub(crate) fn complex_zeros<T: Float>(len: usize, what: &'static str) -> Alloc<Vec<Complex<T>>> {
+    let id = TypeId::of::<T>();
+    if id == TypeId::of::<f32>() || id == TypeId::of::<f64>() {
+        // SAFETY: `Complex<T>` is `repr(C)` of two `f32` or two `f64`, whose all-zero bit
+        // pattern is `0 + 0i`.
+        unsafe { alloc_zeroed_vec(len, what) }
+    } else {
+        filled(len, Complex::new(T::zero(), T::zero()), what)
+    }
+}
+
 /// `len` zeroed elements of `T`.
 ///
 /// # Safety
@@ -114,21 +129,19 @@ pub(crate) fn filled<T: Clone>(len: usize, value: T, what: &'static str) -> Allo
 
 /// The elements of `view` in row-major order: borrowed when it is C-contiguous already, else
 /// copied into a buffer reserved fallibly (a broadcast view of a few bytes may stand for an
-/// array of gigabytes).
-pub(crate) fn standard_layout<'a, T: Clone>(
+/// array of gigabytes). The copy goes through ndarray's `assign`, which loops over the innermost
+/// axis with its stride (a broadcast gradient, all strides 0, copies at memory speed).
+pub(crate) fn standard_layout<'a, T: Copy + num_traits::Zero>(
     view: &'a ArrayViewD<'_, T>,
     what: &'static str,
 ) -> Alloc<Cow<'a, [T]>> {
     if let Some(slice) = view.as_slice() {
         return Ok(Cow::Borrowed(slice));
     }
-    let mut copy = Vec::new();
-    copy.try_reserve_exact(view.len())
-        .map_err(|_| AllocFailure {
-            what,
-            bytes: bytes_of::<T>(view.len() as u128),
-        })?;
-    copy.extend(view.iter().cloned());
+    let mut copy = filled(view.len(), T::zero(), what)?;
+    ndarray::ArrayViewMutD::from_shape(view.raw_dim(), &mut copy)
+        .expect("a buffer of the view's length")
+        .assign(view);
     Ok(Cow::Owned(copy))
 }
 

@@ -31,10 +31,15 @@ use crate::geometry::{PaddedGeometry, ScatteringOptions, ScatteringPath};
 ///   learnable transform of a frontend with its own automatic differentiation (the Python
 ///   package's torch module).
 ///
+/// The plan's own bank is checked when the plan is made and its spectra are prepared on the
+/// first [`Scattering2dPlan::transform`] (or [`Scattering2dPlan::input_gradient`]): a plan used
+/// only with banks of its caller's ([`Scattering2dPlan::prepare`]) never builds them.
+///
 /// `Send + Sync`: share it across threads freely.
 pub struct Scattering2dPlan<T: Float = f32> {
     cascade: Cascade<T>,
-    bank: PreparedBank<T>,
+    bank: FilterBankParams,
+    prepared: std::sync::OnceLock<PreparedBank<T>>,
 }
 
 /// A filter bank's wavelet spectra prepared for one [`Scattering2dPlan`] (every resolution each
@@ -121,7 +126,8 @@ impl<T: Float> Scattering2dPlan<T> {
     /// `2^J` exceeds `height` or `width`, [`ScatterError::InputTooLarge`] beyond
     /// [`MAX_PADDED_PLANE`](crate::geometry::MAX_PADDED_PLANE),
     /// [`ScatterError::PlanTooLarge`] beyond [`MAX_PLAN_BYTES`](super::MAX_PLAN_BYTES); all checked
-    /// before the filter bank or any buffer is built.
+    /// before the filter bank or any buffer is built. [`ScatterError::OutOfMemory`] when the
+    /// plan's estimated memory cannot be reserved.
     pub fn new(height: usize, width: usize, options: ScatteringOptions) -> Result<Self> {
         options.validate()?;
         check_plan_size::<T>(
@@ -154,8 +160,20 @@ impl<T: Float> Scattering2dPlan<T> {
             &PaddedGeometry::new(height, width, options.num_scales())?,
         )?;
         let cascade = Cascade::new(height, width, options)?;
-        let bank = prepare(&cascade, bank)?;
-        Ok(Self { cascade, bank })
+        Ok(Self {
+            cascade,
+            bank,
+            prepared: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The plan's own bank, prepared on first use.
+    fn own_bank(&self) -> Result<&PreparedBank<T>> {
+        if let Some(bank) = self.prepared.get() {
+            return Ok(bank);
+        }
+        let bank = prepare(&self.cascade, self.bank.clone())?;
+        Ok(self.prepared.get_or_init(|| bank))
     }
 
     /// The options (`J`, `L`, `max_order`).
@@ -187,9 +205,7 @@ impl<T: Float> Scattering2dPlan<T> {
 
     /// The filter bank the plan was built with.
     pub fn filter_bank(&self) -> &FilterBankParams {
-        self.bank
-            .filter_bank()
-            .expect("a plan's own bank is made of Morlet parameters")
+        &self.bank
     }
 
     /// Output channels in order: channel `k` is `paths()[k]`.
@@ -213,7 +229,9 @@ impl<T: Float> Scattering2dPlan<T> {
     /// # Errors
     /// [`ScatterError::InvalidShape`] if `height × width` differs from the plan's,
     /// [`ScatterError::EmptyBatch`] if `batch` or `channels` is 0,
-    /// [`ScatterError::NonFiniteInput`] at the first NaN or infinite value.
+    /// [`ScatterError::NonFiniteInput`] at the first NaN or infinite value,
+    /// [`ScatterError::OutOfMemory`] when the output (or another buffer of the call) cannot be
+    /// allocated.
     pub fn transform(&self, input: ArrayView4<'_, T>) -> Result<Array5<T>> {
         Ok(self
             .transform_dyn(input.into_dyn())?
@@ -231,7 +249,7 @@ impl<T: Float> Scattering2dPlan<T> {
     /// [`ScatterError::InvalidRank`] for fewer than 2 dimensions, otherwise as
     /// [`Scattering2dPlan::transform`].
     pub fn transform_dyn(&self, input: ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
-        Ok(self.forward(&self.bank, input, false)?.0)
+        Ok(self.forward(self.own_bank()?, input, false)?.0)
     }
 
     /// The gradient of `⟨grad_output, S(input)⟩` with respect to the input, with the plan's bank:
@@ -254,7 +272,8 @@ impl<T: Float> Scattering2dPlan<T> {
         grad_output: ArrayView5<'_, T>,
     ) -> Result<Array4<T>> {
         let x = input.into_dyn();
-        let grads = self.backward(&self.bank, x, None, grad_output.into_dyn(), true, false)?;
+        let bank = self.own_bank()?;
+        let grads = self.backward(bank, x, None, grad_output.into_dyn(), true, false)?;
         Ok(grads
             .input
             .expect("the input gradient was asked for")

@@ -4,7 +4,7 @@
 use num_complex::Complex;
 
 use super::Float;
-use super::alloc::{Alloc, filled};
+use super::alloc::{Alloc, complex_zeros};
 use super::kernels::Fft2;
 use super::plan::Cascade;
 
@@ -33,8 +33,7 @@ impl<T: Float> Workspace<T> {
         let full = cascade.ffts[0].len();
         let half = cascade.ffts.get(1).map_or(full, Fft2::len);
         let coarse = cascade.ffts[cascade.options.num_scales()].len();
-        let zero = Complex::new(T::zero(), T::zero());
-        let buf = |n: usize| filled(n, zero, "a worker's workspace");
+        let buf = |n: usize| complex_zeros::<T>(n, "a worker's workspace");
         let sizes = [
             full, full, full, half, half, full, full, full, full, full, half,
         ];
