@@ -161,8 +161,13 @@ impl MorletFilterBankConfig {
                 bank.clone()
             }
         };
-        // The bank the trained values give (equivariant: the l = 0 wavelet of each scale, turned).
-        parametrization.bank(big_j, big_l, &parametrization.trained_values(&bank))
+        match parametrization {
+            // The bank the trained values give: the l = 0 wavelet of each scale, turned.
+            Parametrization::Equivariant => {
+                parametrization.bank(big_j, big_l, &parametrization.trained_values(&bank))
+            }
+            Parametrization::Canonical | Parametrization::Pixelwise => Ok(bank),
+        }
     }
 
     /// Builds the filter bank on `device`.
