@@ -251,6 +251,10 @@ class Scattering2D(torch.nn.Module):
             return S
         return as_list(S, path_keys(self.paths(), self.L))
 
+    def scattering(self, input: torch.Tensor) -> Union[torch.Tensor, List[Dict[str, Any]]]:
+        """kymatio's name for the transform: the module's call (hooks included)."""
+        return self(input)
+
     def output_shape(self) -> Tuple[int, int, int]:
         """``(K, M / 2^J, N / 2^J)``: the trailing dimensions of the output."""
         return self._plan.output_shape()

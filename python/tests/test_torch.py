@@ -151,6 +151,8 @@ def test_errors_as_kymatio():
 def test_entry_point_builds_the_torch_module():
     m = learnable_scattering.Scattering2D(2, (8, 8), frontend="torch", learnable=False)
     assert isinstance(m, Scattering2D) and not list(m.parameters())
+    x = torch.rand(2, 8, 8)
+    assert torch.equal(m.scattering(x), m(x))  # kymatio's method name
 
 
 def test_empty_batches_and_their_gradients():
