@@ -143,6 +143,20 @@ pub enum ScatterError {
         limit: u64,
     },
 
+    /// A buffer whose size follows from the caller's input (an output, a tape, a copy of a
+    /// non-contiguous input, a gradient, a worker's workspace) or a plan's estimated memory could
+    /// not be reserved: the allocator refused it. Nothing was computed; the process goes on.
+    #[error(
+        "cannot allocate {bytes} bytes ({} GiB) for {what}: the memory allocator refused it",
+        format_gib(*bytes)
+    )]
+    OutOfMemory {
+        /// What the buffer was for, in words (`"the scattering output"`, ...).
+        what: &'static str,
+        /// Bytes asked for (computed without overflow; saturated at `u128::MAX`).
+        bytes: u128,
+    },
+
     /// A JSON file could not be parsed or serialised.
     #[error("JSON {path}: {source}")]
     Json {
@@ -317,6 +331,11 @@ fn format_shape(shape: &[Option<usize>]) -> String {
         .map(|n| n.map_or_else(|| "_".to_string(), |n| n.to_string()))
         .collect();
     format!("[{}]", axes.join(", "))
+}
+
+/// Bytes in GiB with two decimals, for [`ScatterError::OutOfMemory`].
+fn format_gib(bytes: u128) -> String {
+    format!("{:.2}", bytes as f64 / f64::from(1u32 << 30))
 }
 
 /// Wraps an I/O error with the path it concerns: `.map_err(io_error(path))`.

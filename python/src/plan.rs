@@ -1,27 +1,33 @@
 //! `Scattering2dPlan`: the crate's plan for one input size and `(J, L, max_order)`, in float32 and
 //! float64 (each planned on first use), and `ScatteringTape`, the intermediates of a recorded
 //! forward.
+//!
+//! Every array the engine makes (outputs, gradients) is allocated by the crate fallibly
+//! (`ScatterError::OutOfMemory`, raised as `MemoryError`) and handed to numpy without a copy
+//! (`IntoPyArray` moves the buffer into a numpy array that owns it).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use learnable_scattering::cascade::{
     Float, PreparedBank, Scattering2dPlan, ScatteringGradients, ScatteringTape,
 };
 use learnable_scattering::geometry::paths;
 use learnable_scattering::{PaddedGeometry, ScatterError, ScatteringOptions};
-use ndarray::{Array2, ArrayD, ArrayViewD};
+use ndarray::{Array2, ArrayViewD};
 use numpy::{IntoPyArray, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
-use crate::bank::PyFilterBankParams;
+use crate::bank::{Filters, PreparedCache, PyFilterBankParams, PyWaveletSpectra};
 use crate::errors::{run, to_py};
 
-/// The two element types, with the plan's objects of each.
+/// The two element types, with the plan's and the banks' objects of each.
 trait Element: Float + numpy::Element {
     const NAME: &'static str;
     fn plan(plan: &PyPlan) -> &OnceLock<Scattering2dPlan<Self>>;
-    fn prepared(bank: &PyFilterBankParams) -> &OnceLock<PreparedBank<Self>>;
+    fn morlet(bank: &PyFilterBankParams) -> &PreparedCache<Self>;
+    fn spectra(bank: &PyWaveletSpectra) -> &PreparedCache<Self>;
     fn wrap(tape: ScatteringTape<Self>) -> TapeInner;
     fn unwrap(tape: &TapeInner) -> Option<&ScatteringTape<Self>>;
 }
@@ -31,7 +37,10 @@ impl Element for f32 {
     fn plan(plan: &PyPlan) -> &OnceLock<Scattering2dPlan<f32>> {
         &plan.f32
     }
-    fn prepared(bank: &PyFilterBankParams) -> &OnceLock<PreparedBank<f32>> {
+    fn morlet(bank: &PyFilterBankParams) -> &PreparedCache<f32> {
+        &bank.f32
+    }
+    fn spectra(bank: &PyWaveletSpectra) -> &PreparedCache<f32> {
         &bank.f32
     }
     fn wrap(tape: ScatteringTape<f32>) -> TapeInner {
@@ -50,7 +59,10 @@ impl Element for f64 {
     fn plan(plan: &PyPlan) -> &OnceLock<Scattering2dPlan<f64>> {
         &plan.f64
     }
-    fn prepared(bank: &PyFilterBankParams) -> &OnceLock<PreparedBank<f64>> {
+    fn morlet(bank: &PyFilterBankParams) -> &PreparedCache<f64> {
+        &bank.f64
+    }
+    fn spectra(bank: &PyWaveletSpectra) -> &PreparedCache<f64> {
         &bank.f64
     }
     fn wrap(tape: ScatteringTape<f64>) -> TapeInner {
@@ -64,18 +76,6 @@ impl Element for f64 {
     }
 }
 
-/// The value of a [`OnceLock`], made by `make` on first use.
-fn get_or_make<T>(
-    cell: &OnceLock<T>,
-    make: impl FnOnce() -> Result<T, ScatterError>,
-) -> Result<&T, ScatterError> {
-    if let Some(v) = cell.get() {
-        return Ok(v);
-    }
-    let v = make()?;
-    Ok(cell.get_or_init(|| v))
-}
-
 /// A plan for one input size and `(J, L, max_order)`, in float32 and float64 (each planned on
 /// first use).
 #[pyclass(
@@ -87,6 +87,7 @@ pub(crate) struct PyPlan {
     height: usize,
     width: usize,
     options: ScatteringOptions,
+    padded_input: bool,
     f32: OnceLock<Scattering2dPlan<f32>>,
     f64: OnceLock<Scattering2dPlan<f64>>,
 }
@@ -128,22 +129,34 @@ fn input<'py>(x: &Bound<'py, PyAny>, what: &str) -> PyResult<Input<'py>> {
     )))
 }
 
-type Gradients<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyArray2<f64>>>);
+/// The input gradient and the filter gradient: `(J·L, 4)` float64 for a `FilterBankParams`,
+/// `(J·L, Mp, Np)` of the input's dtype for a `WaveletSpectra`.
+type Gradients<'py> = (Option<Bound<'py, PyAny>>, Option<Bound<'py, PyAny>>);
 
 impl PyPlan {
     fn plan<T: Element>(&self) -> Result<&Scattering2dPlan<T>, ScatterError> {
-        get_or_make(T::plan(self), || {
-            Scattering2dPlan::new(self.height, self.width, self.options)
-        })
+        let cell = T::plan(self);
+        if let Some(p) = cell.get() {
+            return Ok(p);
+        }
+        let mut plan = Scattering2dPlan::new(self.height, self.width, self.options)?;
+        if self.padded_input {
+            plan = plan.with_padded_input();
+        }
+        Ok(cell.get_or_init(|| plan))
     }
 
-    fn prepared<'a, T: Element>(
+    fn prepared<T: Element>(
         &self,
-        bank: &'a PyFilterBankParams,
-    ) -> Result<&'a PreparedBank<T>, ScatterError> {
-        get_or_make(T::prepared(bank), || {
-            self.plan::<T>()?.prepare(bank.params.clone())
-        })
+        filters: &Filters<'_>,
+    ) -> Result<Arc<PreparedBank<T>>, ScatterError> {
+        let plan = self.plan::<T>()?;
+        match filters {
+            Filters::Morlet(b) => T::morlet(b).get(plan, || plan.prepare(b.params.clone())),
+            Filters::Spectra(s) => {
+                T::spectra(s).get(plan, || plan.prepare_spectra(s.values.view()))
+            }
+        }
     }
 
     fn geometry(&self) -> PyResult<PaddedGeometry> {
@@ -153,14 +166,15 @@ impl PyPlan {
     fn forward_t<'py, T: Element>(
         &self,
         py: Python<'py>,
-        bank: &PyFilterBankParams,
+        filters: &Filters<'_>,
         x: PyReadonlyArrayDyn<'py, T>,
         record: bool,
     ) -> PyResult<(Bound<'py, PyAny>, Option<PyTape>)> {
         let view = x.as_array();
         let (out, tape) = run(py, || {
             let plan = self.plan::<T>()?;
-            plan.forward(self.prepared::<T>(bank)?, view, record)
+            let bank = self.prepared::<T>(filters)?;
+            plan.forward(&bank, view, record)
         })?;
         let tape = tape.map(|t| PyTape { inner: T::wrap(t) });
         Ok((out.into_pyarray(py).into_any(), tape))
@@ -170,18 +184,18 @@ impl PyPlan {
     fn backward_t<'py, T: Element>(
         &self,
         py: Python<'py>,
-        bank: &PyFilterBankParams,
+        filters: &Filters<'_>,
         x: PyReadonlyArrayDyn<'py, T>,
         tape: Option<&PyTape>,
         grad: &Bound<'py, PyAny>,
         want_input: bool,
-        want_wavelets: bool,
+        want_filters: bool,
     ) -> PyResult<Gradients<'py>> {
         let grad = grad
             .cast::<PyArrayDyn<T>>()
             .map_err(|_| {
                 PyTypeError::new_err(format!(
-                    "grad_output must be a {} numpy array, like the input",
+                    "grad must be a {} numpy array, like the input",
                     T::NAME
                 ))
             })?
@@ -193,33 +207,45 @@ impl PyPlan {
             None => None,
         };
         let (xv, gv): (ArrayViewD<'_, T>, ArrayViewD<'_, T>) = (x.as_array(), grad.as_array());
-        let ScatteringGradients { input, wavelets } = run(py, || {
-            let plan = self.plan::<T>()?;
-            let bank = self.prepared::<T>(bank)?;
-            plan.backward(bank, xv, tape, gv, want_input, want_wavelets)
-        })?;
-        let wavelets = wavelets.map(|w| {
-            let rows = w.len();
-            let flat: Vec<f64> = w.into_iter().flatten().collect();
-            Array2::from_shape_vec((rows, 4), flat)
-                .expect("four parameters per wavelet")
-                .into_pyarray(py)
-        });
-        Ok((
-            input.map(|a: ArrayD<T>| a.into_pyarray(py).into_any()),
+        let ScatteringGradients {
+            input,
             wavelets,
-        ))
+            spectra,
+        } = run(py, || {
+            let plan = self.plan::<T>()?;
+            let bank = self.prepared::<T>(filters)?;
+            plan.backward(&bank, xv, tape, gv, want_input, want_filters)
+        })?;
+        let filters = match (wavelets, spectra) {
+            (Some(w), _) => {
+                let rows = w.len();
+                let flat: Vec<f64> = w.into_iter().flatten().collect();
+                let a = Array2::from_shape_vec((rows, 4), flat).expect("four values per wavelet");
+                Some(a.into_pyarray(py).into_any())
+            }
+            (None, Some(s)) => Some(s.into_pyarray(py).into_any()),
+            (None, None) => None,
+        };
+        Ok((input.map(|a| a.into_pyarray(py).into_any()), filters))
     }
 }
 
 #[pymethods]
 impl PyPlan {
     /// Plans nothing yet: the plan of each dtype is made on first use. Checks the options and the
-    /// geometry now (`ValueError`).
+    /// geometry now (`ValueError`). With `padded_input`, the plan takes inputs already padded to
+    /// `padded_shape()` (kymatio's `pre_pad=True`).
     #[new]
-    #[pyo3(signature = (height, width, J, L, max_order))]
+    #[pyo3(signature = (height, width, J, L, max_order, padded_input=false))]
     #[allow(non_snake_case)]
-    fn new(height: usize, width: usize, J: usize, L: usize, max_order: usize) -> PyResult<Self> {
+    fn new(
+        height: usize,
+        width: usize,
+        J: usize,
+        L: usize,
+        max_order: usize,
+        padded_input: bool,
+    ) -> PyResult<Self> {
         let options = ScatteringOptions::with_max_order(J, L, max_order).map_err(to_py)?;
         // The geometry and size checks of the planner, without planning.
         PaddedGeometry::new(height, width, J).map_err(to_py)?;
@@ -227,6 +253,7 @@ impl PyPlan {
             height,
             width,
             options,
+            padded_input,
             f32: OnceLock::new(),
             f64: OnceLock::new(),
         })
@@ -244,6 +271,14 @@ impl PyPlan {
         Ok((mp, np))
     }
 
+    /// `(height, width)` of the input planes: the image's, or the padded grid's.
+    fn input_shape(&self) -> PyResult<(usize, usize)> {
+        match self.padded_input {
+            true => self.padded_shape(),
+            false => Ok((self.height, self.width)),
+        }
+    }
+
     /// The output channels as rows `(order, j1, l1, j2, l2)`, -1 where a path has no such entry
     /// (`ScatteringPath::as_row`).
     fn paths<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<i64>> {
@@ -258,42 +293,61 @@ impl PyPlan {
     }
 
     /// Scattering coefficients `(..., K, M/2^J, N/2^J)` of `x` `(..., M, N)` (float32 or float64,
-    /// not copied when C-contiguous) with the wavelets of `bank`; with `record`, also the tape
-    /// for `backward`, else `None`.
+    /// not copied when C-contiguous) with the filters of `bank` (a `FilterBankParams` or a
+    /// `WaveletSpectra`); with `record`, also the tape for `backward`, else `None`.
     #[pyo3(signature = (bank, x, record=false))]
     fn forward<'py>(
         &self,
         py: Python<'py>,
-        bank: &PyFilterBankParams,
+        bank: &Bound<'py, PyAny>,
         x: &Bound<'py, PyAny>,
         record: bool,
     ) -> PyResult<(Bound<'py, PyAny>, Option<PyTape>)> {
+        let filters = Filters::extract(bank)?;
         match input(x, "x")? {
-            Input::F32(a) => self.forward_t(py, bank, a, record),
-            Input::F64(a) => self.forward_t(py, bank, a, record),
+            Input::F32(a) => self.forward_t(py, &filters, a, record),
+            Input::F64(a) => self.forward_t(py, &filters, a, record),
         }
     }
 
     /// The vector–Jacobian products at `x` for the output gradient `grad`: the input gradient
-    /// (`x`'s shape and dtype) if `want_input`, and the `(J·L, 4)` float64 gradient with respect
-    /// to each wavelet's `(sigma, xi, theta, slant)` if `want_wavelets`; `None` for what was not
-    /// asked. `tape` must come from `forward(bank, x, record=True)` on the same `x`.
-    #[pyo3(signature = (bank, x, tape, grad, want_input=true, want_wavelets=true))]
+    /// (`x`'s shape and dtype) if `want_input`, and the filter gradient if `want_filters`:
+    /// `(J·L, 4)` float64 with respect to each wavelet's `(sigma, xi, theta, slant)` for a
+    /// `FilterBankParams`, `(J·L, Mp, Np)` of `x`'s dtype with respect to the spectra for a
+    /// `WaveletSpectra`; `None` for what was not asked. `tape` must come from
+    /// `forward(bank, x, record=True)` on the same `x` and bank.
+    #[pyo3(signature = (bank, x, tape, grad, want_input=true, want_filters=true))]
     #[allow(clippy::too_many_arguments)]
     fn backward<'py>(
         &self,
         py: Python<'py>,
-        bank: &PyFilterBankParams,
+        bank: &Bound<'py, PyAny>,
         x: &Bound<'py, PyAny>,
         tape: Option<&PyTape>,
         grad: &Bound<'py, PyAny>,
         want_input: bool,
-        want_wavelets: bool,
+        want_filters: bool,
     ) -> PyResult<Gradients<'py>> {
+        let filters = Filters::extract(bank)?;
         match input(x, "x")? {
-            Input::F32(a) => self.backward_t(py, bank, a, tape, grad, want_input, want_wavelets),
-            Input::F64(a) => self.backward_t(py, bank, a, tape, grad, want_input, want_wavelets),
+            Input::F32(a) => self.backward_t(py, &filters, a, tape, grad, want_input, want_filters),
+            Input::F64(a) => self.backward_t(py, &filters, a, tape, grad, want_input, want_filters),
         }
+    }
+
+    /// Pickling: the class and its constructor's arguments (plans are made again on first use).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let me = slf.get();
+        let o = &me.options;
+        let args = (
+            me.height,
+            me.width,
+            o.num_scales(),
+            o.num_orientations(),
+            o.max_order(),
+            me.padded_input,
+        );
+        (slf.get_type(), args).into_pyobject(slf.py())
     }
 }
 

@@ -1,6 +1,7 @@
 """DistributedDataParallel (gloo, 2 local processes): python/examples/ddp_train.py run with two
 ranks and with one process on the concatenated batch."""
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ def test_two_ranks_equal_one_process_on_the_whole_batch(tmp_path):
         other = two["parameters"][name]
         scale = max(abs(v) for v in values)
         assert max(abs(a - b) for a, b in zip(values, other)) <= 1e-5 * scale, name
-        if name == "scattering.sigma":
-            moved = max(abs(v - s) for v, s in zip(values, [0.8] * 4 + [1.6] * 4))
+        if name == "scattering.log_sigma":
+            initial = [math.log(0.8)] * 4 + [math.log(1.6)] * 4
+            moved = max(abs(v - s) for v, s in zip(values, initial))
     assert moved > 1e-4  # the filters were trained, not just compared at their initial values

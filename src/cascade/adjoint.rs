@@ -7,6 +7,7 @@ use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::Float;
+use super::alloc::{Alloc, zeros};
 use super::kernels::{
     modulus_adjoint, mul_subsample_adjoint, pack_moduli, unpack_spectra, unpack_spectra_adjoint,
 };
@@ -18,6 +19,9 @@ use crate::filters::periodize_rows;
 /// Number of plane blocks whose filter gradients are summed in a fixed order, so that the result
 /// does not depend on the thread count or on work stealing (bit-reproducible training).
 const FILTER_GRAD_BLOCKS: usize = 16;
+
+/// The input gradient and the gradient of the full-resolution wavelet spectra, each if asked for.
+type Gradients<T> = (Option<Vec<T>>, Option<Vec<T>>);
 
 /// What every step of one plane's adjoint reads.
 #[derive(Clone, Copy)]
@@ -37,6 +41,10 @@ impl<T: Float> Cascade<T> {
     /// planes) if `want_filters`. Reads `tape` (from a forward on the same `x` and filters) when
     /// given, otherwise recomputes the intermediates.
     ///
+    /// # Errors
+    /// The failure of a buffer reserved fallibly: the input gradient, a worker's [`Workspace`],
+    /// a block's filter-gradient accumulator or the filter gradient itself.
+    ///
     /// # Panics
     /// If the lengths disagree (callers check first).
     pub(crate) fn backward(
@@ -47,7 +55,7 @@ impl<T: Float> Cascade<T> {
         grad: &[T],
         want_input: bool,
         want_filters: bool,
-    ) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    ) -> Alloc<Gradients<T>> {
         let (plane_in, plane_out) = (self.input_plane(), self.output_plane());
         let planes = x.len() / plane_in;
         assert_eq!(grad.len(), planes * plane_out, "gradient planes");
@@ -61,14 +69,21 @@ impl<T: Float> Cascade<T> {
         } else {
             1
         };
-        let mut dx = want_input.then(|| vec![T::zero(); x.len()]);
+        let mut dx = match want_input {
+            true => Some(zeros(x.len(), "the input gradient")?),
+            false => None,
+        };
         // Blocks of planes: the input gradient of a block is its own slice; its filter gradient
         // is a partial sum, added to the others in block order below.
-        let run_block = |ws: &mut Workspace<T>,
+        let run_block = |ws: &mut Alloc<Workspace<T>>,
                          b: usize,
                          mut dx_block: Option<&mut [T]>|
-         -> Option<FilterGrads<T>> {
-            let mut acc = want_filters.then(|| FilterGrads::zeros(filters));
+         -> Alloc<Option<FilterGrads<T>>> {
+            let ws = ws.as_mut().map_err(|f| *f)?;
+            let mut acc = match want_filters {
+                true => Some(FilterGrads::zeros(filters)?),
+                false => None,
+            };
             for p in b * block..((b + 1) * block).min(planes) {
                 let local = p - b * block;
                 let (t, e) = match tape {
@@ -91,10 +106,10 @@ impl<T: Float> Cascade<T> {
                     ws,
                 );
             }
-            acc
+            Ok(acc)
         };
         let workspace = || Workspace::new(self);
-        let partials: Vec<Option<FilterGrads<T>>> = match dx.as_mut() {
+        let partials: Alloc<Vec<Option<FilterGrads<T>>>> = match dx.as_mut() {
             Some(dx) => dx
                 .par_chunks_mut(block * plane_in)
                 .enumerate()
@@ -105,13 +120,17 @@ impl<T: Float> Cascade<T> {
                 .map_init(workspace, |ws, b| run_block(ws, b, None))
                 .collect(),
         };
-        let dpsi = want_filters.then(|| {
-            let mut partials: Vec<FilterGrads<T>> = partials.into_iter().flatten().collect();
-            let (sum, rest) = partials.split_first_mut().expect("at least one plane");
-            sum.add_all(rest);
-            self.unprepare(sum)
-        });
-        (dx, dpsi)
+        let partials = partials?;
+        let dpsi = match want_filters {
+            true => {
+                let mut partials: Vec<FilterGrads<T>> = partials.into_iter().flatten().collect();
+                let (sum, rest) = partials.split_first_mut().expect("at least one plane");
+                sum.add_all(rest);
+                Some(self.unprepare(sum)?)
+            }
+            false => None,
+        };
+        Ok((dx, dpsi))
     }
 
     /// Adjoint of [`Cascade::low_pass`] followed by the unpadding: adds to `acc` (a spectrum at
@@ -273,7 +292,7 @@ impl<T: Float> Cascade<T> {
             let f0 = &self.ffts[0];
             f0.inverse(&mut x_bar[..n0], &mut ws.spatial[..n0], &mut ws.scratch);
             let down = pow2::<T>(-e);
-            let w = self.geometry.width;
+            let w = self.input_size[1];
             for (r, &sr) in self.src_rows.iter().enumerate() {
                 let row = &ws.spatial[r * f0.w..(r + 1) * f0.w];
                 for (v, &sc) in row.iter().zip(&self.src_cols) {
@@ -425,9 +444,10 @@ impl<T: Float> Cascade<T> {
 
     /// The gradient with respect to the full-resolution spectra `[J·L][Mp][Np]`: each resolution's
     /// transposed, pre-scaled entries put back at their crop indices.
-    fn unprepare(&self, grads: &FilterGrads<T>) -> Vec<T> {
+    fn unprepare(&self, grads: &FilterGrads<T>) -> Alloc<Vec<T>> {
         let [mp, np] = self.geometry.padded_size();
-        let mut out = vec![T::zero(); self.num_wavelets() * mp * np];
+        let what = "the gradient of the wavelet spectra";
+        let mut out = zeros(self.num_wavelets() * mp * np, what)?;
         let wavelets = out.par_chunks_mut(mp * np).zip(&grads.slots).enumerate();
         wavelets.for_each(|(n, (full, per_res))| {
             for r in 0..per_res.len() {
@@ -443,7 +463,7 @@ impl<T: Float> Cascade<T> {
                 }
             }
         });
-        out
+        Ok(out)
     }
 }
 
@@ -464,7 +484,7 @@ struct FilterGrads<T> {
 }
 
 impl<T: Float> FilterGrads<T> {
-    fn zeros(like: &PreparedFilters<T>) -> Self {
+    fn zeros(like: &PreparedFilters<T>) -> Alloc<Self> {
         let mut len = 0;
         let slots = like
             .psi
@@ -480,14 +500,15 @@ impl<T: Float> FilterGrads<T> {
                     .collect()
             })
             .collect();
-        let mut words = TAPE_POOL.take((len * std::mem::size_of::<T>()).div_ceil(8));
+        let words = (len * std::mem::size_of::<T>()).div_ceil(8);
+        let mut words = TAPE_POOL.take(words, "a filter-gradient accumulator")?;
         words.fill(0);
-        Self {
+        Ok(Self {
             words,
             slots,
             len,
             element: std::marker::PhantomData,
-        }
+        })
     }
 
     fn values(&self) -> &[T] {

@@ -7,6 +7,7 @@ use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::Float;
+use super::alloc::Alloc;
 use super::kernels::{mul_subsample, pack_moduli, unpack_spectra};
 use super::plan::{Cascade, NONE, PreparedFilters, pairs, pow2};
 use super::tape::Tape;
@@ -16,6 +17,9 @@ impl<T: Float> Cascade<T> {
     /// Scattering coefficients of the planes in `x` (`[P][height][width]`) into `out`
     /// (`[P][K][ho][wo]`), in parallel over planes; with `tape`, keeps the intermediates.
     ///
+    /// # Errors
+    /// The failure of a worker's [`Workspace`] (reserved fallibly); `out` is then unspecified.
+    ///
     /// # Panics
     /// If the lengths disagree (callers check first).
     pub(crate) fn forward(
@@ -24,7 +28,7 @@ impl<T: Float> Cascade<T> {
         x: &[T],
         out: &mut [T],
         tape: Option<&mut Tape<T>>,
-    ) {
+    ) -> Alloc<()> {
         let (plane_in, plane_out) = (self.input_plane(), self.output_plane());
         assert_eq!(
             x.len() / plane_in,
@@ -32,23 +36,28 @@ impl<T: Float> Cascade<T> {
             "planes in and out"
         );
         let work = out.par_chunks_mut(plane_out).zip(x.par_chunks(plane_in));
+        // A worker whose workspace cannot be allocated stops the loop with the failure.
         match tape {
             Some(tape) => {
                 assert_eq!(tape.exponents.len(), x.len() / plane_in, "tape planes");
                 let (values, exponents) = tape.parts_mut();
                 work.zip(values.par_chunks_mut(self.tape_len))
                     .zip(exponents.par_iter_mut())
-                    .for_each_init(
+                    .try_for_each_init(
                         || Workspace::new(self),
                         |ws, (((dst, src), t), e)| {
+                            let ws = ws.as_mut().map_err(|f| *f)?;
                             *e = self.forward_plane(filters, src, dst, ws, Some(t));
+                            Ok(())
                         },
-                    );
+                    )
             }
-            None => work.for_each_init(
+            None => work.try_for_each_init(
                 || Workspace::new(self),
                 |ws, (dst, src)| {
+                    let ws = ws.as_mut().map_err(|f| *f)?;
                     self.forward_plane(filters, src, dst, ws, None);
+                    Ok(())
                 },
             ),
         }
@@ -78,7 +87,7 @@ impl<T: Float> Cascade<T> {
     ) {
         let f0 = &self.ffts[0];
         let scale = pow2::<T>(-e);
-        let w = self.geometry.width;
+        let w = self.input_size[1];
         for (r, &sr) in self.src_rows.iter().enumerate() {
             let row = &mut spatial[r * f0.w..(r + 1) * f0.w];
             for (d, &sc) in row.iter_mut().zip(&self.src_cols) {

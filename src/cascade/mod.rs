@@ -65,6 +65,7 @@
 //! ```
 
 mod adjoint;
+mod alloc;
 #[cfg(feature = "wgpu")]
 pub(crate) mod device;
 mod forward;

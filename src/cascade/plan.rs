@@ -11,6 +11,7 @@
 use rustfft::FftPlanner;
 
 use super::Float;
+use super::alloc::{Alloc, AllocFailure, bytes_of, check_reservable};
 use super::kernels::Fft2;
 use crate::error::Result;
 use crate::filters::{FilterBankParams, periodize, spectral::gabor_spectrum};
@@ -32,6 +33,11 @@ pub(crate) struct Cascade<T: Float> {
     pub(super) ffts: Vec<Fft2<T>>,
     /// `φ̃[r]`, `r < J`: transposed layout, every value twice, scaled by `1/(M_r·N_r)`.
     pub(super) phi: Vec<Vec<T>>,
+    /// `[height, width]` of an input plane: the image's, or the padded grid's when the input
+    /// comes padded ([`Cascade::use_padded_input`]).
+    pub(super) input_size: [usize; 2],
+    /// The input row (column) each padded row (column) is read from: kymatio's reflect padding,
+    /// or the identity for a padded input.
     pub(super) src_rows: Vec<usize>,
     pub(super) src_cols: Vec<usize>,
     pub(super) scratch_len: usize,
@@ -58,6 +64,12 @@ impl<T: Float> Cascade<T> {
         let big_j = options.num_scales();
         let geometry = PaddedGeometry::new(height, width, big_j)?;
         super::check_plan_size::<T>(&options, &geometry)?;
+        // The FFT library and ndarray allocate infallibly: the plan's estimated peak is reserved
+        // (and released) first, so that a plan that cannot fit is an error, not an abort.
+        check_reservable(
+            super::plan_bytes::<T>(&options, &geometry),
+            "a scattering plan (its estimated peak memory)",
+        )?;
         let [mp, np] = geometry.padded_size();
         let mut planner = FftPlanner::new();
         let ffts: Vec<Fft2<T>> = (0..=big_j)
@@ -69,7 +81,7 @@ impl<T: Float> Cascade<T> {
         let phi_full = gabor_spectrum(mp, np, &low_pass);
         let phi = (0..big_j)
             .map(|r| prepare(&periodize(phi_full.view(), r)))
-            .collect();
+            .collect::<Alloc<_>>()?;
 
         let paths = paths(&options);
         let count = big_j * options.num_orientations();
@@ -95,6 +107,7 @@ impl<T: Float> Cascade<T> {
             }
         }
         Ok(Self {
+            input_size: [height, width],
             src_rows: (0..mp).map(|i| geometry.source_row(i)).collect(),
             src_cols: (0..np).map(|i| geometry.source_col(i)).collect(),
             options,
@@ -122,9 +135,23 @@ impl<T: Float> Cascade<T> {
         &self.paths
     }
 
-    /// Values per input plane, `height·width`.
+    /// Values per input plane, `height·width` (`Mp·Np` for a padded input).
     pub(crate) fn input_plane(&self) -> usize {
-        self.geometry.height * self.geometry.width
+        self.input_size[0] * self.input_size[1]
+    }
+
+    /// `[height, width]` of an input plane.
+    pub(crate) fn input_size(&self) -> [usize; 2] {
+        self.input_size
+    }
+
+    /// Takes inputs already padded to the padded grid (kymatio's `pre_pad=True`): each plane is
+    /// used as it is, with no padding of its own.
+    pub(crate) fn use_padded_input(&mut self) {
+        let [mp, np] = self.geometry.padded_size();
+        self.input_size = [mp, np];
+        self.src_rows = (0..mp).collect();
+        self.src_cols = (0..np).collect();
     }
 
     /// Values per output plane, `K·⌊height/2^J⌋·⌊width/2^J⌋`.
@@ -156,9 +183,15 @@ impl<T: Float> Cascade<T> {
 
     /// Prepares wavelet spectra `[J·L][Mp][Np]` (row-major, FFT order) for the cascade.
     ///
+    /// # Errors
+    /// The failure of a prepared spectrum's buffer (reserved fallibly).
+    ///
     /// # Panics
     /// If `psi` does not hold [`Cascade::filter_len`] values (callers check first).
-    pub(crate) fn prepare_filters<S: Copy + Into<f64>>(&self, psi: &[S]) -> PreparedFilters<T> {
+    pub(crate) fn prepare_filters<S: Copy + Into<f64>>(
+        &self,
+        psi: &[S],
+    ) -> Alloc<PreparedFilters<T>> {
         assert_eq!(
             psi.len(),
             self.filter_len(),
@@ -173,10 +206,10 @@ impl<T: Float> Cascade<T> {
                     .mapv(Into::into);
                 (0..self.resolutions(n))
                     .map(|r| prepare(&periodize(full.view(), r)))
-                    .collect()
+                    .collect::<Alloc<Vec<_>>>()
             })
-            .collect();
-        PreparedFilters { psi }
+            .collect::<Alloc<_>>()?;
+        Ok(PreparedFilters { psi })
     }
 }
 
@@ -196,10 +229,18 @@ pub(super) fn pow2<T: Float>(e: i32) -> T {
 /// interleaved complex spectrum is one real multiply), scaled by `1/(h·w)` of its grid (the
 /// product is always followed by a fold and an unnormalised inverse FFT, whose factors multiply
 /// to that).
-fn prepare<T: Float>(a: &ndarray::Array2<f64>) -> Vec<T> {
+fn prepare<T: Float>(a: &ndarray::Array2<f64>) -> Alloc<Vec<T>> {
     let scale = 1.0 / a.len() as f64;
-    a.t()
-        .iter()
-        .flat_map(|&v| [T::from_f64(v * scale).expect("finite"); 2])
-        .collect()
+    let mut out = Vec::new();
+    out.try_reserve_exact(2 * a.len())
+        .map_err(|_| AllocFailure {
+            what: "the prepared wavelet spectra",
+            bytes: bytes_of::<T>(2 * a.len() as u128),
+        })?;
+    out.extend(
+        a.t()
+            .iter()
+            .flat_map(|&v| [T::from_f64(v * scale).expect("finite"); 2]),
+    );
+    Ok(out)
 }

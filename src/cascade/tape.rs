@@ -4,8 +4,9 @@
 use num_complex::Complex;
 
 use super::Float;
+use super::alloc::{Alloc, checked_len, zeroed};
 use super::plan::Cascade;
-use crate::error::{Result, ScatterError};
+use crate::error::Result;
 
 /// Intermediates of a forward pass kept for the backward: per plane `X` and every `u1`, `u2`,
 /// and the power-of-two scale applied to the plane.
@@ -80,7 +81,8 @@ impl TapePool {
 
     /// A buffer of `words` words; its contents are unspecified (the forward writes every word
     /// before the backward reads it; filter-gradient accumulators are zeroed by their owner).
-    pub(super) fn take(&self, words: usize) -> Vec<u64> {
+    /// A new buffer is reserved fallibly: the failure names `what` and the bytes.
+    pub(super) fn take(&self, words: usize, what: &'static str) -> Alloc<Vec<u64>> {
         let mut pool = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
         // The smallest buffer that is large enough, else the largest (grown).
         let pick = (0..pool.len())
@@ -90,11 +92,13 @@ impl TapePool {
         let mut buf = pick.map(|i| pool.swap_remove(i)).unwrap_or_default();
         drop(pool);
         if buf.capacity() < words {
-            // Zeroed allocations come from the kernel as untouched pages: no memset.
-            buf = vec![0; words];
+            // Zeroed allocations come from the kernel as untouched pages: no memset. The old
+            // buffer is released first, so that the two never need to fit at once.
+            drop(buf);
+            buf = zeroed(words, what)?;
         }
         buf.resize(words, 0);
-        buf
+        Ok(buf)
     }
 
     pub(super) fn give_back(&self, buf: Vec<u64>) {
@@ -110,20 +114,18 @@ impl TapePool {
 }
 
 impl<T: Float> Cascade<T> {
-    /// An empty tape for `planes` planes.
+    /// An empty tape for `planes` planes, reserved fallibly.
+    ///
+    /// # Errors
+    /// [`ScatterError::OutOfMemory`] when the tape cannot be allocated (or addressed).
     #[cfg_attr(not(feature = "burn"), allow(dead_code))]
     pub(crate) fn new_tape(&self, planes: usize) -> Result<Tape<T>> {
-        let len = planes
-            .checked_mul(self.tape_len)
-            .ok_or(ScatterError::InvalidParameter {
-                name: "planes",
-                value: planes.to_string(),
-                reason: "the intermediates of this many planes do not fit in memory",
-            })?;
+        const WHAT: &str = "the intermediates of the forward (its tape)";
+        let len = checked_len::<Complex<T>>(planes, self.tape_len, WHAT)?;
         let words = len * std::mem::size_of::<Complex<T>>() / 8;
         Ok(Tape {
-            words: TAPE_POOL.take(words),
-            exponents: vec![0; planes],
+            words: TAPE_POOL.take(words, WHAT)?,
+            exponents: zeroed(planes, WHAT)?,
             plane_len: self.tape_len,
             element: std::marker::PhantomData,
         })

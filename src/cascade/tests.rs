@@ -23,7 +23,7 @@ fn cascade(h: usize, w: usize, j: usize, l: usize) -> (Cascade<f64>, PreparedFil
     let [mp, np] = cascade.geometry().padded_size();
     let spectra = crate::filters::spectral::bank_spectra(&bank, mp, np);
     let flat: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
-    let filters = cascade.prepare_filters(&flat);
+    let filters = cascade.prepare_filters(&flat).unwrap();
     (cascade, filters)
 }
 
@@ -33,20 +33,25 @@ fn backward_from_the_tape_equals_backward_by_recomputation() {
     let x = planes(3, 20, 12);
     let mut out = vec![0.0; 3 * c.output_plane()];
     let mut tape = c.new_tape(3).unwrap();
-    c.forward(&f, &x, &mut out, Some(&mut tape));
+    c.forward(&f, &x, &mut out, Some(&mut tape)).unwrap();
     let grad: Vec<f64> = (0..out.len())
         .map(|i| ((i % 13) as f64 - 6.0) / 7.0)
         .collect();
-    let with = c.backward(&f, &x, Some(&tape), &grad, true, true);
-    let without = c.backward(&f, &x, None, &grad, true, true);
+    let with = c.backward(&f, &x, Some(&tape), &grad, true, true).unwrap();
+    let without = c.backward(&f, &x, None, &grad, true, true).unwrap();
     assert_eq!(with.0, without.0);
     assert_eq!(with.1, without.1);
     // Asking for less computes less, not something else.
     assert_eq!(
-        c.backward(&f, &x, Some(&tape), &grad, true, false).0,
+        c.backward(&f, &x, Some(&tape), &grad, true, false)
+            .unwrap()
+            .0,
         with.0
     );
-    assert_eq!(c.backward(&f, &x, None, &grad, false, true).1, with.1);
+    assert_eq!(
+        c.backward(&f, &x, None, &grad, false, true).unwrap().1,
+        with.1
+    );
 }
 
 /// `⟨J·v, g⟩ = ⟨v, Jᵀ·g⟩` for the linearisation `J` of the cascade at `x`, with `J·v` by
@@ -72,7 +77,14 @@ fn filter_gradient_is_the_adjoint_of_the_forward_in_the_spectra() {
     let run = |t: f64| {
         let moved: Vec<f64> = psi.iter().zip(&dir).map(|(a, b)| a + t * b).collect();
         let mut out = vec![0.0; grad.len()];
-        cascade.forward(&cascade.prepare_filters(&moved), &x, &mut out, None);
+        cascade
+            .forward(
+                &cascade.prepare_filters(&moved).unwrap(),
+                &x,
+                &mut out,
+                None,
+            )
+            .unwrap();
         out
     };
     // The spectra enter quadratically and more (the moduli): the central difference's
@@ -85,13 +97,16 @@ fn filter_gradient_is_the_adjoint_of_the_forward_in_the_spectra() {
         .zip(&grad)
         .map(|((p, m), g)| (p - m) / (2.0 * step) * g)
         .sum();
-    let filters = cascade.prepare_filters(&psi);
+    let filters = cascade.prepare_filters(&psi).unwrap();
     let mut tape = cascade.new_tape(3).unwrap();
     let mut out = vec![0.0; grad.len()];
-    cascade.forward(&filters, &x, &mut out, Some(&mut tape));
+    cascade
+        .forward(&filters, &x, &mut out, Some(&mut tape))
+        .unwrap();
     let backward = || {
         cascade
             .backward(&filters, &x, Some(&tape), &grad, false, true)
+            .unwrap()
             .1
             .expect("filter gradient")
     };
@@ -115,7 +130,7 @@ fn backward_is_the_adjoint_of_the_forward() {
     let run = |t: f64| {
         let xt: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + t * b).collect();
         let mut out = vec![0.0; grad.len()];
-        c.forward(&f, &xt, &mut out, None);
+        c.forward(&f, &xt, &mut out, None).unwrap();
         out
     };
     let h = 1e-6;
@@ -126,7 +141,7 @@ fn backward_is_the_adjoint_of_the_forward() {
         .zip(&grad)
         .map(|((p, m), g)| (p - m) / (2.0 * h) * g)
         .sum();
-    let (dx, _) = c.backward(&f, &x, None, &grad, true, false);
+    let (dx, _) = c.backward(&f, &x, None, &grad, true, false).unwrap();
     let v_jtg: f64 = v.iter().zip(dx.unwrap()).map(|(a, b)| a * b).sum();
     assert!(
         (jv_g - v_jtg).abs() <= 1e-7 * v_jtg.abs(),
@@ -145,15 +160,15 @@ fn huge_planes_are_scaled_exactly() {
     let big: Vec<f64> = x.iter().map(|v| v * factor).collect();
     let mut out = vec![0.0; c.output_plane()];
     let mut out_big = out.clone();
-    c.forward(&f, &x, &mut out, None);
-    c.forward(&f, &big, &mut out_big, None);
+    c.forward(&f, &x, &mut out, None).unwrap();
+    c.forward(&f, &big, &mut out_big, None).unwrap();
     assert!(out_big.iter().all(|v| v.is_finite()));
     for (a, b) in out.iter().zip(&out_big) {
         assert_eq!(a * factor, *b);
     }
     let grad: Vec<f64> = (0..out.len()).map(|i| (i % 5) as f64 - 2.0).collect();
-    let (dx, dpsi) = c.backward(&f, &x, None, &grad, true, true);
-    let (dx_big, dpsi_big) = c.backward(&f, &big, None, &grad, true, true);
+    let (dx, dpsi) = c.backward(&f, &x, None, &grad, true, true).unwrap();
+    let (dx_big, dpsi_big) = c.backward(&f, &big, None, &grad, true, true).unwrap();
     assert_eq!(dx, dx_big);
     for (a, b) in dpsi.unwrap().iter().zip(dpsi_big.unwrap()) {
         assert_eq!(a * factor, b);
@@ -166,14 +181,14 @@ fn f32_planes_of_any_finite_magnitude_give_finite_coefficients() {
     let bank = FilterBankParams::tight_frame(2, 4).unwrap();
     let spectra = crate::filters::spectral::bank_spectra(&bank, 24, 24);
     let flat: Vec<f64> = spectra.psi.iter().flat_map(|p| p.iter().copied()).collect();
-    let f = cascade.prepare_filters(&flat);
+    let f = cascade.prepare_filters(&flat).unwrap();
     for scale in [1.0f32, 1e20, 1e30, 1e36] {
         let x: Vec<f32> = planes(1, 16, 16)
             .iter()
             .map(|v| *v as f32 * scale)
             .collect();
         let mut out = vec![0.0f32; cascade.output_plane()];
-        cascade.forward(&f, &x, &mut out, None);
+        cascade.forward(&f, &x, &mut out, None).unwrap();
         assert!(out.iter().all(|v| v.is_finite()), "scale {scale:e}");
     }
 }
@@ -301,4 +316,114 @@ fn plans_refuse_unchecked_options() {
     ));
     let huge_l = ScatteringOptions::unchecked(2, 1_000_000, 2);
     assert!(Scattering2dPlan::<f32>::new(32, 32, huge_l).is_err());
+}
+
+/// kymatio's `pre_pad=True`: the padded plan on the reflect-padded input gives the unpadded
+/// plan's output exactly, and its input gradient, summed back onto the source pixels of the
+/// padding, is the unpadded plan's input gradient.
+#[test]
+fn a_padded_input_plan_equals_the_plan_on_the_padded_image() {
+    let options = ScatteringOptions::new(2, 3).unwrap();
+    let (h, w) = (13, 18);
+    let plan = Scattering2dPlan::<f64>::new(h, w, options).unwrap();
+    let padded = Scattering2dPlan::<f64>::new(h, w, options)
+        .unwrap()
+        .with_padded_input();
+    let g = *plan.geometry();
+    let [mp, np] = g.padded_size();
+    assert_eq!(padded.input_size(), [mp, np]);
+    assert_eq!(plan.input_size(), [h, w]);
+    let x = input(&[2, h, w]);
+    let xp = Array::from_shape_fn(IxDyn(&[2, mp, np]), |i| {
+        x[[i[0], g.source_row(i[1]), g.source_col(i[2])]]
+    });
+    let bank = plan
+        .prepare(FilterBankParams::random(2, 3, 4).unwrap())
+        .unwrap();
+    let (s, _) = plan.forward(&bank, x.view(), false).unwrap();
+    // A bank prepared by the unpadded plan fits the padded one (the same grid).
+    let (sp, tape) = padded.forward(&bank, xp.view(), true).unwrap();
+    assert_eq!(s, sp);
+    let gout = input(s.shape()).mapv(|v| v.cos());
+    let dx = plan
+        .backward(&bank, x.view(), None, gout.view(), true, true)
+        .unwrap();
+    let dxp = padded
+        .backward(&bank, xp.view(), tape.as_ref(), gout.view(), true, true)
+        .unwrap();
+    let dxp_input = dxp.input.unwrap();
+    assert_eq!(dxp_input.shape(), &[2, mp, np]);
+    let mut folded = ArrayD::<f64>::zeros(IxDyn(&[2, h, w]));
+    for ((b, r, c), v) in dxp_input
+        .view()
+        .into_dimensionality::<ndarray::Ix3>()
+        .unwrap()
+        .indexed_iter()
+    {
+        folded[[b, g.source_row(r), g.source_col(c)]] += *v;
+    }
+    let dx_input = dx.input.unwrap();
+    assert!((&folded - &dx_input).iter().all(|d| d.abs() < 1e-12));
+    assert_eq!(dx.wavelets, dxp.wavelets);
+    // The padded plan wants the padded size, and names it.
+    let e = padded.forward(&bank, x.view(), false).unwrap_err();
+    assert!(
+        e.to_string().contains(&format!("expected [_, {mp}, {np}]")),
+        "{e}"
+    );
+}
+
+/// Spectra given as values (the paper's pixelwise filters): the Morlet bank's own spectra give its
+/// output, and the spectra gradient is the central difference of `⟨g, S⟩` in a few entries.
+#[test]
+fn a_bank_prepared_from_spectra_runs_and_has_the_spectra_gradient() {
+    let options = ScatteringOptions::new(2, 2).unwrap();
+    let plan = Scattering2dPlan::<f64>::new(12, 16, options).unwrap();
+    let [mp, np] = plan.geometry().padded_size();
+    let bank = FilterBankParams::random(2, 2, 9).unwrap();
+    let values = crate::filters::spectral::wavelet_spectra(bank.wavelets(), mp, np);
+    let spectra = ndarray::Array3::from_shape_vec((4, mp, np), values).unwrap();
+    let morlet = plan.prepare(bank).unwrap();
+    let free = plan.prepare_spectra(spectra.view()).unwrap();
+    assert!(free.filter_bank().is_none() && morlet.filter_bank().is_some());
+    let x = input(&[2, 12, 16]);
+    let (s, tape) = plan.forward(&free, x.view(), true).unwrap();
+    assert_eq!(s, plan.forward(&morlet, x.view(), false).unwrap().0);
+    let g = input(s.shape()).mapv(|v| v.sin());
+    let grads = plan
+        .backward(&free, x.view(), tape.as_ref(), g.view(), false, true)
+        .unwrap();
+    assert!(grads.wavelets.is_none() && grads.input.is_none());
+    let dpsi = grads.spectra.unwrap();
+    assert_eq!(dpsi.shape(), &[4, mp, np]);
+    let loss = |sp: &ndarray::Array3<f64>| {
+        let p = plan.prepare_spectra(sp.view()).unwrap();
+        (&plan.forward(&p, x.view(), false).unwrap().0 * &g).sum()
+    };
+    let step = 1e-6;
+    for (n, i, k) in [(0, 0, 1), (1, 3, 5), (3, mp - 1, 2), (2, 7, np - 3)] {
+        let mut plus = spectra.clone();
+        plus[[n, i, k]] += step;
+        let mut minus = spectra.clone();
+        minus[[n, i, k]] -= step;
+        let fd = (loss(&plus) - loss(&minus)) / (2.0 * step);
+        let an = dpsi[[n, i, k]];
+        assert!(
+            (fd - an).abs() <= 1e-6 * (1.0 + an.abs()),
+            "[{n}, {i}, {k}]: {an} vs {fd}"
+        );
+    }
+    // Wrong shapes and non-finite values are refused, naming what was expected.
+    let e = plan
+        .prepare_spectra(spectra.slice(ndarray::s![..3, .., ..]))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(&format!("expected [4, {mp}, {np}], got [3, {mp}, {np}]")),
+        "{e}"
+    );
+    let mut bad = spectra.clone();
+    bad[[1, 2, 3]] = f64::NAN;
+    let e = plan.prepare_spectra(bad.view()).unwrap_err();
+    assert!(e.to_string().contains("NaN at index [1, 2, 3]"), "{e}");
 }

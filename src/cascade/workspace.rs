@@ -4,6 +4,7 @@
 use num_complex::Complex;
 
 use super::Float;
+use super::alloc::{Alloc, complex_zeros};
 use super::kernels::Fft2;
 use super::plan::Cascade;
 
@@ -27,28 +28,32 @@ pub(super) struct Workspace<T> {
 }
 
 impl<T: Float> Workspace<T> {
-    pub(super) fn new(cascade: &Cascade<T>) -> Self {
-        let zero = Complex::new(T::zero(), T::zero());
+    /// A thread's buffers, reserved fallibly (their size follows from the plan's grid).
+    pub(super) fn new(cascade: &Cascade<T>) -> Alloc<Self> {
         let full = cascade.ffts[0].len();
         let half = cascade.ffts.get(1).map_or(full, Fft2::len);
         let coarse = cascade.ffts[cascade.options.num_scales()].len();
-        let buf = |n: usize| vec![zero; n];
-        Self {
-            spatial: buf(full),
-            spec: buf(full),
-            z1: buf(full),
-            z2: buf(half),
-            small: buf(coarse),
-            coarse: buf(coarse),
-            scratch: buf(cascade.scratch_len),
-            signals: [
-                full, full, full, half, half, full, full, full, full, full, half,
-            ]
-            .map(buf),
-            x_bar: buf(full),
-            w_bar: buf(full),
-            u_bar: buf(full),
-            d_bar: buf(full),
+        let buf = |n: usize| complex_zeros::<T>(n, "a worker's workspace");
+        let sizes = [
+            full, full, full, half, half, full, full, full, full, full, half,
+        ];
+        let mut signals: [Vec<Complex<T>>; 11] = Default::default();
+        for (s, n) in signals.iter_mut().zip(sizes) {
+            *s = buf(n)?;
         }
+        Ok(Self {
+            spatial: buf(full)?,
+            spec: buf(full)?,
+            z1: buf(full)?,
+            z2: buf(half)?,
+            small: buf(coarse)?,
+            coarse: buf(coarse)?,
+            scratch: buf(cascade.scratch_len)?,
+            signals,
+            x_bar: buf(full)?,
+            w_bar: buf(full)?,
+            u_bar: buf(full)?,
+            d_bar: buf(full)?,
+        })
     }
 }

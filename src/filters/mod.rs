@@ -17,10 +17,12 @@
 
 mod bank;
 pub mod diagnostics;
+pub mod parametrization;
 pub(crate) mod spatial;
 pub mod spectral;
 
 pub use bank::{FilterBankParams, InitKind, MorletParams, Parametrization};
+pub use parametrization::TrainedValues;
 
 use std::f64::consts::PI;
 

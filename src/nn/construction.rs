@@ -1,13 +1,17 @@
-//! The Morlet filter construction as one burn operation: the framework-free closed form on the
-//! host forward, its analytic vector–Jacobian product backward.
+//! The Morlet filter construction as one burn operation: the framework-free expansion and
+//! closed form on the host forward, their analytic vector–Jacobian products backward.
 //!
-//! [`MorletOps::morlet_spectra`] takes every wavelet's `(σ, ξ, θ, slant)` and returns the real
-//! spectra `ψ̂_n` on the padded grid, computed by [`crate::filters::spectral::morlet_spectrum`] in
-//! `f64` (the crate's one Morlet formula: the cascade's plans, the frozen layer and the trained layer
+//! [`MorletOps::morlet_spectra`] takes the trained values of a bank (`ln σ`, `ξ`, `θ`, `ln slant`
+//! under a [`Parametrization`]: [`crate::filters::parametrization`]) and returns the real spectra
+//! `ψ̂_n` of its `J·L` wavelets on the padded grid: the wavelets by
+//! [`Parametrization::wavelets`], their spectra by [`crate::filters::spectral::morlet_spectrum`]
+//! in `f64` (the crate's one Morlet formula: the cascade's plans, the frozen layer and the trained layer
 //! evaluate the same sums). Under autodiff the backward is
 //! [`crate::filters::spectral::morlet_spectrum_vjp`] for every wavelet, the exact derivative of
-//! those sums, so no per-frequency tensor graph is recorded: the construction costs two passes
-//! over the grid per step, whatever the number of aliases a wavelet needs (`docs/benchmarks.md`).
+//! those sums, then [`Parametrization::wavelets_vjp`] back to the trained values (the Python
+//! package's torch module calls the same two), so no per-frequency tensor graph is recorded: the
+//! construction costs two passes over the grid per step, whatever the number of aliases a wavelet
+//! needs (`docs/benchmarks.md`).
 //!
 //! The parameters are a few hundred numbers and the spectra `J·L` planes, so the operation runs on
 //! the host for every backend (GPU tensors cross once each way).
@@ -21,10 +25,21 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData, read_sync};
 
-use crate::filters::MorletParams;
 use crate::filters::spectral::{
     MAX_ALIAS_RADIUS, alias_radius, wavelet_spectra, wavelet_spectra_vjp,
 };
+use crate::filters::{MorletParams, Parametrization, TrainedValues};
+
+/// What the trained values of a bank are: their parametrisation and `(J, L)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainedLayout {
+    /// The parametrisation ([`Parametrization::wavelets`]).
+    pub parametrization: Parametrization,
+    /// `J`.
+    pub num_scales: usize,
+    /// `L`.
+    pub num_orientations: usize,
+}
 
 /// The filter construction a backend supplies to [`super::MorletFilterBank`].
 #[backend_extension(
@@ -34,37 +49,47 @@ use crate::filters::spectral::{
     Autodiff,
 )]
 pub trait MorletOps: Backend {
-    /// Spectra `[n, height, width]` (FFT order) of the `n` wavelets whose `σ`, `ξ`, `θ` and slant
-    /// are the `[n]` tensors `sigma`, `xi`, `theta`, `slant`.
+    /// Spectra `[J·L, height, width]` (FFT order) of the wavelets whose trained values `ln σ`,
+    /// `ξ`, `θ`, `ln slant` are the tensors `log_sigma`, `xi`, `theta`, `log_slant` (each of
+    /// [`Parametrization::trained_len`] values) under `layout`.
     fn morlet_spectra(
-        sigma: FloatTensor<Self>,
+        log_sigma: FloatTensor<Self>,
         xi: FloatTensor<Self>,
         theta: FloatTensor<Self>,
-        slant: FloatTensor<Self>,
+        log_slant: FloatTensor<Self>,
+        layout: TrainedLayout,
         height: usize,
         width: usize,
     ) -> FloatTensor<Self>;
 }
 
-/// The spectra `[n, height, width]` of the wavelets `(σ, ξ, θ, slant)` (each `[n]`), by the
-/// closed form, differentiable with respect to all four.
+/// The spectra `[J·L, height, width]` of the wavelets that the trained values
+/// `[ln σ, ξ, θ, ln slant]` give under `layout` ([`Parametrization::wavelets`]), by the closed
+/// form, differentiable with respect to all four.
 ///
 /// # Shapes
-/// - `sigma`, `xi`, `theta`, `slant`: `[n]`
-/// - output: `[n, height, width]`
+/// - `trained`: four `[n]` tensors, `n` = [`Parametrization::trained_len`]
+/// - output: `[J·L, height, width]`
 ///
 /// # Panics
-/// If the four tensors differ in length, a dtype is not f32 or f64, a value is not finite, or a
-/// wavelet needs more than [`MAX_ALIAS_RADIUS`] aliases per axis (naming the wavelet).
-pub fn morlet_spectra(params: [Tensor<1>; 4], [height, width]: [usize; 2]) -> Tensor<3> {
-    let n = params[0].dims()[0];
+/// If the four tensors differ in length or do not hold `n` values, a dtype is not f32 or f64, a
+/// value is not finite, or a wavelet needs more than [`MAX_ALIAS_RADIUS`] aliases per axis
+/// (naming the wavelet).
+pub fn morlet_spectra(
+    trained: [Tensor<1>; 4],
+    layout: TrainedLayout,
+    [height, width]: [usize; 2],
+) -> Tensor<3> {
+    let n = trained[0].dims()[0];
     assert!(
-        params.iter().all(|p| p.dims() == [n]),
+        trained.iter().all(|p| p.dims() == [n]),
         "morlet_spectra: expected four [n] parameter tensors, got {:?}",
-        params.iter().map(|p| p.dims()).collect::<Vec<_>>()
+        trained.iter().map(|p| p.dims()).collect::<Vec<_>>()
     );
-    let [sigma, xi, theta, slant] = params.map(Tensor::into_dispatch);
-    let out = <Dispatch as MorletOps>::morlet_spectra(sigma, xi, theta, slant, height, width);
+    let [log_sigma, xi, theta, log_slant] = trained.map(Tensor::into_dispatch);
+    let out = <Dispatch as MorletOps>::morlet_spectra(
+        log_sigma, xi, theta, log_slant, layout, height, width,
+    );
     Tensor::from_dispatch(out)
 }
 
@@ -94,14 +119,16 @@ macro_rules! host_morlet_ops {
         #[cfg(feature = $feature)]
         impl MorletOps for $backend {
             fn morlet_spectra(
-                sigma: FloatTensor<Self>,
+                log_sigma: FloatTensor<Self>,
                 xi: FloatTensor<Self>,
                 theta: FloatTensor<Self>,
-                slant: FloatTensor<Self>,
+                log_slant: FloatTensor<Self>,
+                layout: TrainedLayout,
                 height: usize,
                 width: usize,
             ) -> FloatTensor<Self> {
-                host::forward::<Self>([sigma, xi, theta, slant], [height, width], true).0
+                let trained = [log_sigma, xi, theta, log_slant];
+                host::forward::<Self>(trained, layout, [height, width], true).0
             }
         }
     };
@@ -122,36 +149,45 @@ mod host {
             .unwrap_or_else(|e| panic!("morlet_spectra: unexpected tensor data: {e:?}"))
     }
 
-    /// The spectra of the wavelets `params` (four `[n]` tensors) on the grid, and the wavelets.
-    /// `cached`: look the values up in (and add them to) a small cache, for parameters that do
-    /// not change between calls (frozen filters); trained ones change at every step.
+    /// The spectra of the wavelets of the trained values (four `[n]` tensors) on the grid, the
+    /// trained values and the wavelets. `cached`: look the values up in (and add them to) a small
+    /// cache, for parameters that do not change between calls (frozen filters); trained ones
+    /// change at every step.
     pub(super) fn forward<B: Backend>(
-        params: [FloatTensor<B>; 4],
+        trained: [FloatTensor<B>; 4],
+        layout: TrainedLayout,
         grid: [usize; 2],
         cached: bool,
-    ) -> (FloatTensor<B>, Vec<MorletParams>) {
-        let dtype = params[0].dtype();
-        let device = params[0].device();
-        let wavelets = wavelets::<B>(params);
+    ) -> (FloatTensor<B>, TrainedValues, Vec<MorletParams>) {
+        let dtype = trained[0].dtype();
+        let device = trained[0].device();
+        let [log_sigma, xi, theta, log_slant] = trained.map(read::<B>);
+        let trained = TrainedValues {
+            log_sigma,
+            xi,
+            theta,
+            log_slant,
+        };
+        let wavelets = wavelets(&trained, layout);
         let out = B::float_from_data(spectra(&wavelets, grid, dtype, cached), &device);
-        (out, wavelets)
+        (out, trained, wavelets)
     }
 
-    /// The wavelets of four `[n]` tensors, each checked: finite, and within the alias sum's reach.
-    fn wavelets<B: Backend>(params: [FloatTensor<B>; 4]) -> Vec<MorletParams> {
-        let [sigma, xi, theta, slant] = params.map(read::<B>);
-        (0..sigma.len())
-            .map(|n| {
-                let p = MorletParams {
-                    sigma: sigma[n],
-                    xi: xi[n],
-                    theta: theta[n],
-                    slant: slant[n],
-                };
-                check(n, &p);
-                p
-            })
-            .collect()
+    /// The wavelets of the trained values, each checked: finite, and within the alias sum's
+    /// reach.
+    fn wavelets(trained: &TrainedValues, layout: TrainedLayout) -> Vec<MorletParams> {
+        let TrainedLayout {
+            parametrization,
+            num_scales,
+            num_orientations,
+        } = layout;
+        let wavelets = parametrization
+            .wavelets(num_scales, num_orientations, trained)
+            .unwrap_or_else(|e| panic!("MorletFilterBank: {e}"));
+        for (n, p) in wavelets.iter().enumerate() {
+            check(n, p);
+        }
+        wavelets
     }
 
     /// Panics, naming wavelet `n`, if `p` has a non-finite value or needs more aliases than
@@ -225,23 +261,40 @@ mod host {
         TensorData::new(values.to_vec(), [n, h, w]).convert_dtype(dtype)
     }
 
-    /// `[∂L/∂σ, ∂L/∂ξ, ∂L/∂θ, ∂L/∂slant]`, each `[n]`, from the spectra's gradient.
+    /// `[∂L/∂ln σ, ∂L/∂ξ, ∂L/∂θ, ∂L/∂ln slant]`, each of the trained values' length, from the
+    /// spectra's gradient: through every wavelet's spectrum, then the expansion.
     pub(super) fn vjp<B: Backend>(
+        trained: &TrainedValues,
         wavelets: &[MorletParams],
+        layout: TrainedLayout,
         [h, w]: [usize; 2],
         grad: FloatTensor<B>,
     ) -> [Vec<f64>; 4] {
         super::counter::note_filter_gradient_work();
         let g = read::<B>(grad);
         let per_wavelet = wavelet_spectra_vjp(wavelets, h, w, &g);
-        std::array::from_fn(|i| per_wavelet.iter().map(|d| d[i]).collect())
+        let TrainedValues {
+            log_sigma,
+            xi,
+            theta,
+            log_slant,
+        } = layout
+            .parametrization
+            .wavelets_vjp(
+                layout.num_scales,
+                layout.num_orientations,
+                trained,
+                &per_wavelet,
+            )
+            .unwrap_or_else(|e| panic!("MorletFilterBank: {e}"));
+        [log_sigma, xi, theta, log_slant]
     }
 }
 
 mod autodiff {
-    use super::MorletOps;
     use super::host;
-    use crate::filters::MorletParams;
+    use super::{MorletOps, TrainedLayout};
+    use crate::filters::{MorletParams, TrainedValues};
     use burn::backend::autodiff::{
         Autodiff,
         checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
@@ -255,8 +308,14 @@ mod autodiff {
     #[derive(Debug)]
     struct MorletBackward;
 
-    /// The wavelets, the grid and the parameters' dtype.
-    type State = (Vec<MorletParams>, [usize; 2], DType);
+    /// The trained values, their wavelets and layout, the grid and the parameters' dtype.
+    type State = (
+        TrainedValues,
+        Vec<MorletParams>,
+        TrainedLayout,
+        [usize; 2],
+        DType,
+    );
 
     impl<B: Backend> Backward<B, 4> for MorletBackward {
         type State = State;
@@ -267,11 +326,11 @@ mod autodiff {
             grads: &mut Gradients,
             _checkpointer: &mut Checkpointer,
         ) {
-            let (wavelets, grid, dtype) = ops.state;
+            let (trained, wavelets, layout, grid, dtype) = ops.state;
             let grad = grads.consume::<B>(&ops.node);
             let device = grad.device();
-            let n = wavelets.len();
-            let partials = host::vjp::<B>(&wavelets, grid, grad);
+            let n = trained.xi.len();
+            let partials = host::vjp::<B>(&trained, &wavelets, layout, grid, grad);
             for (node, values) in ops.parents.into_iter().zip(partials) {
                 if let Some(node) = node {
                     let data = TensorData::new(values, [n]).convert_dtype(dtype);
@@ -283,27 +342,29 @@ mod autodiff {
 
     impl<B: Backend + MorletOps, C: CheckpointStrategy> MorletOps for Autodiff<B, C> {
         fn morlet_spectra(
-            sigma: FloatTensor<Self>,
+            log_sigma: FloatTensor<Self>,
             xi: FloatTensor<Self>,
             theta: FloatTensor<Self>,
-            slant: FloatTensor<Self>,
+            log_slant: FloatTensor<Self>,
+            layout: TrainedLayout,
             height: usize,
             width: usize,
         ) -> FloatTensor<Self> {
-            let guards = [sigma.node(), xi.node(), theta.node(), slant.node()];
-            let params = [sigma, xi, theta, slant].map(|t| t.into_primitive());
+            let guards = [log_sigma.node(), xi.node(), theta.node(), log_slant.node()];
+            let params = [log_sigma, xi, theta, log_slant].map(|t| t.into_primitive());
             let dtype = params[0].dtype();
+            let grid = [height, width];
             match MorletBackward
                 .prepare::<C>(guards)
                 .compute_bound()
                 .stateful()
             {
                 OpsKind::Tracked(prep) => {
-                    let (out, wavelets) = host::forward::<B>(params, [height, width], false);
-                    prep.finish((wavelets, [height, width], dtype), out)
+                    let (out, trained, wavelets) = host::forward::<B>(params, layout, grid, false);
+                    prep.finish((trained, wavelets, layout, grid, dtype), out)
                 }
                 OpsKind::UnTracked(prep) => {
-                    prep.finish(host::forward::<B>(params, [height, width], true).0)
+                    prep.finish(host::forward::<B>(params, layout, grid, true).0)
                 }
             }
         }
@@ -320,7 +381,8 @@ mod tests {
     use crate::nn::test_util::{devices, max_rel, to_vec};
 
     /// The operation's value is the framework-free closed form, and its gradient with respect to
-    /// each of `σ`, `ξ`, `θ`, slant (in that order) is the central difference of that form.
+    /// each of `ln σ`, `ξ`, `θ`, `ln slant` (in that order) is the central difference of that
+    /// form.
     #[test]
     fn value_and_gradients_follow_the_closed_form() {
         let (h, w) = (16, 12);
@@ -340,18 +402,28 @@ mod tests {
             (loss(&plus) - loss(&minus)) / (2.0 * eps)
         };
         let want = [
-            central(|q, v| q.sigma = v, p.sigma),
+            central(|q, v| q.sigma = v.exp(), p.sigma.ln()),
             central(|q, v| q.xi = v, p.xi),
             central(|q, v| q.theta = v, p.theta),
-            central(|q, v| q.slant = v, p.slant),
+            central(|q, v| q.slant = v.exp(), p.slant.ln()),
         ];
+        let layout = TrainedLayout {
+            parametrization: Parametrization::Canonical,
+            num_scales: 1,
+            num_orientations: 1,
+        };
         for (name, device) in devices() {
             let device = device.autodiff();
             let param = |v: f64| {
                 Tensor::<1>::from_data(TensorData::new(vec![v], [1]), &device).require_grad()
             };
-            let params = [param(p.sigma), param(p.xi), param(p.theta), param(p.slant)];
-            let spectra = morlet_spectra(params.clone(), [h, w]);
+            let params = [
+                param(p.sigma.ln()),
+                param(p.xi),
+                param(p.theta),
+                param(p.slant.ln()),
+            ];
+            let spectra = morlet_spectra(params.clone(), layout, [h, w]);
             let reference: Vec<f64> = morlet_spectrum(h, w, &p).iter().copied().collect();
             assert!(
                 max_rel(&to_vec(spectra.clone()), &reference) < 1e-6,
@@ -377,6 +449,11 @@ mod tests {
     fn parameters_of_other_lengths_panic() {
         let device = &devices()[0].1;
         let t = |n: usize| Tensor::<1>::ones([n], device);
-        morlet_spectra([t(2), t(2), t(3), t(2)], [8, 8]);
+        let layout = TrainedLayout {
+            parametrization: Parametrization::Canonical,
+            num_scales: 1,
+            num_orientations: 2,
+        };
+        morlet_spectra([t(2), t(2), t(3), t(2)], layout, [8, 8]);
     }
 }

@@ -13,21 +13,20 @@
 //! ```
 //!
 //! `e_θ⊥` is written out, not taken from an SVD, so `∂ψ̂/∂θ` is complete (the reference code's SVD
-//! drops part of it). `σ` and the slant are stored as logarithms, which keeps them positive; burn's
-//! autodiff carries the gradient from `(σ, ξ, θ, slant)` to them (and, equivariant, to one value
-//! per scale).
-
-use std::f64::consts::PI;
+//! drops part of it). `σ` and the slant are stored as logarithms, which keeps them positive; the
+//! trained values become wavelets (and, equivariant, one value per scale becomes `L`) by the
+//! framework-free expansion of [`crate::filters::parametrization`], whose vector–Jacobian product
+//! carries the gradient back to them.
 
 use burn::config::Config;
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::construction::morlet_spectra;
+use super::construction::{TrainedLayout, morlet_spectra};
 use crate::error::ScatterError;
 use crate::filters::diagnostics::aliased_energy;
 use crate::filters::spectral::bank_spectra;
-use crate::filters::{FilterBankParams, MorletParams, Parametrization};
+use crate::filters::{FilterBankParams, Parametrization, TrainedValues};
 use crate::geometry::ScatteringOptions;
 
 /// Initial values of the wavelet parameters.
@@ -151,15 +150,10 @@ impl MorletFilterBankConfig {
             });
         }
         let (big_j, big_l) = (self.num_scales, self.num_orientations);
+        let parametrization = self.parametrization;
         let bank = match &self.init {
             FilterInit::TightFrame => FilterBankParams::tight_frame(big_j, big_l)?,
-            FilterInit::Random { seed } => match self.parametrization {
-                Parametrization::Equivariant => {
-                    let per_scale = FilterBankParams::random(big_j, 1, *seed)?;
-                    equivariant_bank(big_j, big_l, per_scale.wavelets())?
-                }
-                _ => FilterBankParams::random(big_j, big_l, *seed)?,
-            },
+            FilterInit::Random { seed } => parametrization.random_bank(big_j, big_l, *seed)?,
             FilterInit::Explicit { bank } => {
                 bank.validate()?;
                 if bank.num_scales() != big_j || bank.num_orientations() != big_l {
@@ -171,13 +165,12 @@ impl MorletFilterBankConfig {
                 bank.clone()
             }
         };
-        match self.parametrization {
+        match parametrization {
+            // The bank the trained values give: the l = 0 wavelet of each scale, turned.
             Parametrization::Equivariant => {
-                let per_scale: Vec<MorletParams> =
-                    (0..big_j).map(|j| *bank.wavelet(j, 0)).collect();
-                equivariant_bank(big_j, big_l, &per_scale)
+                parametrization.bank(big_j, big_l, &parametrization.trained_values(&bank))
             }
-            _ => Ok(bank),
+            Parametrization::Canonical | Parametrization::Pixelwise => Ok(bank),
         }
     }
 
@@ -190,17 +183,14 @@ impl MorletFilterBankConfig {
     pub fn init(&self, device: &Device) -> MorletFilterBank {
         let bank = self.initial_bank().unwrap_or_else(|e| panic!("{e}"));
         let (big_j, big_l) = (self.num_scales, self.num_orientations);
-        // Per-parameter values: one per wavelet, or one per scale (equivariant).
-        let per_param: Vec<MorletParams> = match self.parametrization {
-            Parametrization::Equivariant => (0..big_j).map(|j| *bank.wavelet(j, 0)).collect(),
-            _ => bank.wavelets().to_vec(),
-        };
+        // The trained values: one per wavelet, or one per scale (equivariant).
+        let trained = self.parametrization.trained_values(&bank);
         let pixelwise = self.parametrization == Parametrization::Pixelwise;
         let t = &self.trainable;
-        let param = |f: fn(&MorletParams) -> f64, train: bool| {
-            let values: Vec<f64> = per_param.iter().map(f).collect();
+        let param = |values: &[f64], train: bool| {
             let n = values.len();
-            Param::from_tensor(Tensor::<1>::from_data(TensorData::new(values, [n]), device))
+            let data = TensorData::new(values.to_vec(), [n]);
+            Param::from_tensor(Tensor::<1>::from_data(data, device))
                 .set_require_grad(train && !pixelwise)
         };
         let pixels = pixelwise.then(|| {
@@ -214,47 +204,18 @@ impl MorletFilterBankConfig {
             ))
             .set_require_grad(t.pixels)
         });
-        let offsets: Vec<f64> = (0..big_j * big_l)
-            .map(|n| match self.parametrization {
-                Parametrization::Equivariant => -((n % big_l) as f64) * PI / big_l as f64,
-                _ => 0.0,
-            })
-            .collect();
         MorletFilterBank {
-            log_sigma: param(|p| p.sigma.ln(), t.sigma),
-            xi: param(|p| p.xi, t.xi),
-            theta: param(|p| p.theta, t.theta),
-            log_slant: param(|p| p.slant.ln(), t.slant),
+            log_sigma: param(&trained.log_sigma, t.sigma),
+            xi: param(&trained.xi, t.xi),
+            theta: param(&trained.theta, t.theta),
+            log_slant: param(&trained.log_slant, t.slant),
             pixels,
-            theta_offset: tensor_of(&offsets, [big_j * big_l], device),
             num_scales: big_j,
             num_orientations: big_l,
             padded_size: self.padded_size,
             parametrization: self.parametrization,
         }
     }
-}
-
-/// `J·L` wavelets from one per scale, orientations `θ_j − l·π/L`.
-fn equivariant_bank(
-    big_j: usize,
-    big_l: usize,
-    per_scale: &[MorletParams],
-) -> crate::error::Result<FilterBankParams> {
-    let wavelets = (0..big_j * big_l)
-        .map(|n| {
-            let p = per_scale[n / big_l];
-            MorletParams {
-                theta: p.theta - (n % big_l) as f64 * PI / big_l as f64,
-                ..p
-            }
-        })
-        .collect();
-    FilterBankParams::from_wavelets(big_j, big_l, wavelets)
-}
-
-fn tensor_of<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
-    Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 
 /// A bank of `J·L` Morlet wavelets with trainable `σ`, `ξ`, `θ` and slant; build it with
@@ -275,8 +236,6 @@ pub struct MorletFilterBank {
     pub log_slant: Param<Tensor<1>>,
     /// Free Fourier filters `[J·L, height, width]` (pixelwise parametrisation only).
     pub pixels: Option<Param<Tensor<3>>>,
-    /// Orientation offsets `[J·L]` (`−l·π/L` when equivariant, else 0); constant.
-    theta_offset: Tensor<1>,
     num_scales: usize,
     num_orientations: usize,
     #[module(skip)]
@@ -336,35 +295,38 @@ impl MorletFilterBank {
         self.padded_size
     }
 
-    /// Per-wavelet `(σ, ξ, θ, slant)`, each of shape `[J·L]` (equivariant parameters expanded to
-    /// every orientation).
-    fn per_wavelet(&self) -> [Tensor<1>; 4] {
-        let count = self.num_scales * self.num_orientations;
-        let expand = |t: Tensor<1>| -> Tensor<1> {
-            if t.dims()[0] == count {
-                t
-            } else {
-                // One value per scale: repeat it for the L orientations of that scale.
-                t.reshape([self.num_scales, 1])
-                    .repeat_dim(1, self.num_orientations)
-                    .reshape([count])
-            }
-        };
+    /// The parametrisation.
+    pub fn parametrization(&self) -> Parametrization {
+        self.parametrization
+    }
+
+    /// The trained values' layout: parametrisation, `J`, `L`.
+    fn layout(&self) -> TrainedLayout {
+        TrainedLayout {
+            parametrization: self.parametrization,
+            num_scales: self.num_scales,
+            num_orientations: self.num_orientations,
+        }
+    }
+
+    /// The trained values `[ln σ, ξ, θ, ln slant]`, each of shape `[J·L]` or `[J]`.
+    fn trained(&self) -> [Tensor<1>; 4] {
         [
-            expand(self.log_sigma.val()).exp(),
-            expand(self.xi.val()),
-            expand(self.theta.val()) + self.theta_offset.clone(),
-            expand(self.log_slant.val()).exp(),
+            self.log_sigma.val(),
+            self.xi.val(),
+            self.theta.val(),
+            self.log_slant.val(),
         ]
     }
 
     /// Real Fourier spectra `ψ̂_n` of every wavelet on the full grid, recomputed from the
     /// parameters.
     ///
-    /// The framework-free closed form ([`crate::filters::spectral::morlet_spectrum`], in `f64`, each
-    /// wavelet summing the aliases its parameters need), as one operation whose backward is the
-    /// formula's analytic derivative, differentiable with respect to `ln σ`, `ξ`, `θ` and
-    /// `ln slant`. Spectra are cached per parameter values, so frozen filters are computed once.
+    /// The framework-free expansion ([`Parametrization::wavelets`]) and closed form
+    /// ([`crate::filters::spectral::morlet_spectrum`], in `f64`, each wavelet summing the aliases
+    /// its parameters need), as one operation whose backward is their analytic derivative,
+    /// differentiable with respect to `ln σ`, `ξ`, `θ` and `ln slant`. Spectra are cached per
+    /// parameter values, so frozen filters are computed once.
     ///
     /// # Shapes
     /// - output: `[J·L, height, width]`, FFT order (DC at `[.., 0, 0]`)
@@ -378,26 +340,23 @@ impl MorletFilterBank {
         if let Some(pixels) = &self.pixels {
             return pixels.val();
         }
-        morlet_spectra(self.per_wavelet(), self.padded_size)
+        morlet_spectra(self.trained(), self.layout(), self.padded_size)
     }
 
-    /// The current `(σ, ξ, θ, slant)` of every wavelet, read back from the device (equivariant
-    /// parameters expanded), unchecked.
-    fn wavelet_values(&self) -> Vec<MorletParams> {
-        let [sigma, xi, theta, slant] = self.per_wavelet().map(|t| {
+    /// The current trained values, read back from the device.
+    fn trained_values(&self) -> TrainedValues {
+        let [log_sigma, xi, theta, log_slant] = self.trained().map(|t| {
             t.into_data()
                 .convert::<f64>()
                 .try_into_vec::<f64>()
                 .expect("converted to f64")
         });
-        (0..sigma.len())
-            .map(|n| MorletParams {
-                sigma: sigma[n],
-                xi: xi[n],
-                theta: theta[n],
-                slant: slant[n],
-            })
-            .collect()
+        TrainedValues {
+            log_sigma,
+            xi,
+            theta,
+            log_slant,
+        }
     }
 
     /// Fraction of each wavelet's spectral energy that the subsampling after it aliases (reads
@@ -466,10 +425,10 @@ impl MorletFilterBank {
                 reason: "pixelwise filters are not Morlet wavelets and have no parameters to export",
             });
         }
-        FilterBankParams::from_wavelets(
+        self.parametrization.bank(
             self.num_scales,
             self.num_orientations,
-            self.wavelet_values(),
+            &self.trained_values(),
         )
     }
 }

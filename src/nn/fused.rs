@@ -262,14 +262,16 @@ mod host {
             let [planes, h, w] = input_shape;
             let cascade = cached_cascade::<T>(h, w, options);
             let x = values::<T>(xd);
-            let filters = cascade.prepare_filters(&values::<T>(pd));
+            let fail = |e: crate::ScatterError| -> ! { panic!("scattering2d: {e}") };
+            let filters = cascade
+                .prepare_filters(&values::<T>(pd))
+                .unwrap_or_else(|e| fail(e.into()));
             let mut out = vec![T::zero(); planes * cascade.output_plane()];
-            let mut tape = (keep == Keep::Intermediates).then(|| {
-                cascade
-                    .new_tape(planes)
-                    .unwrap_or_else(|e| panic!("scattering2d: {e}"))
-            });
-            cascade.forward(&filters, &x, &mut out, tape.as_mut());
+            let mut tape = (keep == Keep::Intermediates)
+                .then(|| cascade.new_tape(planes).unwrap_or_else(|e| fail(e)));
+            cascade
+                .forward(&filters, &x, &mut out, tape.as_mut())
+                .unwrap_or_else(|e| fail(e.into()));
             let [ho, wo] = cascade.geometry().output_size();
             let data = TensorData::new(out, [planes, cascade.paths().len(), ho, wo]);
             let saved = (keep != Keep::Nothing).then(|| {
@@ -317,14 +319,17 @@ mod host {
             want_filters: bool,
         ) -> (Option<TensorData>, Option<TensorData>) {
             let g = values::<T>(g);
-            let (dx, dpsi) = s.cascade.backward(
-                &s.filters,
-                &s.x,
-                s.tape.as_ref(),
-                &g,
-                want_input,
-                want_filters,
-            );
+            let (dx, dpsi) = s
+                .cascade
+                .backward(
+                    &s.filters,
+                    &s.x,
+                    s.tape.as_ref(),
+                    &g,
+                    want_input,
+                    want_filters,
+                )
+                .unwrap_or_else(|e| panic!("scattering2d: {}", crate::ScatterError::from(e)));
             (
                 dx.map(|v| TensorData::new(v, s.input_shape)),
                 dpsi.map(|v| TensorData::new(v, s.filter_shape)),
