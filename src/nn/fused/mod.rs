@@ -16,23 +16,22 @@
 // burn 0.22 deprecates its ndarray backend; it stays supported here (see `nn::cpu_device`).
 #![allow(deprecated)]
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+#[cfg(feature = "wgpu")]
+mod device;
+mod host;
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, DispatchDevice, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Device, Tensor, TensorData, read_sync};
+use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::tensor::{DType, Tensor};
 
-use crate::cascade::Float;
-use crate::cascade::plan::{Cascade, PreparedFilters};
-use crate::cascade::tape::Tape;
 use crate::geometry::ScatteringOptions;
 
-/// The fused scattering operation a CPU backend supplies to the layer.
+/// The fused scattering operation every backend supplies to the layer: the crate's cascade, run
+/// by its host executor on flex and ndarray and by its device executor on wgpu.
 #[backend_extension(
     Flex: cfg(feature = "flex"),
     NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(feature = "wgpu"),
     Autodiff,
 )]
 pub trait ScatteringOps: Backend {
@@ -52,21 +51,7 @@ pub trait ScatteringOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether `device` runs [`scattering2d`] (flex and ndarray, with or without autodiff); other
-/// backends use the tensor-op composition of [`super::Scattering2d`].
-pub fn supports_fused(device: &Device) -> bool {
-    let inner = device.clone().without_autodiff();
-    match inner.as_dispatch() {
-        #[cfg(feature = "flex")]
-        DispatchDevice::Flex(_) => true,
-        #[cfg(feature = "ndarray")]
-        DispatchDevice::NdArray(_) => true,
-        #[allow(unreachable_patterns)]
-        _ => false,
-    }
-}
-
-/// Scattering coefficients of `x` with the wavelet spectra `psi`, by the fused CPU operation,
+/// Scattering coefficients of `x` with the wavelet spectra `psi`, by the fused operation,
 /// differentiable with respect to both.
 ///
 /// When a backward will follow, `keep_intermediates` keeps the complex signals of every path for
@@ -82,8 +67,9 @@ pub fn supports_fused(device: &Device) -> bool {
 /// # Panics
 /// If `psi` is not on the padded grid of `x` or does not hold `J·L` spectra, if `x` holds no plane,
 /// if the two tensors have different dtypes or a dtype other than f32 or f64 (f16 and bf16 are
-/// not supported), if the device is not a CPU backend ([`supports_fused`]), or when second-order
-/// derivatives are requested.
+/// not supported; wgpu runs f32 only: WGSL has no f64), when the device executor cannot run
+/// (its message: a batch larger than the device's largest buffer, a failed device), or when
+/// second-order derivatives are requested.
 pub fn scattering2d(
     x: Tensor<3>,
     psi: Tensor<3>,
@@ -108,6 +94,19 @@ pub fn scattering2d(
         options.num_orientations(),
         psi.dims()
     );
+    #[cfg(feature = "wgpu")]
+    if matches!(
+        x.device().without_autodiff().as_dispatch(),
+        burn::backend::DispatchDevice::Cube(_)
+    ) {
+        assert!(
+            x.dtype() == DType::F32 && psi.dtype() == DType::F32,
+            "scattering2d: the wgpu device runs the cascade in f32 (WGSL has no f64), got input \
+             {:?} and wavelet spectra {:?}",
+            x.dtype(),
+            psi.dtype()
+        );
+    }
     assert!(
         x.dtype() == psi.dtype(),
         "scattering2d: input ({:?}) and wavelet spectra ({:?}) must have the same dtype",
@@ -115,11 +114,6 @@ pub fn scattering2d(
         psi.dtype()
     );
     check_dtype(x.dtype());
-    assert!(
-        supports_fused(&x.device()),
-        "scattering2d: the fused operation runs on the flex and ndarray backends, got {:?}",
-        x.device()
-    );
     let out = <Dispatch as ScatteringOps>::scattering2d(
         x.into_dispatch(),
         psi.into_dispatch(),
@@ -131,12 +125,89 @@ pub fn scattering2d(
     Tensor::from_dispatch(out)
 }
 
-fn check_dtype(dtype: DType) {
+pub(super) fn check_dtype(dtype: DType) {
     assert!(
         matches!(dtype, DType::F32 | DType::F64),
         "scattering2d: expected f32 or f64 tensors, got {dtype:?} (half precision is not supported)"
     );
 }
+
+/// What a forward keeps for the backward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Nothing: no backward follows.
+    Nothing,
+    /// The input and the filters; the backward recomputes the intermediates.
+    Inputs,
+    /// The input, the filters and the intermediates (the tape).
+    Intermediates,
+}
+
+/// What a forward kept for its backward, by executor (cloning it is cheap: shared buffers).
+#[derive(Clone, Debug)]
+pub(crate) enum Saved {
+    /// Host buffers of the CPU backends.
+    Host(host::Saved),
+    /// Device buffers of wgpu.
+    #[cfg(feature = "wgpu")]
+    Device(device::Saved),
+}
+
+/// How a backend runs the cascade: the forward, keeping what the backward reads as `keep` says,
+/// and the backward. The host executor on flex and ndarray (`host`), the device executor on wgpu
+/// (`device`); the autodiff node below is the same for both.
+pub(crate) trait Executor: Backend {
+    /// Coefficients `[P, K, ho, wo]` of `x` `[P, H, W]` with the spectra `psi`, and what the
+    /// backward needs.
+    fn forward_kept(
+        x: FloatTensor<Self>,
+        psi: FloatTensor<Self>,
+        options: &ScatteringOptions,
+        keep: Keep,
+    ) -> (FloatTensor<Self>, Option<Saved>);
+
+    /// The input gradient (if `want_input`) and the spectra's gradient (if `want_filters`) from
+    /// the output gradient `grad`.
+    fn backward(
+        saved: &Saved,
+        grad: FloatTensor<Self>,
+        want_input: bool,
+        want_filters: bool,
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>);
+}
+
+macro_rules! host_executor {
+    ($feature:literal, $backend:ty) => {
+        #[cfg(feature = $feature)]
+        impl Executor for $backend {
+            fn forward_kept(
+                x: FloatTensor<Self>,
+                psi: FloatTensor<Self>,
+                options: &ScatteringOptions,
+                keep: Keep,
+            ) -> (FloatTensor<Self>, Option<Saved>) {
+                let (out, saved) = host::forward::<Self>(x, psi, options, keep);
+                (out, saved.map(Saved::Host))
+            }
+
+            fn backward(
+                saved: &Saved,
+                grad: FloatTensor<Self>,
+                want_input: bool,
+                want_filters: bool,
+            ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
+                match saved {
+                    Saved::Host(s) => host::backward::<Self>(s, grad, want_input, want_filters),
+                    #[cfg(feature = "wgpu")]
+                    Saved::Device(_) => unreachable!("a host backend saved device buffers"),
+                }
+            }
+        }
+    };
+}
+
+host_executor!("flex", burn::backend::Flex);
+host_executor!("ndarray", burn::backend::NdArray);
 
 macro_rules! fused_ops {
     ($feature:literal, $backend:ty) => {
@@ -151,7 +222,7 @@ macro_rules! fused_ops {
                 _keep_intermediates: bool,
             ) -> FloatTensor<Self> {
                 let options = options(num_scales, num_orientations, max_order);
-                host::forward::<Self>(x, psi, &options, host::Keep::Nothing).0
+                Self::forward_kept(x, psi, &options, Keep::Nothing).0
             }
         }
     };
@@ -159,194 +230,19 @@ macro_rules! fused_ops {
 
 fused_ops!("flex", burn::backend::Flex);
 fused_ops!("ndarray", burn::backend::NdArray);
+fused_ops!("wgpu", burn::backend::Cube);
 
-fn options(num_scales: usize, num_orientations: usize, max_order: usize) -> ScatteringOptions {
+pub(super) fn options(
+    num_scales: usize,
+    num_orientations: usize,
+    max_order: usize,
+) -> ScatteringOptions {
     ScatteringOptions::with_max_order(num_scales, num_orientations, max_order)
         .unwrap_or_else(|e| panic!("scattering2d: {e}"))
 }
 
-type CascadeCache =
-    Mutex<HashMap<(TypeId, usize, usize, ScatteringOptions), Arc<dyn Any + Send + Sync>>>;
-
-/// The cascade for one input size and options, planned once per process and shared.
-fn cached_cascade<T: Float>(h: usize, w: usize, options: &ScatteringOptions) -> Arc<Cascade<T>> {
-    static CACHE: OnceLock<CascadeCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = map
-        .entry((TypeId::of::<T>(), h, w, *options))
-        .or_insert_with(|| {
-            Arc::new(
-                Cascade::<T>::new(h, w, *options).unwrap_or_else(|e| panic!("scattering2d: {e}")),
-            )
-        });
-    Arc::clone(entry)
-        .downcast::<Cascade<T>>()
-        .expect("the cache key holds the element type")
-}
-
-/// Host side: tensors to buffers and back, the forward with its tape, the backward.
-mod host {
-    use super::*;
-
-    /// What the backward needs from a forward, for one element type.
-    pub(super) struct SavedAs<T: Float> {
-        cascade: Arc<Cascade<T>>,
-        filters: PreparedFilters<T>,
-        x: Vec<T>,
-        tape: Option<Tape<T>>,
-        input_shape: [usize; 3],
-        filter_shape: [usize; 3],
-    }
-
-    /// The saved forward, shared by the autodiff node (cloning it is cheap).
-    #[derive(Clone)]
-    pub(super) enum Saved {
-        F32(Arc<SavedAs<f32>>),
-        F64(Arc<SavedAs<f64>>),
-    }
-
-    impl std::fmt::Debug for Saved {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            let (dtype, bytes) = match self {
-                Saved::F32(s) => ("f32", s.tape.as_ref().map_or(0, Tape::bytes)),
-                Saved::F64(s) => ("f64", s.tape.as_ref().map_or(0, Tape::bytes)),
-            };
-            write!(f, "Saved {{ dtype: {dtype}, tape_bytes: {bytes} }}")
-        }
-    }
-
-    fn read<B: Backend>(t: FloatTensor<B>) -> TensorData {
-        read_sync(B::float_into_data(t))
-            .unwrap_or_else(|e| panic!("scattering2d: reading a tensor failed: {e:?}"))
-    }
-
-    fn values<T: burn::tensor::Element>(data: TensorData) -> Vec<T> {
-        data.try_into_vec::<T>()
-            .unwrap_or_else(|e| panic!("scattering2d: unexpected tensor data: {e:?}"))
-    }
-
-    /// What a forward keeps for the backward.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(super) enum Keep {
-        /// Nothing: no backward follows.
-        Nothing,
-        /// The input and the filters; the backward recomputes the intermediates.
-        Inputs,
-        /// The input, the filters and the intermediates (the tape).
-        Intermediates,
-    }
-
-    /// Runs the cascade, and returns what the backward needs as `keep` says.
-    pub(super) fn forward<B: Backend>(
-        x: FloatTensor<B>,
-        psi: FloatTensor<B>,
-        options: &ScatteringOptions,
-        keep: Keep,
-    ) -> (FloatTensor<B>, Option<Saved>) {
-        let device = x.device();
-        let dtype = x.dtype();
-        check_dtype(dtype);
-        let (xs, ps) = (x.shape(), psi.shape());
-        let input_shape = [xs[0], xs[1], xs[2]];
-        let filter_shape = [ps[0], ps[1], ps[2]];
-        let (xd, pd) = (read::<B>(x), read::<B>(psi));
-        fn run<T: Float + burn::tensor::Element + Into<f64>>(
-            xd: TensorData,
-            pd: TensorData,
-            input_shape: [usize; 3],
-            filter_shape: [usize; 3],
-            options: &ScatteringOptions,
-            keep: Keep,
-        ) -> (TensorData, Option<Arc<SavedAs<T>>>) {
-            let [planes, h, w] = input_shape;
-            let cascade = cached_cascade::<T>(h, w, options);
-            let x = values::<T>(xd);
-            let fail = |e: crate::ScatterError| -> ! { panic!("scattering2d: {e}") };
-            let filters = cascade
-                .prepare_filters(&values::<T>(pd))
-                .unwrap_or_else(|e| fail(e.into()));
-            let mut out = vec![T::zero(); planes * cascade.output_plane()];
-            let mut tape = (keep == Keep::Intermediates)
-                .then(|| cascade.new_tape(planes).unwrap_or_else(|e| fail(e)));
-            cascade
-                .forward(&filters, &x, &mut out, tape.as_mut())
-                .unwrap_or_else(|e| fail(e.into()));
-            let [ho, wo] = cascade.geometry().output_size();
-            let data = TensorData::new(out, [planes, cascade.paths().len(), ho, wo]);
-            let saved = (keep != Keep::Nothing).then(|| {
-                Arc::new(SavedAs {
-                    cascade,
-                    filters,
-                    x,
-                    tape,
-                    input_shape,
-                    filter_shape,
-                })
-            });
-            (data, saved)
-        }
-        let (data, saved) = match dtype {
-            DType::F32 => {
-                let (d, s) = run::<f32>(xd, pd, input_shape, filter_shape, options, keep);
-                (d, s.map(Saved::F32))
-            }
-            DType::F64 => {
-                let (d, s) = run::<f64>(xd, pd, input_shape, filter_shape, options, keep);
-                (d, s.map(Saved::F64))
-            }
-            other => unreachable!("dtype {other:?} checked above"),
-        };
-        (B::float_from_data(data, &device), saved)
-    }
-
-    /// The input and filter gradients from the output gradient `grad`.
-    pub(super) fn backward<B: Backend>(
-        saved: &Saved,
-        grad: FloatTensor<B>,
-        want_input: bool,
-        want_filters: bool,
-    ) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
-        let device = grad.device();
-        if want_filters {
-            crate::nn::construction::counter::note_filter_gradient_work();
-        }
-        let g = read::<B>(grad);
-        fn run<T: Float + burn::tensor::Element>(
-            s: &SavedAs<T>,
-            g: TensorData,
-            want_input: bool,
-            want_filters: bool,
-        ) -> (Option<TensorData>, Option<TensorData>) {
-            let g = values::<T>(g);
-            let (dx, dpsi) = s
-                .cascade
-                .backward(
-                    &s.filters,
-                    &s.x,
-                    s.tape.as_ref(),
-                    &g,
-                    want_input,
-                    want_filters,
-                )
-                .unwrap_or_else(|e| panic!("scattering2d: {}", crate::ScatterError::from(e)));
-            (
-                dx.map(|v| TensorData::new(v, s.input_shape)),
-                dpsi.map(|v| TensorData::new(v, s.filter_shape)),
-            )
-        }
-        let (dx, dpsi) = match saved {
-            Saved::F32(s) => run(s, g.convert::<f32>(), want_input, want_filters),
-            Saved::F64(s) => run(s, g.convert::<f64>(), want_input, want_filters),
-        };
-        let to = |d: TensorData| B::float_from_data(d, &device);
-        (dx.map(to), dpsi.map(to))
-    }
-}
-
 mod autodiff {
-    use super::ScatteringOps;
-    use super::host::{self, Keep, Saved};
+    use super::{Executor, Keep, Saved, ScatteringOps};
     use burn::backend::Backend;
     use burn::backend::autodiff::{
         Autodiff,
@@ -359,7 +255,7 @@ mod autodiff {
     #[derive(Debug)]
     struct ScatteringBackward;
 
-    impl<B: Backend> Backward<B, 2> for ScatteringBackward {
+    impl<B: Backend + Executor> Backward<B, 2> for ScatteringBackward {
         type State = Saved;
 
         fn backward(
@@ -370,8 +266,7 @@ mod autodiff {
         ) {
             let [node_x, node_psi] = ops.parents;
             let grad = grads.consume::<B>(&ops.node);
-            let (dx, dpsi) =
-                host::backward::<B>(&ops.state, grad, node_x.is_some(), node_psi.is_some());
+            let (dx, dpsi) = B::backward(&ops.state, grad, node_x.is_some(), node_psi.is_some());
             if let (Some(node), Some(dx)) = (node_x, dx) {
                 grads.register::<B>(node.id, dx);
             }
@@ -381,7 +276,9 @@ mod autodiff {
         }
     }
 
-    impl<B: Backend + ScatteringOps, C: CheckpointStrategy> ScatteringOps for Autodiff<B, C> {
+    impl<B: Backend + ScatteringOps + Executor, C: CheckpointStrategy> ScatteringOps
+        for Autodiff<B, C>
+    {
         fn scattering2d(
             x: FloatTensor<Self>,
             psi: FloatTensor<Self>,
@@ -404,11 +301,11 @@ mod autodiff {
                     } else {
                         Keep::Inputs
                     };
-                    let (out, saved) = host::forward::<B>(x, psi, &options, keep);
+                    let (out, saved) = B::forward_kept(x, psi, &options, keep);
                     prep.finish(saved.expect("kept for the backward"), out)
                 }
                 OpsKind::UnTracked(prep) => {
-                    prep.finish(host::forward::<B>(x, psi, &options, Keep::Nothing).0)
+                    prep.finish(B::forward_kept(x, psi, &options, Keep::Nothing).0)
                 }
             }
         }

@@ -13,22 +13,24 @@
 //! construction costs two passes over the grid per step, whatever the number of aliases a wavelet
 //! needs (`docs/benchmarks.md`).
 //!
-//! The parameters are a few hundred numbers and the spectra `J·L` planes, so the operation runs on
-//! the host for every backend (GPU tensors cross once each way).
+//! The parameters are a few hundred numbers: they are read to the host and expanded there on
+//! every backend. The spectra and their gradient are the host's closed form in `f64` on the CPU
+//! backends and the device executor's kernels on wgpu (`host::SpectraExecutor`), whose tables
+//! the host builds from the same closed form (`device`); there the spectra never leave the
+//! device, and the backward reads back the `4·J·L` per-wavelet gradients only.
 
 // burn 0.22 deprecates its ndarray backend; it stays supported here (see `nn::cpu_device`).
 #![allow(deprecated)]
 
-use std::sync::{Arc, Mutex, OnceLock};
+#[cfg(feature = "wgpu")]
+mod device;
+mod host;
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
-use burn::tensor::{DType, Tensor, TensorData, read_sync};
+use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::tensor::Tensor;
 
-use crate::filters::spectral::{
-    MAX_ALIAS_RADIUS, alias_radius, wavelet_spectra, wavelet_spectra_vjp,
-};
-use crate::filters::{MorletParams, Parametrization, TrainedValues};
+use crate::filters::Parametrization;
 
 /// What the trained values of a bank are: their parametrisation and `(J, L)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +75,7 @@ pub trait MorletOps: Backend {
 ///
 /// # Panics
 /// If the four tensors differ in length or do not hold `n` values, a dtype is not f32 or f64, a
-/// value is not finite, or a wavelet needs more than [`MAX_ALIAS_RADIUS`] aliases per axis
+/// value is not finite, or a wavelet needs more than `MAX_ALIAS_RADIUS` (64) aliases per axis
 /// (naming the wavelet).
 pub fn morlet_spectra(
     trained: [Tensor<1>; 4],
@@ -104,6 +106,7 @@ pub(crate) mod counter {
 
     /// How many filter gradients this thread has computed: the cascade's gradient with respect to
     /// the spectra and the construction's vector–Jacobian product each count one.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub fn filter_gradient_work() -> usize {
         FILTER_GRADIENT_WORK.with(Cell::get)
     }
@@ -113,8 +116,9 @@ pub(crate) mod counter {
     }
 }
 
-/// Every backend computes the spectra on the host.
-macro_rules! host_morlet_ops {
+/// Every backend expands the trained values on the host; the spectra follow its
+/// [`SpectraExecutor`].
+macro_rules! morlet_ops {
     ($feature:literal, $backend:ty) => {
         #[cfg(feature = $feature)]
         impl MorletOps for $backend {
@@ -134,165 +138,12 @@ macro_rules! host_morlet_ops {
     };
 }
 
-host_morlet_ops!("flex", burn::backend::Flex);
-host_morlet_ops!("ndarray", burn::backend::NdArray);
-host_morlet_ops!("wgpu", burn::backend::Cube);
-
-mod host {
-    use super::*;
-
-    fn read<B: Backend>(t: FloatTensor<B>) -> Vec<f64> {
-        read_sync(B::float_into_data(t))
-            .unwrap_or_else(|e| panic!("morlet_spectra: reading a tensor failed: {e:?}"))
-            .convert::<f64>()
-            .into_vec::<f64>()
-            .unwrap_or_else(|e| panic!("morlet_spectra: unexpected tensor data: {e:?}"))
-    }
-
-    /// The spectra of the wavelets of the trained values (four `[n]` tensors) on the grid, the
-    /// trained values and the wavelets. `cached`: look the values up in (and add them to) a small
-    /// cache, for parameters that do not change between calls (frozen filters); trained ones
-    /// change at every step.
-    pub(super) fn forward<B: Backend>(
-        trained: [FloatTensor<B>; 4],
-        layout: TrainedLayout,
-        grid: [usize; 2],
-        cached: bool,
-    ) -> (FloatTensor<B>, TrainedValues, Vec<MorletParams>) {
-        let dtype = trained[0].dtype();
-        let device = trained[0].device();
-        let [log_sigma, xi, theta, log_slant] = trained.map(read::<B>);
-        let trained = TrainedValues {
-            log_sigma,
-            xi,
-            theta,
-            log_slant,
-        };
-        let wavelets = wavelets(&trained, layout);
-        let out = B::float_from_data(spectra(&wavelets, grid, dtype, cached), &device);
-        (out, trained, wavelets)
-    }
-
-    /// The wavelets of the trained values, each checked: finite, and within the alias sum's
-    /// reach.
-    fn wavelets(trained: &TrainedValues, layout: TrainedLayout) -> Vec<MorletParams> {
-        let TrainedLayout {
-            parametrization,
-            num_scales,
-            num_orientations,
-        } = layout;
-        let wavelets = parametrization
-            .wavelets(num_scales, num_orientations, trained)
-            .unwrap_or_else(|e| panic!("MorletFilterBank: {e}"));
-        for (n, p) in wavelets.iter().enumerate() {
-            check(n, p);
-        }
-        wavelets
-    }
-
-    /// Panics, naming wavelet `n`, if `p` has a non-finite value or needs more aliases than
-    /// [`MAX_ALIAS_RADIUS`].
-    fn check(n: usize, p: &MorletParams) {
-        let values = [
-            ("σ", p.sigma),
-            ("ξ", p.xi),
-            ("θ", p.theta),
-            ("slant", p.slant),
-        ];
-        if let Some((name, value)) = values.iter().find(|(_, v)| !v.is_finite()) {
-            panic!(
-                "MorletFilterBank: wavelet {n} has a non-finite {name} = {value} ({p:?}); \
-                 training diverged or a parameter was set to a non-finite value"
-            );
-        }
-        if alias_radius(p).is_none() {
-            panic!(
-                "MorletFilterBank: wavelet {n} ({p:?}) needs more than {MAX_ALIAS_RADIUS} \
-                 aliases per axis; its spectrum cannot be built"
-            );
-        }
-    }
-
-    /// The spectra as tensor data of `dtype`, cached per parameter values and grid (a small
-    /// cache: frozen filters ask for the same spectra at every step).
-    fn spectra(
-        wavelets: &[MorletParams],
-        [h, w]: [usize; 2],
-        dtype: DType,
-        cached: bool,
-    ) -> TensorData {
-        assert!(
-            matches!(dtype, DType::F32 | DType::F64),
-            "morlet_spectra: expected f32 or f64 parameters, got {dtype:?}"
-        );
-        let compute = || wavelet_spectra(wavelets, h, w);
-        let n = wavelets.len();
-        if !cached {
-            return TensorData::new(compute(), [n, h, w]).convert_dtype(dtype);
-        }
-        type Key = ([usize; 2], Vec<u64>);
-        type Entries = Vec<(Key, Arc<Vec<f64>>)>;
-        static CACHE: OnceLock<Mutex<Entries>> = OnceLock::new();
-        const ENTRIES: usize = 8;
-        let key: Key = (
-            [h, w],
-            wavelets
-                .iter()
-                .flat_map(|p| [p.sigma, p.xi, p.theta, p.slant].map(f64::to_bits))
-                .collect(),
-        );
-        let cache = CACHE.get_or_init(Default::default);
-        let hit = {
-            let entries = cache.lock().unwrap_or_else(|e| e.into_inner());
-            entries
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| Arc::clone(v))
-        };
-        let values = hit.unwrap_or_else(|| {
-            let values = Arc::new(compute());
-            let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
-            if entries.len() >= ENTRIES {
-                entries.remove(0);
-            }
-            entries.push((key, Arc::clone(&values)));
-            values
-        });
-        TensorData::new(values.to_vec(), [n, h, w]).convert_dtype(dtype)
-    }
-
-    /// `[∂L/∂ln σ, ∂L/∂ξ, ∂L/∂θ, ∂L/∂ln slant]`, each of the trained values' length, from the
-    /// spectra's gradient: through every wavelet's spectrum, then the expansion.
-    pub(super) fn vjp<B: Backend>(
-        trained: &TrainedValues,
-        wavelets: &[MorletParams],
-        layout: TrainedLayout,
-        [h, w]: [usize; 2],
-        grad: FloatTensor<B>,
-    ) -> [Vec<f64>; 4] {
-        super::counter::note_filter_gradient_work();
-        let g = read::<B>(grad);
-        let per_wavelet = wavelet_spectra_vjp(wavelets, h, w, &g);
-        let TrainedValues {
-            log_sigma,
-            xi,
-            theta,
-            log_slant,
-        } = layout
-            .parametrization
-            .wavelets_vjp(
-                layout.num_scales,
-                layout.num_orientations,
-                trained,
-                &per_wavelet,
-            )
-            .unwrap_or_else(|e| panic!("MorletFilterBank: {e}"));
-        [log_sigma, xi, theta, log_slant]
-    }
-}
+morlet_ops!("flex", burn::backend::Flex);
+morlet_ops!("ndarray", burn::backend::NdArray);
+morlet_ops!("wgpu", burn::backend::Cube);
 
 mod autodiff {
-    use super::host;
+    use super::host::{self, SpectraExecutor};
     use super::{MorletOps, TrainedLayout};
     use crate::filters::{MorletParams, TrainedValues};
     use burn::backend::autodiff::{
@@ -317,7 +168,7 @@ mod autodiff {
         DType,
     );
 
-    impl<B: Backend> Backward<B, 4> for MorletBackward {
+    impl<B: Backend + SpectraExecutor> Backward<B, 4> for MorletBackward {
         type State = State;
 
         fn backward(
@@ -340,7 +191,7 @@ mod autodiff {
         }
     }
 
-    impl<B: Backend + MorletOps, C: CheckpointStrategy> MorletOps for Autodiff<B, C> {
+    impl<B: Backend + MorletOps + SpectraExecutor, C: CheckpointStrategy> MorletOps for Autodiff<B, C> {
         fn morlet_spectra(
             log_sigma: FloatTensor<Self>,
             xi: FloatTensor<Self>,
@@ -376,8 +227,8 @@ mod tests {
     use burn::tensor::{Tensor, TensorData};
 
     use super::*;
-    use crate::filters::FilterBankParams;
     use crate::filters::spectral::morlet_spectrum;
+    use crate::filters::{FilterBankParams, MorletParams};
     use crate::nn::test_util::{devices, max_rel, to_vec};
 
     /// The operation's value is the framework-free closed form, and its gradient with respect to
