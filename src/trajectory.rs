@@ -9,7 +9,6 @@
 //! [`FilterBankParams::read_json`] takes a bank file or a checkpoint's trajectory (its last bank),
 //! telling them apart by their content, so it sits beside the trajectory format.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -117,7 +116,10 @@ impl FilterTrajectory {
     /// The trajectory as CSV text: header `epoch,index,j,l,sigma,xi,theta,slant,aliasing`, then
     /// one row per epoch × wavelet (index `n = j·L + l`), values in full `f64` precision; the
     /// aliasing fraction is empty where it was not recorded.
-    pub fn to_csv(&self) -> String {
+    #[cfg(any(feature = "analysis", test))]
+    pub(crate) fn to_csv(&self) -> String {
+        use std::fmt::Write as _;
+
         let mut out = String::from("epoch,index,j,l,sigma,xi,theta,slant,aliasing\n");
         for p in &self.points {
             let big_l = p.bank.num_orientations();
@@ -149,7 +151,8 @@ impl FilterTrajectory {
     }
 
     /// The bank of the first point (the initial bank of a checkpoint), `None` if empty.
-    pub fn first(&self) -> Option<&FilterBankParams> {
+    #[cfg(any(feature = "train", test))]
+    pub(crate) fn first(&self) -> Option<&FilterBankParams> {
         self.points.first().map(|p| &p.bank)
     }
 }

@@ -64,7 +64,7 @@ impl<T: Float> Cascade<T> {
     }
 
     /// Power-of-two exponent `e` such that the plane scaled by `2^−e` stays below
-    /// [`Float::SAFE_MAGNITUDE`]; 0 for ordinary data.
+    /// `SAFE_MAGNITUDE` (`sealed::Magnitude`); 0 for ordinary data.
     pub(super) fn scale_exponent(&self, x: &[T]) -> i32 {
         let largest = x.iter().fold(T::zero(), |m, v| m.max(v.abs()));
         let ratio = largest.to_f64().unwrap_or(0.0) / T::SAFE_MAGNITUDE;

@@ -47,7 +47,7 @@
 //!   its adjoint, the packing of two real signals into one complex FFT.
 //!
 //! **Range.** Scattering is positively homogeneous, `S(c·x) = c·S(x)` for `c > 0`. A plane whose
-//! largest magnitude exceeds [`Float::SAFE_MAGNITUDE`] is scaled down by a power of two before the
+//! largest magnitude exceeds `SAFE_MAGNITUDE` is scaled down by a power of two before the
 //! cascade and its coefficients scaled back up (exact in floating point), so no intermediate
 //! square overflows for any finite input.
 //!
@@ -85,20 +85,27 @@ use rustfft::FftNum;
 use crate::error::{Result, ScatterError};
 use crate::geometry::{PaddedGeometry, ScatteringOptions};
 
-/// Floating-point types the cascade runs in: `f32` and `f64`.
-pub trait Float: FftNum + num_traits::Float + ndarray::ScalarOperand {
-    /// Largest input magnitude the cascade takes as it is: a plane with a larger value is scaled
-    /// down by a power of two first (and its coefficients back up), so that no square inside the
-    /// cascade overflows. `2^40` for `f32` (squares stay below `2^80 · MpNp` against a range of
-    /// `2^128`), `2^400` for `f64`.
-    const SAFE_MAGNITUDE: f64;
-}
-impl Float for f32 {
-    const SAFE_MAGNITUDE: f64 = 1_099_511_627_776.0; // 2^40
-}
-impl Float for f64 {
-    // 2^400
-    const SAFE_MAGNITUDE: f64 = 2.582_249_878_086_908_6e120;
+/// Floating-point types the cascade runs in: `f32` and `f64` (sealed: no other type).
+pub trait Float: FftNum + num_traits::Float + ndarray::ScalarOperand + sealed::Magnitude {}
+impl Float for f32 {}
+impl Float for f64 {}
+
+pub(crate) mod sealed {
+    /// The range limit behind [`super::Float`], out of the public API.
+    pub trait Magnitude {
+        /// Largest input magnitude the cascade takes as it is: a plane with a larger value is
+        /// scaled down by a power of two first (and its coefficients back up), so that no square
+        /// inside the cascade overflows. `2^40` for `f32` (squares stay below `2^80 · MpNp`
+        /// against a range of `2^128`), `2^400` for `f64`.
+        const SAFE_MAGNITUDE: f64;
+    }
+    impl Magnitude for f32 {
+        const SAFE_MAGNITUDE: f64 = 1_099_511_627_776.0; // 2^40
+    }
+    impl Magnitude for f64 {
+        // 2^400
+        const SAFE_MAGNITUDE: f64 = 2.582_249_878_086_908_6e120;
+    }
 }
 
 /// Largest memory a plan may need, by the estimate of [`plan_bytes`]: 16 GiB. A plan for

@@ -199,7 +199,7 @@ impl<T: Float> Scattering2dPlan<T> {
 
     /// `[height, width]` of the input planes this plan takes: the image size, or the padded
     /// grid's after [`Scattering2dPlan::with_padded_input`].
-    pub fn input_size(&self) -> [usize; 2] {
+    pub(crate) fn input_size(&self) -> [usize; 2] {
         self.cascade.input_size()
     }
 
@@ -295,7 +295,7 @@ impl<T: Float> Scattering2dPlan<T> {
 
     /// Prepares free wavelet spectra for this plan: `spectra[n]` is the real spectrum `ψ̂_n` of
     /// wavelet `n = j·L + l` on the padded grid `Mp × Np` ([`Scattering2dPlan::geometry`]'s
-    /// `padded_size`), in FFT order (DC at `[n, 0, 0]`), as [`spectral::wavelet_spectra`] lays
+    /// `padded_size`), in FFT order (DC at `[n, 0, 0]`), as `spectral::wavelet_spectra` lays
     /// out the spectra of Morlet wavelets. The paper's pixelwise parametrisation trains these
     /// values; [`Scattering2dPlan::backward`] then gives the gradient with respect to them
     /// ([`ScatteringGradients::spectra`]).

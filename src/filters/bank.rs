@@ -328,7 +328,7 @@ impl std::str::FromStr for InitKind {
 }
 
 /// What is trained, in the paper's names (`parameterization` in the reference code); the trained
-/// values and their expansion into wavelets are in [`super::parametrization`].
+/// values and their expansion into wavelets are in `super::parametrization`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Parametrization {
     /// Four parameters per wavelet, `4·J·L` in all (the paper's `canonical`, its main setting).

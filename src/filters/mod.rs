@@ -17,7 +17,7 @@
 
 mod bank;
 pub mod diagnostics;
-pub mod parametrization;
+mod parametrization;
 // The oracle of the tests (feature `testing`) and the spatial panels of `analysis`.
 #[cfg_attr(not(any(feature = "analysis", feature = "testing")), allow(dead_code))]
 pub(crate) mod spatial;

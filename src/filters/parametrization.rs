@@ -64,7 +64,7 @@ pub struct TrainedValues {
 
 impl TrainedValues {
     /// The trained values of `wavelets`, one each: logarithms of `σ` and the slant.
-    pub fn of_wavelets(wavelets: &[MorletParams]) -> Self {
+    pub(crate) fn of_wavelets(wavelets: &[MorletParams]) -> Self {
         Self {
             log_sigma: wavelets.iter().map(|p| p.sigma.ln()).collect(),
             xi: wavelets.iter().map(|p| p.xi).collect(),
@@ -200,7 +200,7 @@ impl Parametrization {
 
     /// The vector–Jacobian product of [`Parametrization::wavelets`]: from the gradient with
     /// respect to each wavelet's `(σ, ξ, θ, slant)` (what
-    /// [`spectral::wavelet_spectra_vjp`](super::spectral::wavelet_spectra_vjp) and
+    /// `spectral::wavelet_spectra_vjp` and
     /// [`crate::cascade::ScatteringGradients::wavelets`] give) to the gradient with respect to the
     /// trained values: `∂L/∂ln σ = σ·∂L/∂σ` (likewise the slant), summed over the wavelets a
     /// trained value feeds (the `L` orientations of a scale, equivariant). The orientation offset

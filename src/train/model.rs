@@ -80,7 +80,7 @@ impl Hybrid {
     ///
     /// # Panics
     /// If `C` differs from the configured `in_channels`, or as [`Scattering2d::forward`].
-    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+    pub(crate) fn features(&self, images: Tensor<4>) -> Tensor<4> {
         let [_, c, _, _] = images.dims();
         assert!(
             c == self.in_channels,
@@ -102,7 +102,7 @@ impl Hybrid {
     }
 
     /// Image size `[height, width]` the model expects.
-    pub fn input_size(&self) -> [usize; 2] {
+    pub(crate) fn input_size(&self) -> [usize; 2] {
         let g = self.scattering.geometry();
         [g.height, g.width]
     }

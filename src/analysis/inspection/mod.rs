@@ -260,7 +260,7 @@ fn stability_curves(
 /// | `frame_bounds.json` | `[{ "bank", "bounds": FrameBounds }]` |
 /// | `distance_<a>_vs_<b>.csv` | the matched pairs: `index_a,index_b,euclidean_xi_sigma_slant,arc_theta,distance`, then `total,,,,D` |
 /// | `distances.csv` | `pair,total,mean` per compared pair |
-/// | `trajectory.csv`, `trajectory.png` | checkpoint only: the [`FilterTrajectory`] as CSV ([`FilterTrajectory::to_csv`]) and as line plots of `σ, ξ, θ, γ` against the epoch |
+/// | `trajectory.csv`, `trajectory.png` | checkpoint only: the [`FilterTrajectory`] as CSV (one row per epoch and wavelet) and as line plots of `σ, ξ, θ, γ` against the epoch |
 /// | `deformation_<family>.csv`, `.png` | per [`Deformation`] family: strengths, one curve per bank and its baseline |
 ///
 /// Every PNG's size is in its [`WrittenFile::png_size`].

@@ -275,7 +275,7 @@ pub fn unpad_store(
 }
 
 /// Range of each input plane (`x`: `num_planes` planes of `plane_len` values), as the host
-/// cascade's `scale_exponent` ([`crate::cascade::Float::SAFE_MAGNITUDE`] `= 2^40` for `f32`):
+/// cascade's `scale_exponent` (`cascade::sealed::Magnitude::SAFE_MAGNITUDE` `= 2^40` for `f32`):
 /// with `m` the largest `|x|` of the plane (NaN ignored) and `ratio = m·2^−40`,
 /// `e = ⌈log2 ratio⌉` if `1 < ratio < ∞`, else 0. Writes `2^−e` to `scales[p]` and `2^e` to
 /// `scales[num_planes + p]` (exact powers of two; `e ≤ 88` for finite `f32`, by exact halvings).
