@@ -1,4 +1,4 @@
-//! Criterion benchmarks of the burn layer next to the fast path, for the three cases of
+//! Criterion benchmarks of the burn layer next to the fixed transform, for the three cases of
 //! `examples/layer_costs` (`1×28×28 J=2`, `3×32×32 J=2`, `1×64×64 J=3`; `L = 8`, batch 128):
 //!
 //! - `fast_path`: [`Scattering2dPlan::transform`], fixed tight frame (the reference cost);

@@ -1,4 +1,4 @@
-//! Times the fast path on a `.npy` batch and prints one JSON line: images per second (best of
+//! Times the fixed transform on a `.npy` batch and prints one JSON line: images per second (best of
 //! `--repeats`), peak resident memory, and optionally writes the coefficients.
 //!
 //! Used by `benches/compare_kymatio.py`, which runs kymatio 0.3.0 on the same input in the same

@@ -253,7 +253,8 @@ impl PaddedGeometry {
     /// The output window on the coarse (`Mp/2^J × Np/2^J`) grid, `[rows, cols]`: kymatio's unpad
     /// (`unpad` in `kymatio/scattering2d/backend/numpy_backend.py`, `x[..., 1:-1, 1:-1]`) keeps
     /// [`UNPAD_OFFSET`]` + 0 .. `[`UNPAD_OFFSET`]` + output_size` of each axis. Every transform
-    /// (the cascade, the fused layer, wgpu tensor ops) and every adjoint unpads through this window.
+    /// and adjoint of the host cascade unpads through this window; the device executor's kernels
+    /// unpad the same window (`cascade::device`'s `unpad_store`, tested against the host).
     pub(crate) fn unpad_window(&self) -> [std::ops::Range<usize>; 2] {
         let [ho, wo] = self.output_size();
         [

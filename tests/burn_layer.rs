@@ -1,8 +1,7 @@
-//! The burn layer (`nn::Scattering2d`) on the CPU backends, as a user sees it: parity with the fast
-//! path on the same filters, the fused operation against the tensor-op composition that wgpu
-//! runs, non-finite and huge inputs, gradients to the input, output shapes, save and load. The
-//! parts (FFT, filter product, filter construction, configuration errors) are unit tests in
-//! `src/nn/`; the layer against kymatio is in `golden_kymatio.rs`. Inputs are made here.
+//! The burn layer (`nn::Scattering2d`) on the CPU backends, as a user sees it: parity with the
+//! fixed transform on the same filters, non-finite and huge inputs, gradients to the input,
+//! output shapes, save and load. The parts (the fused operation, the filter construction,
+//! configuration errors) are unit tests in `src/nn/`; the layer on wgpu is `burn_wgpu.rs`; the layer against kymatio is in `golden_kymatio.rs`. Inputs are made here.
 #![cfg(any(feature = "flex", feature = "ndarray"))]
 
 use burn::config::Config;
@@ -28,9 +27,9 @@ fn images(shape: [usize; 4], seed: u64) -> Array4<f32> {
     })
 }
 
-// ------------------------------------------------------------------ parity with the fast path
+// ------------------------------------------------------------------ parity with the fixed transform
 
-/// The layer on frozen filters against the fast path on the same (exported) bank.
+/// The layer on frozen filters against the fixed transform on the same (exported) bank.
 #[test]
 fn layer_matches_the_fast_path_on_frozen_filters() {
     let cases: [(usize, usize, [usize; 2], usize, FilterInit); 4] = [
@@ -66,7 +65,7 @@ fn layer_matches_the_fast_path_on_frozen_filters() {
             assert!(use_ <= 1.0, "{name} J={j} L={l} {size:?}: {use_}");
         }
     }
-    println!("largest deviation from the fast path: {worst:.2e} of max|S|");
+    println!("largest deviation from the fixed transform: {worst:.2e} of max|S|");
 }
 
 #[test]

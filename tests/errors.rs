@@ -1,4 +1,4 @@
-//! The fast path's errors (`ScatteringOptions`, `FilterBankParams`, `Scattering2dPlan`): every
+//! The fixed transform's errors (`ScatteringOptions`, `FilterBankParams`, `Scattering2dPlan`): every
 //! variant is produced by bad input, with a message that says what was wrong; absurd sizes are
 //! refused with a typed error and bounded memory (issue 12). Inputs are made here; the readers'
 //! errors are in the readers' files (`npy.rs`, `idx.rs`, ...).
@@ -287,7 +287,7 @@ fn wavelets_without_a_usable_spectrum() {
     }
 }
 
-/// No finite input overflows the fast path: planes beyond 2^40 (f32) are scaled by a power of
+/// No finite input overflows the fixed transform: planes beyond 2^40 (f32) are scaled by a power of
 /// two inside the cascade. Non-finite values are refused with their position.
 #[test]
 fn huge_finite_inputs_give_finite_coefficients() {

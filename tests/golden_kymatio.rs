@@ -178,7 +178,7 @@ mod layer {
     use support::numeric::{devices, max_rel, tensor4, to_vec, tolerance_use};
 
     /// Frozen tight-frame layer against kymatio 0.3.0 on every float32 fixture; tolerance as the
-    /// fast path's golden test (`rtol = 1e-5`, `atol = 1e-6·max|S|`) with `rtol` relaxed to 1e-4 for
+    /// fixed transform's golden test (`rtol = 1e-5`, `atol = 1e-6·max|S|`) with `rtol` relaxed to 1e-4 for
     /// the layer's f32 filter construction.
     #[test]
     fn layer_matches_kymatio_fixtures() {

@@ -78,7 +78,12 @@ fn filters(model: &Hybrid) -> Vec<Vec<f64>> {
 fn logits_on_cpu(model: &Hybrid) -> Vec<f64> {
     let cpu = Device::flex();
     let model = model.clone().to_device(&cpu.clone().autodiff());
-    let x: Vec<f32> = data().images.iter().take(4 * SIDE * SIDE).map(|&v| v as f32 / 255.0).collect();
+    let x: Vec<f32> = data()
+        .images
+        .iter()
+        .take(4 * SIDE * SIDE)
+        .map(|&v| v as f32 / 255.0)
+        .collect();
     let x = Tensor::<4>::from_data(TensorData::new(x, [4, 1, SIDE, SIDE]), &cpu.autodiff());
     to_vec(model.forward(x))
 }
@@ -149,7 +154,11 @@ fn move_checkpoint(write: &Device, read: &Device, label: &str) {
     )
     .unwrap();
     assert_eq!(filters(&written), filters(&loaded), "{label}: filters");
-    assert_eq!(logits_on_cpu(&written), logits_on_cpu(&loaded), "{label}: logits");
+    assert_eq!(
+        logits_on_cpu(&written),
+        logits_on_cpu(&loaded),
+        "{label}: logits"
+    );
     std::fs::create_dir(&copy).unwrap();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let entry = entry.unwrap();
@@ -157,10 +166,16 @@ fn move_checkpoint(write: &Device, read: &Device, label: &str) {
     }
     let further = |device: &Device, dir: &Path| {
         let opts = options(dir, true, None);
-        fit(model(device, head.clone()), &ds, &ds, &config(2), &opts).unwrap().0
+        fit(model(device, head.clone()), &ds, &ds, &config(2), &opts)
+            .unwrap()
+            .0
     };
     let (on_write, on_read) = (further(write, &dir), further(read, &copy));
-    for (i, (a, b)) in filters(&on_write).iter().zip(&filters(&on_read)).enumerate() {
+    for (i, (a, b)) in filters(&on_write)
+        .iter()
+        .zip(&filters(&on_read))
+        .enumerate()
+    {
         let dev = max_rel(a, b);
         println!("{label}: filter family {i} after five more steps: {dev:.2e}");
         assert!(dev < 1e-4, "{label}: family {i}: {dev:e}");

@@ -1,4 +1,4 @@
-//! Properties of the fast path checked directly, without fixtures.
+//! Properties of the fixed transform checked directly, without fixtures.
 
 use learnable_scattering::cascade::Scattering2dPlan;
 use learnable_scattering::filters::{FilterBankParams, diagnostics, spectral};
@@ -338,7 +338,7 @@ fn aliasing_diagnostic_equals_a_dense_dft_of_the_spatial_filters() {
     }
 }
 
-/// The fast path's vector–Jacobian product against central differences, in f64, and its shape
+/// The fixed transform's vector–Jacobian product against central differences, in f64, and its shape
 /// checks.
 #[test]
 fn input_gradient_matches_finite_differences() {

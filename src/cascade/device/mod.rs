@@ -50,10 +50,6 @@
 //! (16×20 at `J = 2`: 9, 10 and 15.) Nothing is read back to the host inside a forward or a
 //! backward, and every reduction has a fixed order: two runs give the same bits.
 
-// The burn layer's wiring (issue 27, second phase) is the executor's consumer in the library;
-// until then only the tests reach it (through `crate::testing::device`).
-#![cfg_attr(not(feature = "testing"), allow(dead_code, unused_imports))]
-
 mod adjoint;
 mod buffer;
 pub mod fft;

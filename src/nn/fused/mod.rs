@@ -1,17 +1,19 @@
-//! The whole scattering cascade as one burn operation on the CPU backends, with an analytic
+//! The whole scattering cascade as one burn operation on every backend, with an analytic
 //! backward.
 //!
 //! [`ScatteringOps::scattering2d`] takes the input planes and the full-resolution wavelet spectra
 //! and returns every coefficient, computed by the crate's one cascade (`crate::cascade`, the engine
 //! of [`crate::cascade::Scattering2dPlan`] too). Under autodiff the forward keeps its intermediates
-//! (`X`, every `u1` and `u2`) on the host and the backward applies the cascade's adjoint: the input
-//! gradient if the input is tracked, the gradient with respect to the spectra if they are
-//! (frozen filters cost no filter-gradient work). burn's own autodiff carries the spectra's
-//! gradient on to the wavelet parameters through the closed-form construction
-//! ([`super::MorletFilterBank::spectra`]).
+//! (`X`, every `u1` and `u2`) and the backward applies the cascade's adjoint: the input gradient if
+//! the input is tracked, the gradient with respect to the spectra if they are (frozen filters cost
+//! no filter-gradient work). burn's own autodiff carries the spectra's gradient on to the wavelet
+//! parameters through the closed-form construction ([`super::MorletFilterBank::spectra`]).
 //!
-//! The tensors cross into host memory once per call (`into_data` / `from_data`); everything in
-//! between runs on plain buffers with rayon over planes.
+//! Who runs the cascade is one trait, `Executor`, with two implementations: `host` (flex,
+//! ndarray: the tensors cross into host memory once per call, `into_data` / `from_data`, and
+//! the host cascade runs on plain buffers with rayon over planes) and `device` (wgpu: burn's
+//! `CubeTensor`s are the buffers of `cascade::device`, the tape stays on the device, nothing is
+//! read back).
 
 // burn 0.22 deprecates its ndarray backend; it stays supported here (see `nn::cpu_device`).
 #![allow(deprecated)]
