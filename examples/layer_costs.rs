@@ -1,10 +1,13 @@
-//! What learning the filters costs next to the fast path, side by side in one process.
+//! What learning the filters costs next to the fixed transform, side by side in one process.
 //!
 //! For each case (`1×28×28 J=2`, `3×32×32 J=2`, `1×64×64 J=3`, `1×128×128 J=4`; `L = 8`, batch
 //! 128 by default)
-//! it times, best of `--repeats` after one warm-up:
+//! it times `--repeats` runs after one warm-up (the warm-up's time is reported apart: on a GPU it
+//! includes compiling the kernels), the device synchronised before each clock read, the upload
+//! of the input and the download of what is read back inside the timed region (as a user pays
+//! them); the table shows the best run, the JSON lines the best, the median and the warm-up:
 //!
-//! - **(a)** the fast path's fixed forward ([`Scattering2dPlan::transform`]);
+//! - **(a)** the plan's fixed transform ([`Scattering2dPlan::transform`]);
 //! - **(b)** the burn layer's forward with frozen filters (on `--device`, flex by default, an
 //!   autodiff device as in training);
 //! - **(c)** the layer's forward + backward with learnable filters, loss `Σ w·S` with fixed
@@ -20,7 +23,7 @@
 //! With `--mode c --case 3x32x32` only that mode runs, and the peak resident memory printed at the
 //! end is that of mode (c) alone. `--mode f` also prints the cost of the filter construction
 //! alone (forward + backward). With the `wgpu` feature, `--device wgpu` times the layer on the GPU
-//! (the fast path stays on the CPU): `benches/gpu.sh` runs that.
+//! (the fixed transform stays on the CPU): `benches/gpu.sh` runs that.
 
 use std::time::Instant;
 
@@ -66,16 +69,47 @@ const CASES: [(usize, usize, usize); 4] = [(1, 28, 2), (3, 32, 2), (1, 64, 3), (
 
 /// Best time of `repeats` runs of `f` after one warm-up, the device synchronised before the clock
 /// stops (asynchronous backends).
-fn best_of(device: &Device, repeats: usize, mut f: impl FnMut()) -> f64 {
+/// Seconds of a warm-up run and of `repeats` timed runs.
+#[derive(Clone, Copy)]
+struct Timing {
+    warm_up: f64,
+    best: f64,
+    median: f64,
+}
+
+impl Timing {
+    const NONE: Timing = Timing {
+        warm_up: f64::NAN,
+        best: f64::NAN,
+        median: f64::NAN,
+    };
+}
+
+fn time_of(device: &Device, mut f: impl FnMut()) -> f64 {
+    device.sync().expect("device sync");
+    let t = Instant::now();
     f();
-    (0..repeats.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            device.sync().expect("device sync");
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+    device.sync().expect("device sync");
+    t.elapsed().as_secs_f64()
+}
+
+fn best_of(device: &Device, repeats: usize, mut f: impl FnMut()) -> Timing {
+    let warm_up = time_of(device, &mut f);
+    let mut runs: Vec<f64> = (0..repeats.max(1))
+        .map(|_| time_of(device, &mut f))
+        .collect();
+    runs.sort_by(f64::total_cmp);
+    let n = runs.len();
+    let median = if n % 2 == 1 {
+        runs[n / 2]
+    } else {
+        (runs[n / 2 - 1] + runs[n / 2]) / 2.0
+    };
+    Timing {
+        warm_up,
+        best: runs[0],
+        median,
+    }
 }
 
 fn main() {
@@ -92,7 +126,7 @@ fn main() {
         if args.recompute { "recomputed" } else { "kept" }
     );
     println!(
-        "| case | (a) fast path | (b) layer, frozen | (c) layer + backward, learnable | (d) layer + backward, frozen (input gradient) | b/a | c/a | d/a | peak RSS of (c) |"
+        "| case | (a) fixed transform | (b) layer, frozen | (c) layer + backward, learnable | (d) layer + backward, frozen (input gradient) | b/a | c/a | d/a | peak RSS of (c) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut lines = Vec::new();
@@ -107,11 +141,17 @@ fn main() {
                 + ((i * k) as f32 * 0.01).sin()
         });
         let values: Vec<f32> = x.iter().copied().collect();
-        let xt = Tensor::<4>::from_data(burn::tensor::TensorData::new(values, shape), &device);
+        // The upload, inside every timed closure.
+        let xt = || {
+            Tensor::<4>::from_data(
+                burn::tensor::TensorData::new(values.clone(), shape),
+                &device,
+            )
+        };
         let config = Scattering2dConfig::new(j, [size, size])
             .with_num_orientations(args.l)
             .with_keep_intermediates(!args.recompute);
-        let mut times = [f64::NAN; 4];
+        let mut times = [Timing::NONE; 4];
 
         if wants("a") {
             let options = ScatteringOptions::new(j, args.l).expect("valid options");
@@ -126,7 +166,7 @@ fn main() {
                 .with_trainable(Trainable::none())
                 .init(&device);
             times[1] = best_of(&device, args.repeats, || {
-                let s = frozen.forward(xt.clone());
+                let s = frozen.forward(xt());
                 std::hint::black_box(s.into_data());
             });
         }
@@ -139,7 +179,7 @@ fn main() {
             reset_peak_rss();
             let learnable = config.init(&device);
             times[2] = best_of(&device, args.repeats, || {
-                let loss = (learnable.forward(xt.clone()) * weights.clone()).sum();
+                let loss = (learnable.forward(xt()) * weights.clone()).sum();
                 let grads = loss.backward();
                 let f = &learnable.filters;
                 for p in [&f.log_sigma, &f.xi, &f.theta, &f.log_slant] {
@@ -155,7 +195,7 @@ fn main() {
                 .with_trainable(Trainable::none())
                 .init(&device);
             times[3] = best_of(&device, args.repeats, || {
-                let input = xt.clone().require_grad();
+                let input = xt().require_grad();
                 let loss = (frozen.forward(input.clone()) * weights.clone()).sum();
                 let grads = loss.backward();
                 let g = input.grad(&grads).expect("input gradient");
@@ -178,14 +218,14 @@ fn main() {
             });
             eprintln!(
                 "{name}: filter construction forward + backward {:.1} ms",
-                t * 1e3
+                t.best * 1e3
             );
             let t = best_of(&device, args.repeats, || {
                 std::hint::black_box(learnable.filters.spectra().into_data());
             });
-            eprintln!("{name}: filter construction forward {:.1} ms", t * 1e3);
+            eprintln!("{name}: filter construction forward {:.1} ms", t.best * 1e3);
         }
-        let [a, b, cc, d] = times;
+        let [a, b, cc, d] = times.map(|t| t.best);
         let cell = |t: f64| {
             if t.is_nan() {
                 "–".to_string()
@@ -220,15 +260,24 @@ fn main() {
                 format!("{t:.5}")
             }
         };
+        let stats = |t: Timing| {
+            format!(
+                "{{\"best_s\": {}, \"median_s\": {}, \"warm_up_s\": {}}}",
+                json(t.best),
+                json(t.median),
+                json(t.warm_up)
+            )
+        };
         lines.push(format!(
-            "{{\"device\": \"{:?}\", \"case\": \"{name}\", \"J\": {j}, \"L\": {}, \"batch\": {}, \"fast_s\": {}, \"frozen_forward_s\": {}, \"learnable_step_s\": {}, \"input_grad_step_s\": {}, \"learnable_peak_rss_mb\": {}}}",
+            "{{\"device\": \"{:?}\", \"case\": \"{name}\", \"J\": {j}, \"L\": {}, \"batch\": {}, \"repeats\": {}, \"fixed_transform\": {}, \"frozen_forward\": {}, \"learnable_step\": {}, \"input_grad_step\": {}, \"learnable_peak_rss_mb\": {}}}",
             args.device,
             args.l,
             args.batch,
-            json(a),
-            json(b),
-            json(cc),
-            json(d),
+            args.repeats,
+            stats(times[0]),
+            stats(times[1]),
+            stats(times[2]),
+            stats(times[3]),
             learnable_rss.map_or("null".to_string(), |mb| format!("{mb:.0}"))
         ));
     }

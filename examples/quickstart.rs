@@ -11,15 +11,22 @@
 //! optimiser (SGD, one-cycle schedule, weight decay on the head only) and the same seed. Prints
 //! both test accuracies and how far the filters moved; the checkpoints (with the filter
 //! trajectory for `inspect_filters --checkpoint`) go to `--out` (default `runs/quickstart`).
+//! `--device wgpu` trains on a GPU (build with `--features train,wgpu`); the models start from
+//! the same initial values on every device.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::module::Module;
 use clap::Parser;
 use learnable_scattering::data::augment::Normalization;
 use learnable_scattering::data::idx::load_fashion_mnist;
 use learnable_scattering::nn::{Scattering2dConfig, Trainable, cpu_device};
 use learnable_scattering::train::{FitOptions, HybridConfig, TrainConfig, fit};
+
+#[path = "common/device.rs"]
+mod device;
+use device::DeviceKind;
 
 #[derive(Parser)]
 struct Args {
@@ -32,6 +39,9 @@ struct Args {
     /// Seed of the head initialisation and the batch order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Where the layer runs.
+    #[arg(long, value_enum, default_value = "flex")]
+    device: DeviceKind,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,16 +60,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = TrainConfig::new(args.epochs, 128, 0.1, 0.1);
     config.normalization = Normalization::from_dataset(&train);
     config.seed = args.seed;
-    let device = cpu_device().autodiff();
+    let device = args.device.device()?.autodiff();
+    let cpu = cpu_device().autodiff();
 
     let mut results = Vec::new();
     for (name, trainable) in [
         ("learnable", Trainable::all()),
         ("fixed", Trainable::none()),
     ] {
-        device.seed(args.seed);
+        // Initialised on the CPU and forked to the device (leaves there, trainable as they were):
+        // burn's random streams differ between backends, so a
+        // seed gives the same initial model on every device.
+        cpu.seed(args.seed);
         let scattering = Scattering2dConfig::new(2, [28, 28]).with_trainable(trainable);
-        let model = HybridConfig::new(scattering, 1, train.num_classes()).init(&device);
+        let model = HybridConfig::new(scattering, 1, train.num_classes())
+            .init(&cpu)
+            .fork(&device);
         let initial = model.scattering.filters.to_params()?;
         let options = FitOptions {
             checkpoint_dir: Some(args.out.join(name)),

@@ -23,8 +23,15 @@ impl DeviceKind {
     pub fn device(self) -> Result<Device, String> {
         Ok(match self {
             DeviceKind::Flex => Device::flex(),
+            #[cfg(feature = "ndarray")]
             #[allow(deprecated)]
             DeviceKind::Ndarray => Device::ndarray(),
+            #[cfg(not(feature = "ndarray"))]
+            DeviceKind::Ndarray => {
+                return Err(
+                    "this build has no ndarray backend: rebuild with `--features ndarray`".into(),
+                );
+            }
             #[cfg(feature = "wgpu")]
             DeviceKind::Wgpu => Device::wgpu(Default::default()),
             #[cfg(not(feature = "wgpu"))]
