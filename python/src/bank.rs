@@ -5,13 +5,14 @@
 use std::sync::{Arc, Mutex};
 
 use learnable_scattering::cascade::{Float, PreparedBank, Scattering2dPlan};
-use learnable_scattering::filters::spectral::wavelet_spectra;
+use learnable_scattering::filters::spectral::morlet_spectrum;
 use learnable_scattering::{FilterBankParams, MorletParams, ScatterError};
 use ndarray::{Array2, Array3};
 use numpy::{IntoPyArray, PyArray2, PyArray3, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use rayon::prelude::*;
 
 use crate::errors::{run, to_py};
 
@@ -160,7 +161,7 @@ impl PyFilterBankParams {
     }
 
     /// The wavelets' spectra on a `height × width` grid in FFT order, `(J·L, height, width)`
-    /// float64 (`filters::spectral::wavelet_spectra`, the closed form the engine uses): on a
+    /// float64 (`filters::spectral::morlet_spectrum` of each, the closed form the engine uses): on a
     /// plan's padded grid, the values a `WaveletSpectra` of these wavelets holds.
     #[pyo3(signature = (height, width))]
     fn spectra<'py>(
@@ -186,7 +187,14 @@ impl PyFilterBankParams {
                     bytes: 16 * n,
                 })?;
             drop(probe);
-            Ok(wavelet_spectra(wavelets, height, width))
+            let planes: Vec<Array2<f64>> = wavelets
+                .par_iter()
+                .map(|p| morlet_spectrum(height, width, p))
+                .collect();
+            Ok(planes
+                .iter()
+                .flat_map(|p| p.iter().copied())
+                .collect::<Vec<f64>>())
         })?;
         Ok(Array3::from_shape_vec(shape, values)
             .expect("J·L planes of height × width")
