@@ -57,6 +57,10 @@ impl Buffer {
 
     /// `len` uninitialised values (at least one word is allocated).
     pub(super) fn empty(client: &Client, len: usize) -> Self {
+        #[cfg(feature = "testing")]
+        if poison_uninitialised() {
+            return Self::upload(client, &vec![f32::NAN; len]);
+        }
         Self {
             handle: client.empty(4 * len.max(1)),
             len,
@@ -182,4 +186,13 @@ impl SplitComplex {
     pub(super) fn args(&self) -> [BufferArg; 2] {
         [self.re.arg(), self.im.arg()]
     }
+}
+
+/// Test builds only (feature `testing`): with `LS_POISON_DEVICE_BUFFERS=1` every buffer the
+/// executor allocates without initialising is filled with NaN, so that a kernel reading memory
+/// no kernel wrote shows as NaN in the tests, whatever the memory pool held before.
+#[cfg(feature = "testing")]
+fn poison_uninitialised() -> bool {
+    static POISON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *POISON.get_or_init(|| std::env::var_os("LS_POISON_DEVICE_BUFFERS").is_some_and(|v| v == "1"))
 }
