@@ -69,13 +69,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("fixed", Trainable::none()),
     ] {
         // Initialised on the CPU and forked to the device (leaves there, trainable as they were):
-        // burn's random streams differ between backends, so a
-        // seed gives the same initial model on every device.
+        // burn's random streams differ between backends, so a seed gives the same initial model
+        // on every device. burn initialises parameters lazily, and a parameter forked before its
+        // first use would be initialised on the device it is forked to; one that a clone shares
+        // is initialised where it was made, then moved. Hence the clone.
         cpu.seed(args.seed);
         let scattering = Scattering2dConfig::new(2, [28, 28]).with_trainable(trainable);
-        let model = HybridConfig::new(scattering, 1, train.num_classes())
-            .init(&cpu)
-            .fork(&device);
+        let on_cpu = HybridConfig::new(scattering, 1, train.num_classes()).init(&cpu);
+        let model = on_cpu.clone().fork(&device);
+        drop(on_cpu);
         let initial = model.scattering.filters.to_params()?;
         let options = FitOptions {
             checkpoint_dir: Some(args.out.join(name)),
