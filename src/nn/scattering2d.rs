@@ -43,8 +43,8 @@ pub struct Scattering2dConfig {
     /// Trained parameter families ([`Trainable::none`] for fixed filters).
     #[config(default = "Trainable::all()")]
     pub trainable: Trainable,
-    /// On the CPU backends, keep the complex signals of every path for the backward (faster
-    /// training steps) rather than recompute them (less memory: 133 MB less at batch
+    /// Keep the complex signals of every path for the backward (faster training steps; on wgpu
+    /// in device memory) rather than recompute them (less memory: 133 MB less at batch
     /// 128 × 3 × 32 × 32, `J = 2`, `L = 8`). Measured in `docs/benchmarks.md`.
     #[config(default = true)]
     pub keep_intermediates: bool,
@@ -197,15 +197,18 @@ impl Scattering2d {
     ///   (`1 + J·L` for `max_order = 1`), channels in the order of [`Scattering2d::paths`]
     ///
     /// # Non-finite values
-    /// Finite inputs of any magnitude give finite coefficients on the CPU backends (planes beyond
-    /// `2^40` in f32 are scaled by a power of two inside the cascade). A NaN or infinite pixel
+    /// Finite inputs of any magnitude give finite coefficients on every backend (planes beyond
+    /// `2^40` in f32 are scaled by a power of two inside the cascade, on the host and on the
+    /// device). A NaN or infinite pixel
     /// makes the coefficients of its image NaN, and every filter gradient of the batch; other
     /// images are unaffected. With [`Scattering2dConfig::check_finite`] the layer panics instead.
     ///
     /// # Panics
     /// If `height × width` is not the configured input size, or `batch` or `channels` is 0; on the
-    /// CPU backends also for a dtype other than f32 or f64 (half precision is not supported);
-    /// with `check_finite`, at the first NaN or infinite input value, naming its position
+    /// CPU backends also for a dtype other than f32 or f64 (half precision is not supported), on
+    /// wgpu for a dtype other than f32 (WGSL has no f64) and for a batch whose buffers exceed the
+    /// device's largest binding (the message names the buffer, its size and the limit: split the
+    /// batch); with `check_finite`, at the first NaN or infinite input value, naming its position
     /// (`Scattering2d: non-finite input value NaN at index [b, c, i, j]`). Gradients of gradients
     /// (second-order derivatives) are not available: the backward produces untracked tensors.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<5> {
