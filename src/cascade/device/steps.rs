@@ -88,12 +88,47 @@ impl DevicePlan {
             let u = self.fold(src, q, filt, from, to);
             return self.modulus_spectrum(u, q * filt.count, to, record);
         }
+        self.fold_fused(src, q, filt, (from, to), FINISH_MODULUS_FFT, record)
+    }
+
+    /// `u = F^H(fold(src·ψ̃))` of `filt` applied to the `q` spectra `src` at resolution `from`:
+    /// `[q, filters, M_to, N_to]` (what the forward records; the backward's recomputation).
+    pub(super) fn wavelet_signal(
+        &self,
+        src: &SplitComplex,
+        q: usize,
+        filt: Filters<'_>,
+        (from, to): (usize, usize),
+    ) -> SplitComplex {
+        if !self.fuses(to) {
+            let [md, nd] = self.grid(to);
+            let folded = self.fold(src, q, filt, from, to);
+            let u = SplitComplex::empty(&self.client, folded.len());
+            let shape = [q * filt.count, md, nd];
+            self.fft.fft2(&folded, (&u, 0), shape, Direction::Inverse);
+            return u;
+        }
+        self.fold_fused(src, q, filt, (from, to), FINISH_STORE, None)
+    }
+
+    /// One fused launch over the `q · filters` planes at resolution `to`: the filter product
+    /// folded from resolution `from`, the inverse FFT, then `finish` (`FINISH_STORE`: `u`;
+    /// `FINISH_MODULUS_FFT`: `F(|u|)`, with `u` written to `record` when given).
+    fn fold_fused(
+        &self,
+        src: &SplitComplex,
+        q: usize,
+        filt: Filters<'_>,
+        (from, to): (usize, usize),
+        finish: u32,
+        record: Option<&SplitComplex>,
+    ) -> SplitComplex {
         let [md, nd] = self.grid(to);
         let out = SplitComplex::empty(&self.client, q * filt.count * md * nd);
         self.launch_fused(
             &Fused {
                 load: LOAD_FOLD,
-                finish: FINISH_MODULUS_FFT,
+                finish,
                 shape: [q * filt.count, md, nd],
                 dir: Direction::Inverse,
                 load_params: [filt.offset, filt.count, 1 << (to - from)],
@@ -107,46 +142,6 @@ impl DevicePlan {
                 scales: None,
                 out: out.args(),
                 record,
-            },
-        );
-        out
-    }
-
-    /// `u = F^H(fold(src·ψ̃))` of `filt` applied to the `q` spectra `src` at resolution `from`:
-    /// `[q, filters, M_to, N_to]` (what the forward records; the backward's recomputation).
-    pub(super) fn wavelet_signal(
-        &self,
-        src: &SplitComplex,
-        q: usize,
-        filt: Filters<'_>,
-        (from, to): (usize, usize),
-    ) -> SplitComplex {
-        let [md, nd] = self.grid(to);
-        if !self.fuses(to) {
-            let folded = self.fold(src, q, filt, from, to);
-            let u = SplitComplex::empty(&self.client, folded.len());
-            let shape = [q * filt.count, md, nd];
-            self.fft.fft2(&folded, (&u, 0), shape, Direction::Inverse);
-            return u;
-        }
-        let out = SplitComplex::empty(&self.client, q * filt.count * md * nd);
-        self.launch_fused(
-            &Fused {
-                load: LOAD_FOLD,
-                finish: FINISH_STORE,
-                shape: [q * filt.count, md, nd],
-                dir: Direction::Inverse,
-                load_params: [filt.offset, filt.count, 1 << (to - from)],
-                unpad: [0; 7],
-                images: 0,
-            },
-            FusedArgs {
-                src: src.args(),
-                aux: None,
-                filters: Some(filt.buffer),
-                scales: None,
-                out: out.args(),
-                record: None,
             },
         );
         out
